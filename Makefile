@@ -1,0 +1,61 @@
+# The README's two commands: `make run` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 5000
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+# Debian packages the suite and the app use (PDF/DOCX checks, browser tests, Cyrillic fonts).
+DEB_PACKAGES ?= fonts-dejavu-core
+
+.PHONY: run test bench install assets system-deps lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Third-party front-end code is never committed: it comes from the npm registry and is copied here.
+erp_crm/static/vendor/.copied: node_modules/.installed
+	rm -rf erp_crm/static/vendor && mkdir -p erp_crm/static/vendor/bootstrap erp_crm/static/vendor/bootstrap-icons
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js erp_crm/static/vendor/bootstrap/
+	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts erp_crm/static/vendor/bootstrap-icons/
+	cp node_modules/htmx.org/dist/htmx.min.js erp_crm/static/vendor/
+	touch $@
+
+# Installs missing Debian packages when we may (root, as on CI and the dev machines).
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "Please install: sudo apt-get install $$missing"; exit 1; fi; \
+	fi
+
+install: $(VENV)/.installed assets system-deps
+assets: erp_crm/static/vendor/.copied
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo-data --if-empty
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) node_modules erp_crm/static/vendor .pytest_cache

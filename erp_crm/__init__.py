@@ -1,0 +1,109 @@
+"""erp_crm: the Flask application of the exhibition company's sales back office."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from werkzeug.wrappers import Response
+
+from erp_crm.config import PROJECT_ROOT, Config
+from erp_crm.db import db
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Build the application. `config` is a Config, a dict of overrides, or None (environment)."""
+    if config is None:
+        config = Config()
+    elif isinstance(config, dict):
+        config = Config(**config)
+    app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app.config.update(config.as_dict())
+    Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
+    Path(app.config["STORAGE_PATH"]).mkdir(parents=True, exist_ok=True)
+
+    import erp_crm.models  # noqa: F401  (all mappers known before the first query)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_request_hooks(app)
+
+    from erp_crm.errors import register_error_handlers
+    from erp_crm.ui import register_template_helpers
+
+    register_error_handlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from erp_crm.auth.services import load_session_user
+    from erp_crm.extensions import csrf, login_manager, migrate
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+
+    @login_manager.user_loader
+    def _load_user(session_id: str) -> Any:
+        return load_session_user(db.session, session_id)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from erp_crm import api
+    from erp_crm.audit.views import bp as audit_bp
+    from erp_crm.auth.access import install_login_guard
+    from erp_crm.auth.views import admin_bp as users_bp
+    from erp_crm.auth.views import bp as auth_bp
+    from erp_crm.extensions import csrf
+    from erp_crm.main.views import bp as main_bp
+    from erp_crm.organizations.views import bp as organizations_bp
+
+    api.register_api_modules()
+    # The API authenticates by bearer tokens only, never by the session cookie, so CSRF cannot
+    # reach it; every other POST needs the form's token.
+    csrf.exempt(api.bp)
+    for bp in (main_bp, auth_bp, users_bp, organizations_bp, audit_bp, api.bp):
+        app.register_blueprint(bp)
+    install_login_guard(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from erp_crm.auth.cli import create_user_command
+    from erp_crm.demo import demo_data_command
+
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(demo_data_command)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        """The one commit point of a request: success commits, any error status rolls back."""
+        session = g.get("_db_session")
+        if session is not None:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        return response
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+        )
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,120 @@
+"""The JSON API under /api/v1: bearer tokens, the same roles and services as the pages.
+
+Every endpoint is declared with `api_route`, which registers the URL rule, the permission check and
+its entry in the OpenAPI document at once, so the document cannot forget an endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, g, request
+
+from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm, has_permission
+from erp_crm.auth.services import user_for_token
+from erp_crm.db import db
+from erp_crm.errors import AuthenticationFailed, DomainError, PermissionDenied
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class BadRequest(DomainError):
+    status_code = 400
+    default_message = "Некорректный запрос."
+
+
+@dataclass
+class Operation:
+    rule: str
+    method: str
+    endpoint: str
+    summary: str
+    tag: str
+    perm: Perm | None
+    public: bool
+    request_schema: dict | None = None
+    response_schema: dict | None = None
+    status: int = 200
+    query: list[dict] = field(default_factory=list)
+    multipart: dict | None = None
+
+
+OPERATIONS: list[Operation] = []
+
+
+def api_route(
+    rule: str,
+    method: str,
+    *,
+    summary: str,
+    tag: str,
+    perm: Perm | None = None,
+    public: bool = False,
+    request_schema: dict | None = None,
+    response_schema: dict | None = None,
+    status: int = 200,
+    query: list[dict] | None = None,
+    multipart: dict | None = None,
+) -> Callable:
+    """Register an API endpoint. Non-public endpoints need a valid token and, if given, `perm`."""
+
+    def decorator(view: Callable) -> Callable:
+        endpoint = view.__name__
+
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if perm is not None and not has_permission(api_user(), perm):
+                raise PermissionDenied()
+            return view(*args, **kwargs)
+
+        wrapped._public = public  # type: ignore[attr-defined]
+        bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapped, methods=[method])
+        OPERATIONS.append(
+            Operation(
+                rule=rule, method=method.lower(), endpoint=f"api.{endpoint}", summary=summary,
+                tag=tag, perm=perm, public=public, request_schema=request_schema,
+                response_schema=response_schema, status=status, query=query or [],
+                multipart=multipart,
+            )
+        )
+        return wrapped
+
+    return decorator
+
+
+def api_user() -> User:
+    return g.api_user
+
+
+def json_body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise BadRequest("Тело запроса должно быть JSON-объектом (Content-Type: application/json).")
+    return data
+
+
+@bp.before_request
+def _authenticate() -> None:
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or getattr(view, "_public", False):
+        return
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Нужен заголовок Authorization: Bearer <токен>.")
+    user = user_for_token(db.session, token.strip())
+    if user is None:
+        raise AuthenticationFailed("Токен недействителен, отозван или истёк.")
+    g.api_user = user
+    g.actor_id = user.id
+
+
+def register_api_modules() -> None:
+    """Import the modules that declare endpoints (once; they register on import)."""
+    from erp_crm.api import auth, openapi, organizations  # noqa: F401

@@ -1,0 +1,100 @@
+"""The OpenAPI 3.1 document, built from the `api_route` declarations."""
+
+from __future__ import annotations
+
+import re
+
+from flask import jsonify
+from werkzeug.wrappers import Response
+
+from erp_crm.api import OPERATIONS, Operation, api_route
+
+ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message"],
+            "properties": {
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+_ERROR_STATUSES = {
+    "400": "Некорректный запрос",
+    "401": "Нет или неверный токен",
+    "403": "Недостаточно прав",
+    "404": "Не найдено",
+    "409": "Конфликт",
+    "422": "Ошибки в полях",
+}
+
+
+def _path(rule: str) -> tuple[str, list[dict]]:
+    params = []
+    for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
+        schema = {"type": "integer"} if conv == "int" else {"type": "string"}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
+
+
+def _operation(op: Operation) -> dict:
+    _, params = _path(op.rule)
+    doc: dict = {
+        "operationId": op.endpoint.removeprefix("api."),
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": params + op.query,
+        "responses": {
+            str(op.status): {
+                "description": "OK",
+                "content": {"application/json": {"schema": op.response_schema or {"type": "object"}}},
+            },
+            **{
+                code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
+                for code, text in _ERROR_STATUSES.items()
+            },
+        },
+    }
+    if op.public:
+        doc["security"] = []
+    if op.request_schema is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": op.request_schema}},
+        }
+    if op.multipart is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": op.multipart}},
+        }
+    return doc
+
+
+def build_document() -> dict:
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        path, _ = _path(op.rule)
+        paths.setdefault("/api/v1" + path, {})[op.method] = _operation(op)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ERP-CRM выставочной компании — API",
+            "version": "1",
+            "description": "Токен: POST /api/v1/auth/token, затем заголовок Authorization: Bearer.",
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR},
+        },
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }
+
+
+@api_route("/openapi.json", "GET", summary="Этот документ OpenAPI", tag="meta", public=True)
+def openapi_document() -> Response:
+    return jsonify(build_document())

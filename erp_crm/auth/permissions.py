@@ -1,0 +1,65 @@
+"""Roles, permissions and the table that joins them: the one place that says who may do what.
+
+Record-level rules (a manager edits only their own clients) live in each area's access.py and are
+built on top of these permissions.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    HEAD_OF_SALES = "head_of_sales"
+    SALES_MANAGER = "sales_manager"
+    ANALYST = "analyst"
+    ACCOUNTANT = "accountant"
+    PROJECT_MANAGER = "project_manager"
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.ADMIN: "Администратор",
+    Role.HEAD_OF_SALES: "Руководитель отдела продаж",
+    Role.SALES_MANAGER: "Менеджер отдела продаж",
+    Role.ANALYST: "Специалист ИАО",
+    Role.ACCOUNTANT: "Бухгалтер",
+    Role.PROJECT_MANAGER: "Руководитель проекта",
+}
+
+
+class Perm(StrEnum):
+    USERS_MANAGE = "users.manage"
+    AUDIT_VIEW_ALL = "audit.view_all"
+    ORGANIZATIONS_VIEW = "organizations.view"
+    ORGANIZATIONS_MANAGE = "organizations.manage"
+
+
+_EVERY_ROLE = frozenset(Role)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.ADMIN: frozenset(Perm),
+    Role.HEAD_OF_SALES: frozenset({Perm.ORGANIZATIONS_VIEW}),
+    Role.SALES_MANAGER: frozenset({Perm.ORGANIZATIONS_VIEW}),
+    Role.ANALYST: frozenset({Perm.ORGANIZATIONS_VIEW}),
+    Role.ACCOUNTANT: frozenset({Perm.ORGANIZATIONS_VIEW}),
+    Role.PROJECT_MANAGER: frozenset({Perm.ORGANIZATIONS_VIEW}),
+}
+assert set(ROLE_PERMISSIONS) == _EVERY_ROLE, "every role needs a row in ROLE_PERMISSIONS"
+
+
+class _HasRole(Protocol):
+    role: str
+    is_active: bool
+
+
+def has_permission(user: _HasRole | None, perm: Perm) -> bool:
+    """True when an active user's role grants `perm`. Anonymous or inactive users have none."""
+    if user is None or not getattr(user, "is_authenticated", True) or not user.is_active:
+        return False
+    try:
+        role = Role(user.role)
+    except ValueError:
+        return False
+    return perm in ROLE_PERMISSIONS[role]

@@ -1,0 +1,251 @@
+"""User management, authentication with lockout, and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from erp_crm.auth.models import ApiToken, LoginAttempt, User
+from erp_crm.auth.permissions import Role
+from erp_crm.db import utcnow
+from erp_crm.errors import AuthenticationFailed, Conflict, ValidationError
+
+# OWASP's argon2id profile (m=19 MiB, t=2, p=1): strong enough and ~20 ms per hash on this size.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# Verified when the user name is unknown, so both paths cost the same (no user enumeration).
+_DUMMY_HASH = _hasher.hash("dummy password for timing")
+
+USERNAME_RE = re.compile(r"^[\w.\-@]{3,64}$")
+MIN_PASSWORD_LENGTH = 8
+
+LOGIN_FAILED = "Неверное имя пользователя или пароль."
+LOGIN_LOCKED = "Слишком много неудачных попыток входа. Попробуйте через {minutes} мин."
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _password_errors(password: str | None, username: str) -> str | None:
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        return f"Пароль должен быть не короче {MIN_PASSWORD_LENGTH} символов."
+    if password.lower() == username.lower():
+        return "Пароль не должен совпадать с именем пользователя."
+    return None
+
+
+@dataclass
+class UserData:
+    username: str
+    full_name: str
+    role: str
+    email: str | None = None
+    phone: str | None = None
+    password: str | None = None
+    is_active: bool = True
+
+
+def _validate_user(session: Session, data: UserData, user: User | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    username = (data.username or "").strip().lower()
+    if not USERNAME_RE.match(username):
+        errors["username"] = "Имя входа: 3–64 символа, буквы, цифры, точка, дефис, @."
+    else:
+        clash = session.scalar(select(User.id).where(func.lower(User.username) == username))
+        if clash is not None and (user is None or clash != user.id):
+            errors["username"] = "Такое имя входа уже занято."
+    if not (data.full_name or "").strip():
+        errors["full_name"] = "Укажите ФИО."
+    if data.role not in {r.value for r in Role}:
+        errors["role"] = "Выберите роль из списка."
+    if user is None or data.password:
+        problem = _password_errors(data.password, username)
+        if problem:
+            errors["password"] = problem
+    return errors
+
+
+def create_user(session: Session, data: UserData, *, actor: User | None) -> User:
+    """Create a user; raises ValidationError with field messages."""
+    errors = _validate_user(session, data, None)
+    if errors:
+        raise ValidationError(fields=errors)
+    user = User(
+        username=data.username.strip().lower(),
+        full_name=data.full_name.strip(),
+        role=data.role,
+        email=(data.email or "").strip() or None,
+        phone=(data.phone or "").strip() or None,
+        password_hash=hash_password(data.password or ""),
+        is_active=data.is_active,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(session: Session, user: User, data: UserData, *, actor: User) -> User:
+    """Change a user's profile, role, activity or password. Ending access ends live sessions."""
+    errors = _validate_user(session, data, user)
+    if actor.id == user.id and (not data.is_active or data.role != user.role):
+        errors["role"] = "Нельзя снять с себя роль или отключить собственную учётную запись."
+    if errors:
+        raise ValidationError(fields=errors)
+    ends_sessions = bool(data.password) or (user.is_active and not data.is_active)
+    ends_sessions = ends_sessions or data.role != user.role
+    user.username = data.username.strip().lower()
+    user.full_name = data.full_name.strip()
+    user.role = data.role
+    user.email = (data.email or "").strip() or None
+    user.phone = (data.phone or "").strip() or None
+    user.is_active = data.is_active
+    if data.password:
+        user.password_hash = hash_password(data.password)
+    if ends_sessions:
+        _end_sessions(session, user)
+    session.flush()
+    return user
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User) -> User:
+    if actor.id == user.id and not active:
+        raise Conflict("Нельзя отключить собственную учётную запись.")
+    if user.is_active and not active:
+        _end_sessions(session, user)
+    user.is_active = active
+    session.flush()
+    return user
+
+
+def change_own_password(session: Session, user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise ValidationError(fields={"current_password": "Текущий пароль указан неверно."})
+    problem = _password_errors(new, user.username)
+    if problem:
+        raise ValidationError(fields={"new_password": problem})
+    user.password_hash = hash_password(new)
+    _end_sessions(session, user)
+    session.flush()
+
+
+def _end_sessions(session: Session, user: User) -> None:
+    user.session_version = (user.session_version or 0) + 1
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int
+    lockout: dt.timedelta
+    max_failures_per_ip: int
+
+
+def _locked_until(session: Session, username: str, ip: str, policy: LoginPolicy) -> dt.datetime | None:
+    """When the name (or the address) may try again, or None when it is not locked."""
+    since = utcnow() - policy.lockout
+    last_success = session.scalar(
+        select(func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.success.is_(True)
+        )
+    )
+    window_start = max(since, last_success) if last_success else since
+    failures = session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username,
+            LoginAttempt.success.is_(False),
+            LoginAttempt.at > window_start,
+        )
+    ).one()
+    if failures[0] >= policy.max_failures:
+        return failures[1] + policy.lockout
+    if ip:
+        ip_failures = session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(
+                LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at > since
+            )
+        ).one()
+        if ip_failures[0] >= policy.max_failures_per_ip:
+            return ip_failures[1] + policy.lockout
+    return None
+
+
+def authenticate(
+    session: Session, username: str, password: str, *, ip: str, policy: LoginPolicy
+) -> User:
+    """Check a user name and password; every try is recorded. Raises AuthenticationFailed.
+
+    The caller commits even on failure, so that the failed attempt counts toward the lockout.
+    """
+    username = (username or "").strip().lower()[:64]
+    locked = _locked_until(session, username, ip, policy)
+    if locked is not None:
+        minutes = max(1, int((locked - utcnow()).total_seconds() // 60) + 1)
+        raise AuthenticationFailed(LOGIN_LOCKED.format(minutes=minutes))
+    user = session.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = ok and user is not None and user.is_active
+    session.add(LoginAttempt(username=username, ip=ip[:64], success=ok))
+    if not ok or user is None:
+        session.flush()
+        raise AuthenticationFailed(LOGIN_FAILED)
+    user.last_login_at = utcnow()
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def load_session_user(session: Session, session_id: str) -> User | None:
+    """Flask-Login's loader: the id carries the session version, so old sessions die."""
+    try:
+        user_id, version = (int(part) for part in session_id.split(":", 1))
+    except ValueError:
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(session: Session, user: User, *, ttl: dt.timedelta) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), expires_at=utcnow() + ttl))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    if not row.user.is_active:
+        return None
+    row.last_used_at = now
+    return row.user

@@ -1,0 +1,109 @@
+"""Configuration: one class that reads the environment.
+
+Infrastructure settings live here; settings a manager changes (number prefixes, templates, VAT)
+live in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+# Keys that must never be used in production (the dev default and obvious placeholders).
+_WEAK_SECRETS = {"", "dev", "change-me", "changeme", "secret", "test"}
+
+
+def normalize_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgres URLs (Heroku-style `postgres://` too)."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key(instance: Path) -> str:
+    """A random key kept in instance/ so dev sessions survive restarts without a committed secret."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used (e.g. production without a real SECRET_KEY)."""
+
+
+class Config:
+    """Reads the environment once; `create_app` copies the upper-case attributes into app.config."""
+
+    def __init__(self, **overrides: object) -> None:
+        env = os.environ
+        self.ENV_NAME = env.get("ERP_ENV", "development")
+        self.INSTANCE_PATH = Path(env.get("ERP_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
+        self.STORAGE_PATH = Path(env.get("ERP_STORAGE_PATH", self.INSTANCE_PATH / "storage"))
+        default_db = "sqlite:///" + str(self.INSTANCE_PATH / "erp_crm.sqlite3")
+        self.DATABASE_URL = normalize_database_url(env.get("DATABASE_URL", default_db))
+        self.SECRET_KEY = env.get("SECRET_KEY", "")
+
+        production = self.ENV_NAME == "production"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", production)
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=14)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+        self.WTF_CSRF_ENABLED = True
+        self.WTF_CSRF_TIME_LIMIT = 8 * 3600
+        self.MAX_CONTENT_LENGTH = int(env.get("ERP_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+
+        # Login protection: N consecutive failures lock the user name for a while; an address
+        # that keeps failing is throttled whatever names it tries.
+        self.LOGIN_MAX_FAILURES = int(env.get("ERP_LOGIN_MAX_FAILURES", "5"))
+        self.LOGIN_LOCKOUT = timedelta(minutes=int(env.get("ERP_LOGIN_LOCKOUT_MINUTES", "15")))
+        self.LOGIN_MAX_FAILURES_PER_IP = int(env.get("ERP_LOGIN_MAX_FAILURES_PER_IP", "30"))
+        self.API_TOKEN_TTL = timedelta(hours=int(env.get("ERP_API_TOKEN_TTL_HOURS", "720")))
+
+        # Accounting system (1C) connection defaults; the admin settings page overrides them.
+        self.ACCOUNTING_URL = env.get("ACCOUNTING_URL", "http://127.0.0.1:8081/ws/ExpoExchange.1cws")
+        self.ACCOUNTING_USER = env.get("ACCOUNTING_USER", "")
+        self.ACCOUNTING_PASSWORD = env.get("ACCOUNTING_PASSWORD", "")
+        self.ACCOUNTING_NODE = env.get("ACCOUNTING_NODE", "CRM")
+        self.ACCOUNTING_TIMEOUT = float(env.get("ACCOUNTING_TIMEOUT", "30"))
+
+        self.ITEMS_PER_PAGE = 50
+        self.TESTING = False
+
+        for key, value in overrides.items():
+            setattr(self, key, value)
+        self.DATABASE_URL = normalize_database_url(str(self.DATABASE_URL))
+
+        if not self.SECRET_KEY:
+            if production:
+                raise ConfigError(
+                    "SECRET_KEY is not set: a production instance refuses to start without one."
+                )
+            self.SECRET_KEY = _dev_secret_key(self.INSTANCE_PATH)
+        if production and (self.SECRET_KEY.lower() in _WEAK_SECRETS or len(self.SECRET_KEY) < 32):
+            raise ConfigError("SECRET_KEY is too weak for production: use at least 32 random chars.")
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -1,0 +1,173 @@
+"""Database plumbing: the declarative base, shared column types and the per-app session.
+
+Views use `db.session` (one per application context, committed once at the end of a request by
+`commit_request`); services take a session argument and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Annotated, Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, MetaData, Numeric, String, create_engine, event, func
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Annotated[Decimal, mapped_column(Numeric(14, 2))]
+Str100 = Annotated[str, mapped_column(String(100))]
+Str255 = Annotated[str, mapped_column(String(255))]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware timestamps on every backend (SQLite gives naive values back otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a timezone-aware column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        dt.datetime: UTCDateTime(),
+        Decimal: Numeric(14, 2),
+    }
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL, a busy timeout, and transactions SQLAlchemy really controls.
+
+    pysqlite's own implicit BEGIN breaks SAVEPOINTs; we switch it off and emit BEGIN ourselves
+    (the recipe from SQLAlchemy's pysqlite documentation).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """Holds the engine of the current app and hands out one session per app context.
+
+    Tests may set `bind_override` to a connection inside an outer transaction; sessions then join
+    it through SAVEPOINTs, so every test is rolled back.
+    """
+
+    def __init__(self) -> None:
+        self.metadata = Base.metadata  # Flask-Migrate reads this
+
+    def init_app(self, app: Flask) -> None:
+        state = _DbState(make_engine(app.config["DATABASE_URL"]))
+        app.extensions["erp_db"] = state
+
+        @app.teardown_appcontext
+        def _close_session(_exc: BaseException | None) -> None:
+            session = g.pop("_db_session", None)
+            if session is not None:
+                session.close()
+
+    @staticmethod
+    def state(app: Flask | None = None) -> _DbState:
+        return (app or current_app).extensions["erp_db"]
+
+    @property
+    def engine(self) -> Engine:
+        return self.state().engine
+
+    def get_engine(self) -> Engine:  # Flask-Migrate's env.py calls this
+        return self.engine
+
+    @property
+    def session(self) -> Session:
+        session = g.get("_db_session")
+        if session is None:
+            session = self.state().new_session()
+            g._db_session = session
+        return session
+
+    @contextmanager
+    def job_session(self, app: Flask | None = None) -> Iterator[Session]:
+        """A session for CLI commands and workers: commits on success, rolls back on error."""
+        session = self.state(app).new_session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+class _DbState:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.bind_override: Connection | None = None
+
+    def new_session(self) -> Session:
+        if self.bind_override is not None:
+            return Session(
+                bind=self.bind_override,
+                join_transaction_mode="create_savepoint",
+                expire_on_commit=False,
+            )
+        return Session(bind=self.engine, expire_on_commit=False)
+
+
+db = Database()

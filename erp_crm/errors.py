@@ -1,0 +1,129 @@
+"""Domain errors and the one place that maps them (and HTTP errors) to pages and JSON bodies.
+
+Services raise these; views either catch ValidationError to show field errors in a form, or let
+anything bubble up to `register_error_handlers`, which answers in Russian: a page for the UI, a
+JSON body `{"error": {"message": ..., "fields": {...}}}` under /api/.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, flash, jsonify, redirect, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A business rule said no. The message is shown to the user as is (Russian)."""
+
+    status_code = 400
+    default_message = "Операция не может быть выполнена."
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, str] | None = None):
+        self.message = message or self.default_message
+        self.fields = fields or {}
+        super().__init__(self.message)
+
+
+class ValidationError(DomainError):
+    status_code = 422
+    default_message = "Проверьте правильность заполнения полей."
+
+
+class NotFound(DomainError):
+    status_code = 404
+    default_message = "Запись не найдена."
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    default_message = "Недостаточно прав для этого действия."
+
+
+class Conflict(DomainError):
+    status_code = 409
+    default_message = "Запись изменилась или уже занята: обновите данные и попробуйте снова."
+
+
+class AuthenticationFailed(DomainError):
+    status_code = 401
+    default_message = "Требуется вход в систему."
+
+
+HTTP_MESSAGES = {
+    400: "Некорректный запрос.",
+    401: "Требуется вход в систему.",
+    403: "Недостаточно прав для просмотра этой страницы.",
+    404: "Страница не найдена.",
+    405: "Метод не поддерживается.",
+    409: "Конфликт данных.",
+    413: "Файл слишком большой.",
+    422: "Проверьте правильность заполнения полей.",
+    429: "Слишком много запросов. Попробуйте позже.",
+    500: "Внутренняя ошибка сервера. Мы уже знаем о ней.",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str, fields: dict[str, Any] | None = None) -> Response:
+    if wants_json():
+        body: dict[str, Any] = {"message": message}
+        if fields:
+            body["fields"] = fields
+        response = jsonify({"error": body})
+    else:
+        response = Response(
+            render_template("errors/error.html", status=status, message=message, fields=fields),
+            mimetype="text/html",
+        )
+    response.status_code = status
+    if status == 401 and wants_json():
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError) -> Response:
+        from erp_crm.db import db  # errors is imported by db users; avoid the cycle
+
+        db.session.rollback()  # nothing half-written: the whole business action is undone
+        back = request.referrer
+        if (
+            not wants_json()
+            and request.method == "POST"
+            and err.status_code in (400, 409, 422)
+            and back
+            and urlsplit(back).netloc == request.host
+        ):
+            flash(err.message, "danger")
+            return redirect(back)  # type: ignore[return-value]
+        return error_response(err.status_code, err.message, err.fields)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_err: CSRFError) -> Response:
+        return error_response(
+            400, "Форма устарела или отправлена не со страницы системы. Обновите страницу."
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Response:
+        status = err.code or 500
+        response = error_response(status, HTTP_MESSAGES.get(status, err.name))
+        if status == 405 and hasattr(err, "valid_methods") and err.valid_methods:
+            response.headers["Allow"] = ", ".join(err.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(500, HTTP_MESSAGES[500])

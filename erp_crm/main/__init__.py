@@ -1,0 +1,1 @@
+"""The landing page and service endpoints (health check)."""

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from sqlalchemy import text
+from werkzeug.wrappers import Response
+
+from erp_crm.auth.access import public
+from erp_crm.db import db
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index() -> str:
+    return render_template("main/index.html")
+
+
+@bp.route("/healthz")
+@public
+def health() -> Response:
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")

@@ -1,0 +1,7 @@
+"""Imports every model module, so the metadata (and Alembic's autogenerate) sees all tables."""
+
+from erp_crm.audit.models import AuditEntry
+from erp_crm.auth.models import ApiToken, LoginAttempt, User
+from erp_crm.organizations.models import Organization
+
+__all__ = ["ApiToken", "AuditEntry", "LoginAttempt", "Organization", "User"]

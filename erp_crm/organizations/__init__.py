@@ -1,0 +1,1 @@
+"""Our legal entities («наши организации»): the seller on every document."""

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from erp_crm.audit.models import Audited
+from erp_crm.auth.permissions import Perm
+from erp_crm.db import Base, TimestampMixin
+
+
+class VatRegime(StrEnum):
+    GENERAL = "general"  # ОСН: VAT at the rate of the document's date
+    SIMPLIFIED_VAT = "simplified_vat"  # УСН with the reduced 5% / 7% rates
+    EXEMPT = "exempt"  # УСН without VAT, or exempt: «Без налога (НДС)»
+
+
+VAT_REGIME_LABELS = {
+    VatRegime.GENERAL: "ОСН — НДС по ставке на дату документа",
+    VatRegime.SIMPLIFIED_VAT: "УСН с НДС по пониженной ставке",
+    VatRegime.EXEMPT: "Без НДС (УСН или освобождение)",
+}
+
+# The rate a document uses by default; "auto" means the general rate on the document's date.
+VAT_RATE_CHOICES = {
+    "auto": "По дате документа (22% с 2026 г., 20% ранее)",
+    "22": "22%",
+    "20": "20%",
+    "10": "10%",
+    "7": "7%",
+    "5": "5%",
+    "0": "0%",
+    "none": "Без НДС",
+}
+
+
+class Organization(Audited, TimestampMixin, Base):
+    """Never deleted: documents and the accounting exchange refer to it. Archived instead."""
+
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(
+            "vat_regime IN ('general', 'simplified_vat', 'exempt')", name="vat_regime_known"
+        ),
+    )
+    __audit_view_permission__ = Perm.ORGANIZATIONS_VIEW
+    __audit_title__ = "Организация"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    short_name: Mapped[str] = mapped_column(String(200))
+    full_name: Mapped[str] = mapped_column(String(500))
+    inn: Mapped[str] = mapped_column(String(12), unique=True)
+    kpp: Mapped[str | None] = mapped_column(String(9))
+    ogrn: Mapped[str] = mapped_column(String(15))
+    legal_address: Mapped[str] = mapped_column(Text)
+    postal_address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(254))
+    bank_name: Mapped[str] = mapped_column(String(300))
+    bik: Mapped[str] = mapped_column(String(9))
+    settlement_account: Mapped[str] = mapped_column(String(20))
+    correspondent_account: Mapped[str | None] = mapped_column(String(20))
+    director_position: Mapped[str] = mapped_column(String(200), default="Генеральный директор")
+    director_name: Mapped[str] = mapped_column(String(200))
+    chief_accountant_name: Mapped[str | None] = mapped_column(String(200))
+    vat_regime: Mapped[str] = mapped_column(String(20), default=VatRegime.GENERAL.value)
+    vat_rate: Mapped[str] = mapped_column(String(8), default="auto")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def audit_label(self) -> str:
+        return self.short_name
+
+    @property
+    def is_sole_trader(self) -> bool:
+        return len(self.inn) == 12

@@ -1,0 +1,184 @@
+"""Our organizations: validation of requisites, create, change, archive."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erp_crm.auth.models import User
+from erp_crm.core import requisites as rq
+from erp_crm.errors import Conflict, NotFound, ValidationError
+from erp_crm.organizations.models import VAT_RATE_CHOICES, Organization, VatRegime
+
+_RATES_BY_REGIME = {
+    VatRegime.GENERAL: {"auto", "22", "20", "10", "0"},
+    VatRegime.SIMPLIFIED_VAT: {"5", "7"},
+    VatRegime.EXEMPT: {"none"},
+}
+_REQUIRED = {
+    "short_name": "Укажите краткое наименование.",
+    "full_name": "Укажите полное наименование.",
+    "legal_address": "Укажите юридический адрес.",
+    "bank_name": "Укажите наименование банка.",
+    "director_name": "Укажите ФИО руководителя.",
+}
+
+
+@dataclass
+class OrganizationData:
+    short_name: str = ""
+    full_name: str = ""
+    inn: str = ""
+    kpp: str | None = None
+    ogrn: str = ""
+    legal_address: str = ""
+    postal_address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    bank_name: str = ""
+    bik: str = ""
+    settlement_account: str = ""
+    correspondent_account: str | None = None
+    director_position: str = "Генеральный директор"
+    director_name: str = ""
+    chief_accountant_name: str | None = None
+    vat_regime: str = VatRegime.GENERAL.value
+    vat_rate: str = "auto"
+
+    @classmethod
+    def from_mapping(cls, data: dict) -> OrganizationData:
+        known = {f.name for f in fields(cls)}
+        return cls(
+            **{
+                k: (v if v is None or isinstance(v, str) else str(v))
+                for k, v in data.items()
+                if k in known
+            }
+        )
+
+    @classmethod
+    def from_model(cls, org: Organization) -> OrganizationData:
+        return cls(**{f.name: getattr(org, f.name) for f in fields(cls)})
+
+    def cleaned(self) -> OrganizationData:
+        """Trim text, keep only digits in numbers, turn empty optionals into None."""
+        values = {}
+        for key, value in asdict(self).items():
+            value = value.strip() if isinstance(value, str) else value
+            if key in {"inn", "ogrn", "bik", "settlement_account", "correspondent_account"}:
+                value = rq.digits(value)
+            if key == "kpp" and value:
+                value = rq.digits(value).upper()
+            values[key] = value if value != "" or key in _REQUIRED else None
+        return OrganizationData(**values)
+
+
+def validate(session: Session, data: OrganizationData, org: Organization | None) -> OrganizationData:
+    """Return the cleaned data or raise ValidationError naming every wrong field."""
+    data = data.cleaned()
+    errors: dict[str, str] = {k: msg for k, msg in _REQUIRED.items() if not getattr(data, k)}
+    inn_error = rq.check_inn(data.inn)
+    if inn_error:
+        errors["inn"] = inn_error
+    is_legal = len(data.inn) == 10
+    if is_legal:
+        kpp_error = "Для организации укажите КПП." if not data.kpp else rq.check_kpp(data.kpp)
+        if kpp_error:
+            errors["kpp"] = kpp_error
+    elif data.kpp:
+        errors["kpp"] = "У индивидуального предпринимателя нет КПП."
+    kind = None if inn_error else ("legal" if is_legal else "sole_trader")
+    ogrn_error = rq.check_ogrn(data.ogrn, kind=kind)
+    if ogrn_error:
+        errors["ogrn"] = ogrn_error
+    bik_error = rq.check_bik(data.bik)
+    if bik_error:
+        errors["bik"] = bik_error
+    else:
+        account_error = rq.check_settlement_account(data.settlement_account, data.bik)
+        if account_error:
+            errors["settlement_account"] = account_error
+        if data.correspondent_account:
+            corr_error = rq.check_correspondent_account(data.correspondent_account, data.bik)
+            if corr_error:
+                errors["correspondent_account"] = corr_error
+    try:
+        regime = VatRegime(data.vat_regime)
+    except ValueError:
+        errors["vat_regime"] = "Выберите режим налогообложения."
+    else:
+        if data.vat_rate not in _RATES_BY_REGIME[regime]:
+            allowed = ", ".join(VAT_RATE_CHOICES[r] for r in sorted(_RATES_BY_REGIME[regime]))
+            errors["vat_rate"] = f"Для выбранного режима допустимо: {allowed}."
+    if data.email and "@" not in data.email:
+        errors["email"] = "Неверный адрес электронной почты."
+    if "inn" not in errors:
+        clash = session.scalar(select(Organization.id).where(Organization.inn == data.inn))
+        if clash is not None and (org is None or clash != org.id):
+            errors["inn"] = "Организация с таким ИНН уже есть."
+    if errors:
+        raise ValidationError(fields=errors)
+    return data
+
+
+def create_organization(session: Session, data: OrganizationData, *, actor: User) -> Organization:
+    data = validate(session, data, None)
+    org = Organization(**asdict(data))
+    session.add(org)
+    session.flush()
+    return org
+
+
+def update_organization(
+    session: Session, org: Organization, data: OrganizationData, *, actor: User
+) -> Organization:
+    data = validate(session, data, org)
+    for key, value in asdict(data).items():
+        setattr(org, key, value)
+    session.flush()
+    return org
+
+
+def set_archived(session: Session, org: Organization, archived: bool, *, actor: User) -> None:
+    """Organizations are never deleted (documents refer to them); archived ones issue nothing."""
+    if archived and org.is_active:
+        others = session.scalar(
+            select(Organization.id).where(Organization.is_active.is_(True), Organization.id != org.id)
+        )
+        if others is None:
+            raise Conflict("Нельзя архивировать единственную действующую организацию.")
+    org.is_active = not archived
+    session.flush()
+
+
+def get_organization(session: Session, org_id: int) -> Organization:
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise NotFound("Организация не найдена.")
+    return org
+
+
+def list_organizations(session: Session, *, include_archived: bool = True) -> list[Organization]:
+    query = select(Organization).order_by(Organization.is_active.desc(), Organization.short_name)
+    if not include_archived:
+        query = query.where(Organization.is_active.is_(True))
+    return list(session.scalars(query))
+
+
+def default_organization(session: Session) -> Organization:
+    """The seller for new documents; documents cannot be issued until one exists."""
+    org = session.scalar(
+        select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.id)
+    )
+    if org is None:
+        raise Conflict(
+            "Не заведено ни одной действующей организации: администратор должен добавить "
+            "реквизиты в разделе «Наши организации»."
+        )
+    return org
+
+
+def to_dict(org: Organization) -> dict:
+    return {"id": org.id, "is_active": org.is_active, **asdict(OrganizationData.from_model(org))}

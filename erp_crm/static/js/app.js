@@ -1,0 +1,15 @@
+// Confirmation for destructive buttons: <button data-confirm="...">. No inline scripts (CSP).
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  const message = button && button.dataset.confirm;
+  if (message && !window.confirm(message)) {
+    event.preventDefault();
+  }
+});
+// htmx requests carry the CSRF token from the page's meta tag.
+document.addEventListener("htmx:configRequest", (event) => {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta) {
+    event.detail.headers["X-CSRFToken"] = meta.content;
+  }
+});

@@ -1,0 +1,69 @@
+"""Template helpers: Russian formatting filters, the role-based navigation, permission checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from flask import Flask
+from flask_login import current_user
+
+from erp_crm.auth.permissions import ROLE_LABELS, Perm, Role, has_permission
+
+LOCAL_TZ = ZoneInfo("Europe/Moscow")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    endpoint: str
+    perm: Perm | None
+    icon: str
+
+
+# The menu: an item shows only to users whose role grants its permission.
+NAVIGATION: list[NavItem] = [
+    NavItem("Главная", "main.index", None, "house"),
+    NavItem("Наши организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building"),
+    NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "people"),
+    NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history"),
+]
+
+
+def ru_date(value: dt.date | dt.datetime | None, fmt: str = "d MMMM y г.") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(LOCAL_TZ).date()
+    return format_date(value, fmt, locale="ru")
+
+
+def ru_datetime(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value.astimezone(LOCAL_TZ), "dd.MM.yyyy HH:mm", locale="ru")
+
+
+def ru_number(value: Decimal | int | float | None, digits: int = 2) -> str:
+    if value is None:
+        return ""
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    return format_decimal(value, format=pattern, locale="ru")
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(ru_date, "ru_date")
+    app.add_template_filter(ru_datetime, "ru_datetime")
+    app.add_template_filter(ru_number, "ru_number")
+
+    @app.context_processor
+    def _inject() -> dict:
+        def can(perm: Perm | str) -> bool:
+            return has_permission(current_user, Perm(perm))
+
+        nav = [i for i in NAVIGATION if i.perm is None or can(i.perm)]
+        return {"can": can, "navigation": nav, "Perm": Perm, "ROLE_LABELS": ROLE_LABELS, "Role": Role}

@@ -1,0 +1,178 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL (when reachable; required on CI).
+
+The schema is built by the Alembic migrations, once per backend and run, in a database of its own
+(a temp SQLite file; a fresh PostgreSQL schema), so two runs never collide. Each test runs inside
+an outer transaction that is rolled back; the app's sessions join it through SAVEPOINTs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask_migrate
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from erp_crm import create_app
+from erp_crm.audit.services import set_actor
+from erp_crm.auth import services as auth_services
+from erp_crm.auth.models import User
+from erp_crm.config import Config
+from erp_crm.db import make_engine
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PASSWORD = "correct-horse-42"
+
+
+def _postgres_required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("TEST_REQUIRE_POSTGRES"))
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as err:
+        return str(err)
+    return None
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+        return
+    problem = _postgres_reachable()
+    if problem:
+        message = f"PostgreSQL at {PG_URL} is unreachable: {problem}"
+        if _postgres_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def make_test_app(database_url: str, instance: Path, **overrides: object) -> Flask:
+    config = Config(
+        DATABASE_URL=database_url,
+        SECRET_KEY="test-secret-key-" + "x" * 32,
+        INSTANCE_PATH=instance,
+        STORAGE_PATH=instance / "storage",
+        TESTING=True,
+        **overrides,
+    )
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    app = make_test_app(database_url, tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    app.extensions["erp_db"].engine.dispose()
+
+
+@pytest.fixture
+def backend(app: Flask) -> str:
+    return app.extensions["erp_db"].engine.dialect.name
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session inside the test's outer transaction; requests made meanwhile join it too."""
+    state = app.extensions["erp_db"]
+    connection = state.engine.connect()
+    outer = connection.begin()
+    state.bind_override = connection
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    set_actor(session, None)
+    try:
+        yield session
+    finally:
+        session.close()
+        state.bind_override = None
+        outer.rollback()
+        connection.close()
+
+
+class Client(FlaskClient):
+    """A test client that knows how to find the CSRF token and log in like a person does."""
+
+    def csrf_token(self, path: str = "/login") -> str:
+        html = self.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf-token" content="([^"]+)"', html)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, username: str, password: str = PASSWORD) -> None:
+        response = self.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": self.csrf_token()},
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+    def submit(self, path: str, data: dict | None = None, **kwargs):
+        """POST a form with a valid CSRF token, as the browser does after showing the page."""
+        token = self.csrf_token(kwargs.pop("token_page", "/"))
+        return self.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def client(app: Flask, db_session: Session) -> FlaskClient:
+    app.test_client_class = Client
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(db_session: Session):
+    """Create users through the service; password PASSWORD unless given."""
+    counter = iter(range(1, 10_000))
+
+    def factory(role: str = "sales_manager", username: str | None = None, **kwargs) -> User:
+        name = username or f"{role.replace('_', '')}{next(counter)}"
+        user = auth_services.create_user(
+            db_session,
+            auth_services.UserData(
+                username=name, full_name=kwargs.pop("full_name", f"Тестовый {name}"), role=role,
+                password=kwargs.pop("password", PASSWORD), **kwargs,
+            ),
+            actor=None,
+        )
+        db_session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def api_token(client: Client):
+    def issue(username: str, password: str = PASSWORD) -> dict[str, str]:
+        response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return issue
+
+
+@pytest.fixture
+def count_rows(db_session: Session):
+    def count(table: str) -> int:
+        return db_session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+
+    return count

@@ -1,0 +1,2 @@
+from erp_crm import create_app
+app = create_app()
