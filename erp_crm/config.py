@@ -35,7 +35,7 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def _dev_secret_key(instance: Path) -> str:
-    """A random key kept in instance/ so dev sessions survive restarts without a committed secret."""
+    """A random key kept in instance/ so dev sessions survive restarts; never committed."""
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
@@ -83,7 +83,9 @@ class Config:
         self.API_TOKEN_TTL = timedelta(hours=int(env.get("ERP_API_TOKEN_TTL_HOURS", "720")))
 
         # Accounting system (1C) connection defaults; the admin settings page overrides them.
-        self.ACCOUNTING_URL = env.get("ACCOUNTING_URL", "http://127.0.0.1:8081/ws/ExpoExchange.1cws")
+        self.ACCOUNTING_URL = env.get(
+            "ACCOUNTING_URL", "http://127.0.0.1:8081/ws/ExpoExchange.1cws"
+        )
         self.ACCOUNTING_USER = env.get("ACCOUNTING_USER", "")
         self.ACCOUNTING_PASSWORD = env.get("ACCOUNTING_PASSWORD", "")
         self.ACCOUNTING_NODE = env.get("ACCOUNTING_NODE", "CRM")
@@ -103,7 +105,9 @@ class Config:
                 )
             self.SECRET_KEY = _dev_secret_key(self.INSTANCE_PATH)
         if production and (self.SECRET_KEY.lower() in _WEAK_SECRETS or len(self.SECRET_KEY) < 32):
-            raise ConfigError("SECRET_KEY is too weak for production: use at least 32 random chars.")
+            raise ConfigError(
+                "SECRET_KEY is too weak for production: use at least 32 random chars."
+            )
 
     def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k.isupper()}

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from flask import Flask, current_app, g
 from sqlalchemy import DateTime, MetaData, Numeric, String, create_engine, event, func
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

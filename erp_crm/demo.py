@@ -14,7 +14,8 @@ from erp_crm.auth.permissions import ROLE_LABELS, Role
 from erp_crm.db import db
 from erp_crm.organizations import services as org_services
 
-# (username, full name, role). Demo passwords are "<username>-demo-2026": printed, never for production.
+# (username, full name, role). Demo passwords are "<username>-demo-2026": printed, not for
+# production.
 DEMO_USERS = [
     ("admin", "Соколова Ирина Петровна", Role.ADMIN),
     ("head", "Волков Андрей Сергеевич", Role.HEAD_OF_SALES),
@@ -61,8 +62,11 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
         user = auth_services.create_user(
             session,
             auth_services.UserData(
-                username=username, full_name=full_name, role=role.value,
-                email=f"{username}@expo-volga-service.example", password=demo_password(username),
+                username=username,
+                full_name=full_name,
+                role=role.value,
+                email=f"{username}@expo-volga-service.example",
+                password=demo_password(username),
             ),
             actor=admin,
         )
@@ -91,7 +95,9 @@ def demo_data_command(if_empty: bool) -> None:
                 if session.scalar(select(User.id).where(User.username == "admin")):
                     print_logins([(u, demo_password(u), ROLE_LABELS[r]) for u, _, r in DEMO_USERS])
                 return
-            raise click.ClickException("База не пуста: демо-данные загружаются только в пустую базу.")
+            raise click.ClickException(
+                "База не пуста: демо-данные загружаются только в пустую базу."
+            )
         logins = load_demo(session)
     click.echo("Демо-данные загружены.")
     print_logins(logins)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request

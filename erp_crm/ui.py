@@ -66,4 +66,10 @@ def register_template_helpers(app: Flask) -> None:
             return has_permission(current_user, Perm(perm))
 
         nav = [i for i in NAVIGATION if i.perm is None or can(i.perm)]
-        return {"can": can, "navigation": nav, "Perm": Perm, "ROLE_LABELS": ROLE_LABELS, "Role": Role}
+        return {
+            "can": can,
+            "navigation": nav,
+            "Perm": Perm,
+            "ROLE_LABELS": ROLE_LABELS,
+            "Role": Role,
+        }

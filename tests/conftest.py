@@ -26,7 +26,6 @@ from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
 from erp_crm.config import Config
-from erp_crm.db import make_engine
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-42"
@@ -46,7 +45,9 @@ def _postgres_reachable() -> str | None:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
         return
@@ -100,7 +101,9 @@ def db_session(app: Flask) -> Iterator[Session]:
     connection = state.engine.connect()
     outer = connection.begin()
     state.bind_override = connection
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     set_actor(session, None)
     try:
         yield session
@@ -149,8 +152,11 @@ def make_user(db_session: Session):
         user = auth_services.create_user(
             db_session,
             auth_services.UserData(
-                username=name, full_name=kwargs.pop("full_name", f"Тестовый {name}"), role=role,
-                password=kwargs.pop("password", PASSWORD), **kwargs,
+                username=name,
+                full_name=kwargs.pop("full_name", f"Тестовый {name}"),
+                role=role,
+                password=kwargs.pop("password", PASSWORD),
+                **kwargs,
             ),
             actor=None,
         )
@@ -163,7 +169,9 @@ def make_user(db_session: Session):
 @pytest.fixture
 def api_token(client: Client):
     def issue(username: str, password: str = PASSWORD) -> dict[str, str]:
-        response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+        response = client.post(
+            "/api/v1/auth/token", json={"username": username, "password": password}
+        )
         assert response.status_code == 200, response.get_json()
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
@@ -176,3 +184,9 @@ def count_rows(db_session: Session):
         return db_session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
 
     return count
+
+
+@pytest.fixture
+def runner_factory(app: Flask, db_session: Session):
+    """Flask CLI runner; commands' job sessions join the test transaction."""
+    return app.test_cli_runner

@@ -75,9 +75,17 @@ def api_route(
         bp.add_url_rule(rule, endpoint=endpoint, view_func=wrapped, methods=[method])
         OPERATIONS.append(
             Operation(
-                rule=rule, method=method.lower(), endpoint=f"api.{endpoint}", summary=summary,
-                tag=tag, perm=perm, public=public, request_schema=request_schema,
-                response_schema=response_schema, status=status, query=query or [],
+                rule=rule,
+                method=method.lower(),
+                endpoint=f"api.{endpoint}",
+                summary=summary,
+                tag=tag,
+                perm=perm,
+                public=public,
+                request_schema=request_schema,
+                response_schema=response_schema,
+                status=status,
+                query=query or [],
                 multipart=multipart,
             )
         )

@@ -30,15 +30,23 @@ ME_RESPONSE = {
 
 
 @api_route(
-    "/auth/token", "POST", summary="Получить токен по имени и паролю", tag="auth", public=True,
-    request_schema=TOKEN_REQUEST, response_schema=TOKEN_RESPONSE,
+    "/auth/token",
+    "POST",
+    summary="Получить токен по имени и паролю",
+    tag="auth",
+    public=True,
+    request_schema=TOKEN_REQUEST,
+    response_schema=TOKEN_RESPONSE,
 )
 def issue_token() -> Response:
     data = json_body()
     try:
         user = services.authenticate(
-            db.session, str(data.get("username") or ""), str(data.get("password") or ""),
-            ip=request.remote_addr or "", policy=login_policy(),
+            db.session,
+            str(data.get("username") or ""),
+            str(data.get("password") or ""),
+            ip=request.remote_addr or "",
+            policy=login_policy(),
         )
     except AuthenticationFailed:
         # The failed attempt must outlive this request's rollback: it feeds the lockout.
@@ -49,7 +57,9 @@ def issue_token() -> Response:
     return jsonify(token=token, expires_in=int(ttl.total_seconds()))
 
 
-@api_route("/me", "GET", summary="Текущий пользователь токена", tag="auth", response_schema=ME_RESPONSE)
+@api_route(
+    "/me", "GET", summary="Текущий пользователь токена", tag="auth", response_schema=ME_RESPONSE
+)
 def me() -> Response:
     user = api_user()
     return jsonify(id=user.id, username=user.username, full_name=user.full_name, role=user.role)

@@ -50,7 +50,9 @@ def _operation(op: Operation) -> dict:
         "responses": {
             str(op.status): {
                 "description": "OK",
-                "content": {"application/json": {"schema": op.response_schema or {"type": "object"}}},
+                "content": {
+                    "application/json": {"schema": op.response_schema or {"type": "object"}}
+                },
             },
             **{
                 code: {"description": text, "content": {"application/json": {"schema": ERROR}}}

@@ -14,8 +14,17 @@ from erp_crm.organizations.services import OrganizationData
 _FIELDS = {f.name: {"type": ["string", "null"]} for f in fields(OrganizationData)}
 ORGANIZATION_INPUT = {
     "type": "object",
-    "required": ["short_name", "full_name", "inn", "ogrn", "legal_address", "bank_name", "bik",
-                 "settlement_account", "director_name"],
+    "required": [
+        "short_name",
+        "full_name",
+        "inn",
+        "ogrn",
+        "legal_address",
+        "bank_name",
+        "bik",
+        "settlement_account",
+        "director_name",
+    ],
     "properties": _FIELDS,
 }
 ORGANIZATION = {
@@ -25,9 +34,15 @@ ORGANIZATION = {
 
 
 @api_route(
-    "/organizations", "GET", summary="Наши организации", tag="organizations",
+    "/organizations",
+    "GET",
+    summary="Наши организации",
+    tag="organizations",
     perm=Perm.ORGANIZATIONS_VIEW,
-    response_schema={"type": "object", "properties": {"items": {"type": "array", "items": ORGANIZATION}}},
+    response_schema={
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": ORGANIZATION}},
+    },
 )
 def list_organizations() -> Response:
     orgs = services.list_organizations(db.session)
@@ -35,9 +50,14 @@ def list_organizations() -> Response:
 
 
 @api_route(
-    "/organizations", "POST", summary="Добавить организацию", tag="organizations",
-    perm=Perm.ORGANIZATIONS_MANAGE, request_schema=ORGANIZATION_INPUT,
-    response_schema=ORGANIZATION, status=201,
+    "/organizations",
+    "POST",
+    summary="Добавить организацию",
+    tag="organizations",
+    perm=Perm.ORGANIZATIONS_MANAGE,
+    request_schema=ORGANIZATION_INPUT,
+    response_schema=ORGANIZATION,
+    status=201,
 )
 def create_organization() -> tuple[Response, int]:
     data = OrganizationData.from_mapping(json_body())
@@ -46,17 +66,25 @@ def create_organization() -> tuple[Response, int]:
 
 
 @api_route(
-    "/organizations/<int:org_id>", "GET", summary="Организация", tag="organizations",
-    perm=Perm.ORGANIZATIONS_VIEW, response_schema=ORGANIZATION,
+    "/organizations/<int:org_id>",
+    "GET",
+    summary="Организация",
+    tag="organizations",
+    perm=Perm.ORGANIZATIONS_VIEW,
+    response_schema=ORGANIZATION,
 )
 def get_organization(org_id: int) -> Response:
     return jsonify(services.to_dict(services.get_organization(db.session, org_id)))
 
 
 @api_route(
-    "/organizations/<int:org_id>", "PATCH", summary="Изменить реквизиты организации",
-    tag="organizations", perm=Perm.ORGANIZATIONS_MANAGE,
-    request_schema={"type": "object", "properties": _FIELDS}, response_schema=ORGANIZATION,
+    "/organizations/<int:org_id>",
+    "PATCH",
+    summary="Изменить реквизиты организации",
+    tag="organizations",
+    perm=Perm.ORGANIZATIONS_MANAGE,
+    request_schema={"type": "object", "properties": _FIELDS},
+    response_schema=ORGANIZATION,
 )
 def update_organization(org_id: int) -> Response:
     org = services.get_organization(db.session, org_id)

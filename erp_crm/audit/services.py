@@ -13,14 +13,14 @@ from decimal import Decimal
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import event, inspect, insert, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import NO_VALUE
 
 from erp_crm.audit.models import Audited, AuditEntry
 from erp_crm.db import utcnow
 
-SECRET = "***"
+SECRET = "***"  # noqa: S105  (the placeholder shown instead of a secret)
 
 
 def set_actor(session: Session, actor: Any | None) -> None:

@@ -38,12 +38,17 @@ def index() -> str:
     if entity_type:
         query = query.where(AuditEntry.entity_type == entity_type)
     page = paginate(
-        db.session, query, page=parse_page(request.args.get("page")),
+        db.session,
+        query,
+        page=parse_page(request.args.get("page")),
         per_page=current_app.config["ITEMS_PER_PAGE"],
     )
     return render_template(
-        "audit/index.html", page=page, actors=_actors(page.items),
-        classes=audited_classes(), entity_type=entity_type,
+        "audit/index.html",
+        page=page,
+        actors=_actors(page.items),
+        classes=audited_classes(),
+        entity_type=entity_type,
     )
 
 
@@ -62,6 +67,11 @@ def history(entity_type: str, entity_id: int) -> str:
     if record is None and not entries:
         abort(404)
     return render_template(
-        "audit/history.html", cls=cls, record=record, entries=entries, actors=_actors(entries),
-        entity_type=entity_type, entity_id=entity_id,
+        "audit/history.html",
+        cls=cls,
+        record=record,
+        entries=entries,
+        actors=_actors(entries),
+        entity_type=entity_type,
+        entity_id=entity_id,
     )

@@ -29,8 +29,11 @@ def create_user_command(
             user = services.create_user(
                 session,
                 services.UserData(
-                    username=username, full_name=full_name or username, role=role,
-                    email=email, password=password,
+                    username=username,
+                    full_name=full_name or username,
+                    role=role,
+                    email=email,
+                    password=password,
                 ),
                 actor=None,
             )

@@ -5,6 +5,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Length, Optional
 
 from erp_crm.auth.permissions import ROLE_LABELS
+from erp_crm.core.forms import choices
 
 
 class LoginForm(FlaskForm):
@@ -14,11 +15,13 @@ class LoginForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    username = StringField("Имя входа", validators=[DataRequired("Укажите имя входа."), Length(max=64)])
+    username = StringField(
+        "Имя входа", validators=[DataRequired("Укажите имя входа."), Length(max=64)]
+    )
     full_name = StringField("ФИО", validators=[DataRequired("Укажите ФИО."), Length(max=200)])
     email = EmailField("Электронная почта", validators=[Optional(), Length(max=254)])
     phone = StringField("Телефон", validators=[Optional(), Length(max=32)])
-    role = SelectField("Роль", choices=[(r.value, label) for r, label in ROLE_LABELS.items()])
+    role = SelectField("Роль", choices=choices(ROLE_LABELS.items()))
     password = PasswordField("Пароль", validators=[Optional()])
     is_active = BooleanField("Учётная запись действует", default=True)
 

@@ -162,7 +162,9 @@ class LoginPolicy:
     max_failures_per_ip: int
 
 
-def _locked_until(session: Session, username: str, ip: str, policy: LoginPolicy) -> dt.datetime | None:
+def _locked_until(
+    session: Session, username: str, ip: str, policy: LoginPolicy
+) -> dt.datetime | None:
     """When the name (or the address) may try again, or None when it is not locked."""
     since = utcnow() - policy.lockout
     last_success = session.scalar(
@@ -235,7 +237,9 @@ def _token_digest(token: str) -> str:
 
 def issue_api_token(session: Session, user: User, *, ttl: dt.timedelta) -> str:
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=_token_digest(token), expires_at=utcnow() + ttl))
+    session.add(
+        ApiToken(user_id=user.id, token_hash=_token_digest(token), expires_at=utcnow() + ttl)
+    )
     session.flush()
     return token
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -108,7 +117,9 @@ def index() -> str:
     if role:
         query = query.where(User.role == role)
     page = paginate(
-        db.session, query, page=parse_page(request.args.get("page")),
+        db.session,
+        query,
+        page=parse_page(request.args.get("page")),
         per_page=current_app.config["ITEMS_PER_PAGE"],
     )
     return render_template("admin/users.html", page=page, role=role)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
+from wtforms import SelectChoice
 
 from erp_crm.errors import ValidationError
 
@@ -23,3 +26,8 @@ def form_values(form: FlaskForm, *exclude: str) -> dict:
     """The submitted values without the CSRF token and buttons."""
     skip = {"csrf_token", "submit", *exclude}
     return {name: field.data for name, field in form._fields.items() if name not in skip}
+
+
+def choices(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
+    """Select options from (value, label) pairs; enum values are used as they are."""
+    return [SelectChoice(str(getattr(value, "value", value)), label) for value, label in pairs]

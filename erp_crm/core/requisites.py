@@ -127,7 +127,9 @@ def complete_ogrn(prefix: str) -> str:
     raise ValueError("prefix must have 12 or 14 digits")
 
 
-def complete_account(account_with_placeholder: str, bik: str, *, correspondent: bool = False) -> str:
+def complete_account(
+    account_with_placeholder: str, bik: str, *, correspondent: bool = False
+) -> str:
     """Fill the check digit (position 9) of a 20-digit account so that its key matches the BIK."""
     if len(account_with_placeholder) != 20:
         raise ValueError("account must have 20 digits")

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from erp_crm.core.forms import choices
 from erp_crm.organizations.models import VAT_RATE_CHOICES, VAT_REGIME_LABELS
 
 
@@ -26,7 +27,5 @@ class OrganizationForm(FlaskForm):
     director_position = StringField("Должность руководителя", validators=[Length(max=200)])
     director_name = StringField("ФИО руководителя", validators=[Length(max=200)])
     chief_accountant_name = StringField("ФИО главного бухгалтера", validators=[Optional()])
-    vat_regime = SelectField(
-        "Налогообложение", choices=[(k.value, v) for k, v in VAT_REGIME_LABELS.items()]
-    )
-    vat_rate = SelectField("Ставка НДС по умолчанию", choices=list(VAT_RATE_CHOICES.items()))
+    vat_regime = SelectField("Налогообложение", choices=choices(VAT_REGIME_LABELS.items()))
+    vat_rate = SelectField("Ставка НДС по умолчанию", choices=choices(VAT_RATE_CHOICES.items()))

@@ -65,17 +65,21 @@ class OrganizationData:
     def cleaned(self) -> OrganizationData:
         """Trim text, keep only digits in numbers, turn empty optionals into None."""
         values = {}
-        for key, value in asdict(self).items():
-            value = value.strip() if isinstance(value, str) else value
-            if key in {"inn", "ogrn", "bik", "settlement_account", "correspondent_account"}:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            value = value.strip() if isinstance(value, str) else (value or "")
+            if f.name in {"inn", "ogrn", "bik", "settlement_account", "correspondent_account"}:
                 value = rq.digits(value)
-            if key == "kpp" and value:
+            if f.name == "kpp":
                 value = rq.digits(value).upper()
-            values[key] = value if value != "" or key in _REQUIRED else None
+            # Optional fields (default None) are stored as NULL when left empty.
+            values[f.name] = None if value == "" and f.default is None else value
         return OrganizationData(**values)
 
 
-def validate(session: Session, data: OrganizationData, org: Organization | None) -> OrganizationData:
+def validate(
+    session: Session, data: OrganizationData, org: Organization | None
+) -> OrganizationData:
     """Return the cleaned data or raise ValidationError naming every wrong field."""
     data = data.cleaned()
     errors: dict[str, str] = {k: msg for k, msg in _REQUIRED.items() if not getattr(data, k)}
@@ -145,7 +149,9 @@ def set_archived(session: Session, org: Organization, archived: bool, *, actor: 
     """Organizations are never deleted (documents refer to them); archived ones issue nothing."""
     if archived and org.is_active:
         others = session.scalar(
-            select(Organization.id).where(Organization.is_active.is_(True), Organization.id != org.id)
+            select(Organization.id).where(
+                Organization.is_active.is_(True), Organization.id != org.id
+            )
         )
         if others is None:
             raise Conflict("Нельзя архивировать единственную действующую организацию.")

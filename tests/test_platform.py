@@ -1,0 +1,94 @@
+"""Migrations, error pages, demo data, the layout contract."""
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select
+
+import erp_crm.models  # noqa: F401
+from erp_crm.auth.models import User
+from erp_crm.db import Base
+from erp_crm.organizations.models import Organization
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_migrations_build_exactly_the_models_schema(app, db_session):
+    """The test schema comes from `alembic upgrade head`; it must equal the models' metadata."""
+    context = MigrationContext.configure(db_session.connection(), opts={"compare_type": True})
+    diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_russian_404_page_and_json_404(client, make_user):
+    make_user("sales_manager", username="lost")
+    client.login("lost")
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Страница не найдена" in response.get_data(as_text=True)
+
+
+def test_unexpected_errors_show_no_stack_trace(tmp_path):
+    from erp_crm.auth.access import public
+    from tests.conftest import make_test_app
+
+    app = make_test_app("sqlite:///" + str(tmp_path / "x.sqlite3"), tmp_path)
+
+    @app.route("/__boom")
+    @public
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/__boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "Внутренняя ошибка" in body
+    assert "secret internals" not in body and "Traceback" not in body
+
+
+def test_demo_data_fills_an_empty_database_once(app, db_session, runner_factory):
+    runner = runner_factory()
+    result = runner.invoke(args=["demo-data", "--if-empty"])
+    assert result.exit_code == 0, result.output
+    assert "admin-demo-2026" in result.output
+    roles = set(db_session.scalars(select(User.role)))
+    assert roles == {
+        "admin",
+        "head_of_sales",
+        "sales_manager",
+        "analyst",
+        "accountant",
+        "project_manager",
+    }
+    assert db_session.scalar(select(Organization.inn)) == "6315001231"
+    again = runner.invoke(args=["demo-data", "--if-empty"])
+    assert again.exit_code == 0 and "уже заполнена" in again.output
+    assert len(db_session.scalars(select(User)).all()) == 8
+    refused = runner.invoke(args=["demo-data"])
+    assert refused.exit_code != 0
+
+
+def test_demo_users_can_log_in(app, client, runner_factory):
+    runner_factory().invoke(args=["demo-data"])
+    client.login("manager1", "manager1-demo-2026")
+    assert client.get("/").status_code == 200
+
+
+def test_wsgi_is_two_lines_and_layout_exists():
+    assert len((ROOT / "wsgi.py").read_text().strip().splitlines()) == 2
+    for name in ("erp_crm", "documents", "templates", "accounting_sync", "migrations", "tests"):
+        assert (ROOT / name).is_dir(), name
+
+
+def test_no_third_party_front_end_code_is_committed():
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "erp_crm/static"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert not [f for f in tracked if "/vendor/" in f]
