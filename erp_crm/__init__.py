@@ -28,6 +28,12 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     import erp_crm.models  # noqa: F401  (all mappers known before the first query)
 
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+
     _init_extensions(app)
     _register_blueprints(app)
     _register_cli(app)

@@ -55,9 +55,11 @@ class Config:
 
     def __init__(self, **overrides: object) -> None:
         env = os.environ
-        self.ENV_NAME = env.get("ERP_ENV", "development")
+        self.ENV_NAME = str(overrides.get("ENV_NAME", env.get("ERP_ENV", "development")))
         self.INSTANCE_PATH = Path(env.get("ERP_INSTANCE_PATH", DEFAULT_INSTANCE)).resolve()
-        self.STORAGE_PATH = Path(env.get("ERP_STORAGE_PATH", self.INSTANCE_PATH / "storage"))
+        self.STORAGE_PATH = Path(
+            env.get("ERP_STORAGE_PATH", self.INSTANCE_PATH / "storage")
+        ).resolve()
         default_db = "sqlite:///" + str(self.INSTANCE_PATH / "erp_crm.sqlite3")
         self.DATABASE_URL = normalize_database_url(env.get("DATABASE_URL", default_db))
         self.SECRET_KEY = env.get("SECRET_KEY", "")
@@ -82,7 +84,11 @@ class Config:
         self.LOGIN_MAX_FAILURES_PER_IP = int(env.get("ERP_LOGIN_MAX_FAILURES_PER_IP", "30"))
         self.API_TOKEN_TTL = timedelta(hours=int(env.get("ERP_API_TOKEN_TTL_HOURS", "720")))
 
-        # Accounting system (1C) connection defaults; the admin settings page overrides them.
+        # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto (0 = none). Without
+        # it every client would share the proxy's address in the login throttle.
+        self.PROXY_COUNT = int(env.get("ERP_PROXY_COUNT", "0"))
+
+        # Accounting system (1C) connection defaults, used by the accounting exchange.
         self.ACCOUNTING_URL = env.get(
             "ACCOUNTING_URL", "http://127.0.0.1:8081/ws/ExpoExchange.1cws"
         )

@@ -1,7 +1,7 @@
 """Database plumbing: the declarative base, shared column types and the per-app session.
 
 Views use `db.session` (one per application context, committed once at the end of a request by
-`commit_request`); services take a session argument and never commit.
+the `_commit` hook in `create_app`); services take a session argument and never commit.
 """
 
 from __future__ import annotations

@@ -92,7 +92,11 @@ def demo_data_command(if_empty: bool) -> None:
         if session.scalar(select(func.count()).select_from(User)):
             if if_empty:
                 click.echo("База уже заполнена: демо-данные не загружаются.")
-                if session.scalar(select(User.id).where(User.username == "admin")):
+                admin = session.scalar(select(User).where(User.username == "admin"))
+                # Only while the demo passwords are still in use: never on a real install.
+                if admin and auth_services.verify_password(
+                    admin.password_hash, demo_password("admin")
+                ):
                     print_logins([(u, demo_password(u), ROLE_LABELS[r]) for u, _, r in DEMO_USERS])
                 return
             raise click.ClickException(

@@ -62,6 +62,9 @@ def api_route(
 ) -> Callable:
     """Register an API endpoint. Non-public endpoints need a valid token and, if given, `perm`."""
 
+    if public and perm is not None:
+        raise ValueError("a public endpoint has no caller to check a permission of")
+
     def decorator(view: Callable) -> Callable:
         endpoint = view.__name__
 

@@ -12,8 +12,9 @@ from erp_crm.db import Base, utcnow
 class Audited:
     """Mixin: every insert, update and delete of the class is written to the audit log.
 
-    `__audit_exclude__` names attributes whose values never reach the log (their change is noted as
-    "***"), `__audit_view_permission__` is the permission needed to read a record's history.
+    `__audit_exclude__` names attributes left out of the log entirely (technical counters),
+    `__audit_secret__` those whose change is logged as "***" without the value, and
+    `__audit_view_permission__` is the permission needed to read a record's history.
     """
 
     __audit_exclude__: ClassVar[frozenset[str]] = frozenset()

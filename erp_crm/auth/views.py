@@ -66,6 +66,7 @@ def login() -> Response | str:
         else:
             next_url = _safe_next(request.args.get("next"))
             session.clear()  # no fixation: the new session starts empty
+            session.permanent = True  # PERMANENT_SESSION_LIFETIME bounds an idle browser session
             login_user(user, remember=form.remember.data)
             return redirect(next_url)
     return render_template("auth/login.html", form=form)
@@ -158,6 +159,8 @@ def edit(user_id: int) -> Response | tuple[str, int]:
         except ValidationError as err:
             apply_errors(form, err)
         else:
+            if user.id == current_user.id:
+                login_user(user)  # an admin who set their own password keeps this session
             flash("Изменения сохранены.", "success")
             return redirect(url_for("users.index"))
     status = 422 if form.errors or form.form_errors else 200
