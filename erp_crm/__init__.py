@@ -67,6 +67,10 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.auth.access import install_login_guard
     from erp_crm.auth.views import admin_bp as users_bp
     from erp_crm.auth.views import bp as auth_bp
+    from erp_crm.clients.duplicates_views import bp as client_duplicates_bp
+    from erp_crm.clients.transfer_views import bp as client_transfer_bp
+    from erp_crm.clients.views import bp as clients_bp
+    from erp_crm.clients.views import groups_bp
     from erp_crm.extensions import csrf
     from erp_crm.main.views import bp as main_bp
     from erp_crm.organizations.views import bp as organizations_bp
@@ -75,7 +79,19 @@ def _register_blueprints(app: Flask) -> None:
     # The API authenticates by bearer tokens only, never by the session cookie, so CSRF cannot
     # reach it; every other POST needs the form's token.
     csrf.exempt(api.bp)
-    for bp in (main_bp, auth_bp, users_bp, organizations_bp, audit_bp, api.bp):
+    blueprints = (
+        main_bp,
+        auth_bp,
+        users_bp,
+        organizations_bp,
+        audit_bp,
+        client_transfer_bp,
+        client_duplicates_bp,
+        clients_bp,
+        groups_bp,
+        api.bp,
+    )
+    for bp in blueprints:
         app.register_blueprint(bp)
     install_login_guard(app)
 

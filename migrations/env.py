@@ -7,7 +7,7 @@ from alembic import context
 from flask import current_app
 
 import erp_crm.models  # noqa: F401  (registers every table on the metadata)
-from erp_crm.db import Base, UTCDateTime
+from erp_crm.db import Base, UTCDateTime, include_object
 
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging_config"):
@@ -49,6 +49,7 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("compare_type", True)
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     with _engine().connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():

@@ -85,6 +85,25 @@ CASES = [
 ]
 
 
+def _area_modules():
+    """Areas keep their rows in tests/access_cases_<area>.py: CASES, and build(session, admin)."""
+    import importlib
+    import pkgutil
+
+    import tests
+
+    return [
+        importlib.import_module(f"tests.{m.name}")
+        for m in pkgutil.iter_modules(tests.__path__)
+        if m.name.startswith("access_cases_")
+    ]
+
+
+AREA_MODULES = _area_modules()
+# Logout stays last: it ends the session the other rows use.
+CASES = CASES[:-1] + [c for m in AREA_MODULES for c in m.CASES] + CASES[-1:]
+
+
 def test_every_route_is_in_the_matrix(app):
     covered = {(c.endpoint, c.method) for c in CASES}
     registered = {
@@ -104,8 +123,11 @@ def world(db_session, make_user):
     )
     org_services.create_organization(db_session, DEMO_ORGANIZATION, actor=admin)
     target = make_user("sales_manager", username="matrixtarget")
+    world = {"org": org.id, "user": target.id}
+    for module in AREA_MODULES:
+        world.update(module.build(db_session, admin))
     db_session.commit()
-    return {"org": org.id, "user": target.id}
+    return world
 
 
 def _expected(case: Case, role: Role | None) -> int:

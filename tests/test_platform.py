@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 import erp_crm.models  # noqa: F401
 from erp_crm.auth.models import User
-from erp_crm.db import Base
+from erp_crm.db import Base, include_object
 from erp_crm.organizations.models import Organization
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_migrations_build_exactly_the_models_schema(app, db_session):
     """The test schema comes from `alembic upgrade head`; it must equal the models' metadata."""
-    context = MigrationContext.configure(db_session.connection(), opts={"compare_type": True})
+    context = MigrationContext.configure(
+        db_session.connection(), opts={"compare_type": True, "include_object": include_object}
+    )
     diff = compare_metadata(context, Base.metadata)
     assert diff == []
 

@@ -128,4 +128,11 @@ def _authenticate() -> None:
 
 def register_api_modules() -> None:
     """Import the modules that declare endpoints (once; they register on import)."""
-    from erp_crm.api import auth, openapi, organizations  # noqa: F401
+    from erp_crm.api import (  # noqa: F401
+        auth,
+        clients,
+        clients_duplicates,
+        clients_transfer,
+        openapi,
+        organizations,
+    )

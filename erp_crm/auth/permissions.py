@@ -34,17 +34,42 @@ class Perm(StrEnum):
     AUDIT_VIEW_ALL = "audit.view_all"
     ORGANIZATIONS_VIEW = "organizations.view"
     ORGANIZATIONS_MANAGE = "organizations.manage"
+    CLIENTS_VIEW = "clients.view"
+    CLIENTS_CREATE = "clients.create"
+    CLIENTS_EDIT_OWN = "clients.edit_own"  # clients the user curates
+    CLIENTS_EDIT_ALL = "clients.edit_all"
+    CLIENTS_IMPORT = "clients.import"
+    CLIENTS_EXPORT = "clients.export"
+    CLIENTS_MERGE = "clients.merge"
+    CLIENTS_REASSIGN = "clients.reassign"
+    GROUPS_MANAGE_COMMON = "groups.manage_common"
+    GROUPS_PERSONAL = "groups.personal"
 
 
 _EVERY_ROLE = frozenset(Role)
 
+_STAFF = {Perm.ORGANIZATIONS_VIEW, Perm.CLIENTS_VIEW}
+# The whole base is edited, cleaned and exported only by those who own its quality; a manager
+# edits their own clients and cannot carry the base away (no export).
+_BASE_KEEPERS = {
+    Perm.CLIENTS_CREATE,
+    Perm.CLIENTS_EDIT_ALL,
+    Perm.CLIENTS_IMPORT,
+    Perm.CLIENTS_EXPORT,
+    Perm.CLIENTS_MERGE,
+    Perm.GROUPS_MANAGE_COMMON,
+    Perm.GROUPS_PERSONAL,
+}
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
-    Role.HEAD_OF_SALES: frozenset({Perm.ORGANIZATIONS_VIEW}),
-    Role.SALES_MANAGER: frozenset({Perm.ORGANIZATIONS_VIEW}),
-    Role.ANALYST: frozenset({Perm.ORGANIZATIONS_VIEW}),
-    Role.ACCOUNTANT: frozenset({Perm.ORGANIZATIONS_VIEW}),
-    Role.PROJECT_MANAGER: frozenset({Perm.ORGANIZATIONS_VIEW}),
+    Role.HEAD_OF_SALES: frozenset(_STAFF | _BASE_KEEPERS | {Perm.CLIENTS_REASSIGN}),
+    Role.SALES_MANAGER: frozenset(
+        _STAFF | {Perm.CLIENTS_CREATE, Perm.CLIENTS_EDIT_OWN, Perm.GROUPS_PERSONAL}
+    ),
+    Role.ANALYST: frozenset(_STAFF | _BASE_KEEPERS),
+    Role.ACCOUNTANT: frozenset(_STAFF),
+    Role.PROJECT_MANAGER: frozenset(_STAFF),
 }
 assert set(ROLE_PERMISSIONS) == _EVERY_ROLE, "every role needs a row in ROLE_PERMISSIONS"
 

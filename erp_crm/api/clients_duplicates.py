@@ -1,0 +1,1 @@
+"""API: duplicate candidates and merging."""

@@ -1,0 +1,1 @@
+"""API: import of client files."""

@@ -1,0 +1,1 @@
+"""The single client base: counterparties, contact persons, groups, curators, import, clean-up."""

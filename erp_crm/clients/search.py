@@ -1,0 +1,173 @@
+"""The client list's filters and search, as one SELECT the pages, the API and export share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, or_, select
+
+from erp_crm.auth.models import User
+from erp_crm.clients.models import (
+    Client,
+    CompetitorParticipation,
+    ContactChannel,
+    ContactPerson,
+    client_group_members,
+)
+from erp_crm.core import text
+
+SORTS = {
+    "name": Client.name_norm,
+    "created": Client.created_at,
+    "readiness": Client.readiness,
+    "city": Client.city_norm,
+    "inn": Client.inn,
+}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class ClientFilter:
+    q: str = ""
+    kind: str = ""
+    region: str = ""
+    city: str = ""
+    industry: str = ""
+    source: str = ""
+    group_id: int | None = None
+    curator_id: int | None = None
+    readiness: int | None = None
+    relationship: str = ""
+    competitor_id: int | None = None
+    mailing_consent: str = ""
+    include_merged: bool = False
+    sort: str = "name"
+    direction: str = "asc"
+
+    @classmethod
+    def from_args(cls, args: Any) -> ClientFilter:
+        """From request.args (or any mapping); unknown or malformed values are ignored."""
+        get = args.get
+        return cls(
+            q=(get("q") or "").strip()[:200],
+            kind=get("kind") or "",
+            region=(get("region") or "").strip(),
+            city=(get("city") or "").strip(),
+            industry=(get("industry") or "").strip(),
+            source=(get("source") or "").strip(),
+            group_id=_int(get("group_id")),
+            curator_id=_int(get("curator_id")),
+            readiness=_int(get("readiness")),
+            relationship=get("relationship") or "",
+            competitor_id=_int(get("competitor_id")),
+            mailing_consent=get("mailing_consent") or "",
+            include_merged=str(get("include_merged") or "").lower() in {"1", "true", "on"},
+            sort=get("sort") if get("sort") in SORTS else "name",
+            direction="desc" if get("direction") == "desc" else "asc",
+        )
+
+    def as_args(self) -> dict[str, Any]:
+        """The non-default values, for links that keep the filter (pagination, export, saving)."""
+        defaults = ClientFilter()
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(defaults, f.name)
+        }
+
+    @property
+    def is_empty(self) -> bool:
+        return not {k for k in self.as_args() if k not in ("sort", "direction")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _search_condition(q: str) -> Any:
+    """name / ИНН / phone / e-mail, chosen by what the query looks like."""
+    conditions = []
+    digits = text.phone_digits(q)
+    if "@" in q:
+        pattern = text.like_pattern(q.strip().lower())
+        conditions.append(
+            exists().where(
+                ContactPerson.client_id == Client.id,
+                ContactChannel.contact_id == ContactPerson.id,
+                ContactChannel.kind == "email",
+                ContactChannel.value.like(pattern, escape="\\"),
+            )
+        )
+    elif re.fullmatch(r"[\d\s()+\-]+", q) and len(digits) >= 4:
+        conditions.append(Client.inn.like(text.like_pattern(re.sub(r"\D", "", q))[1:], escape="\\"))
+        if len(digits) >= 5:
+            conditions.append(
+                exists().where(
+                    ContactPerson.client_id == Client.id,
+                    ContactChannel.contact_id == ContactPerson.id,
+                    ContactChannel.kind == "phone",
+                    ContactChannel.value.like(text.like_pattern(digits), escape="\\"),
+                )
+            )
+    normalized = text.normalize(q)
+    if normalized and "@" not in q:
+        conditions.append(Client.name_norm.like(text.like_pattern(normalized), escape="\\"))
+    return or_(*conditions) if conditions else None
+
+
+def client_query(flt: ClientFilter, *, actor: User, visible_only_own: bool = False) -> Select:
+    """The SELECT of clients matching `flt`, sorted; `visible_only_own` limits to the actor's."""
+    query = select(Client)
+    where = []
+    if not flt.include_merged:
+        where.append(Client.merged_into_id.is_(None))
+    if visible_only_own:
+        where.append(Client.curator_id == actor.id)
+    if flt.q and (condition := _search_condition(flt.q)) is not None:
+        where.append(condition)
+    if flt.kind:
+        where.append(Client.kind == flt.kind)
+    if flt.region:
+        where.append(Client.region == flt.region)
+    if flt.city:
+        where.append(Client.city_norm == text.normalize(flt.city))
+    if flt.industry:
+        where.append(Client.industry == flt.industry)
+    if flt.source:
+        where.append(Client.source == flt.source)
+    if flt.curator_id is not None:
+        where.append(
+            Client.curator_id == flt.curator_id if flt.curator_id else Client.curator_id.is_(None)
+        )
+    if flt.readiness is not None:
+        where.append(Client.readiness == flt.readiness)
+    if flt.relationship:
+        where.append(Client.relationship_type == flt.relationship)
+    if flt.mailing_consent in ("yes", "no"):
+        where.append(Client.mailing_consent.is_(flt.mailing_consent == "yes"))
+    if flt.group_id is not None:
+        where.append(
+            exists().where(
+                client_group_members.c.client_id == Client.id,
+                client_group_members.c.group_id == flt.group_id,
+            )
+        )
+    if flt.competitor_id is not None:
+        where.append(
+            exists().where(
+                CompetitorParticipation.client_id == Client.id,
+                CompetitorParticipation.exhibition_id == flt.competitor_id,
+            )
+        )
+    if where:
+        query = query.where(and_(*where))
+    column = SORTS[flt.sort]
+    order = column.desc() if flt.direction == "desc" else column.asc()
+    return query.order_by(order, Client.id)

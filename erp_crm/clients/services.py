@@ -1,0 +1,568 @@
+"""The client base's business rules: validation, create/update, contacts, curators, timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from erp_crm.audit import services as audit
+from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm, has_permission
+from erp_crm.clients import access
+from erp_crm.clients.models import (
+    Client,
+    ClientKind,
+    CompetitorExhibition,
+    CompetitorParticipation,
+    ContactChannel,
+    ContactPerson,
+    Readiness,
+    RelationshipType,
+)
+from erp_crm.core import requisites as rq
+from erp_crm.core import text
+from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+_TRUE = {"1", "true", "yes", "on", "y", "да"}
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in _TRUE
+
+
+@dataclass
+class ClientData:
+    """A client's editable fields, as the form, the API and the importer hand them in."""
+
+    name: str | None = None
+    kind: str = ClientKind.LEGAL.value
+    full_name: str | None = None
+    inn: str | None = None
+    kpp: str | None = None
+    ogrn: str | None = None
+    legal_address: str | None = None
+    postal_address: str | None = None
+    region: str | None = None
+    city: str | None = None
+    industry: str | None = None
+    website: str | None = None
+    source: str | None = None
+    readiness: int = 0
+    curator_id: int | None = None
+    notes: str | None = None
+    mailing_consent: bool = False
+    external_id: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> ClientData:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @classmethod
+    def from_model(cls, client: Client) -> ClientData:
+        return cls(**{f.name: getattr(client, f.name) for f in fields(cls)})
+
+    def merged_with(self, changes: dict[str, Any]) -> ClientData:
+        """This data with `changes` applied (a PATCH): unknown keys are ignored."""
+        return ClientData.from_mapping({**self.__dict__, **changes})
+
+
+def _clean_client(data: ClientData) -> tuple[ClientData, dict[str, str]]:
+    errors: dict[str, str] = {}
+    values = {f.name: getattr(data, f.name) for f in fields(data)}
+    for key in (
+        "name",
+        "full_name",
+        "legal_address",
+        "postal_address",
+        "region",
+        "city",
+        "industry",
+        "website",
+        "source",
+        "notes",
+        "external_id",
+    ):
+        values[key] = _text(values[key])
+    for key in ("inn", "kpp", "ogrn"):
+        values[key] = rq.digits(_text(values[key])) or None
+    if values["kpp"]:
+        values["kpp"] = values["kpp"].upper()
+    values["mailing_consent"] = _bool(values["mailing_consent"])
+    kind = str(values["kind"] or ClientKind.LEGAL.value)
+    if kind not in {k.value for k in ClientKind}:
+        errors["kind"] = "Выберите вид: юрлицо, ИП или физлицо."
+    values["kind"] = kind
+    try:
+        values["readiness"] = int(values["readiness"] or 0)
+        Readiness(values["readiness"])
+    except (TypeError, ValueError):
+        errors["readiness"] = "Готовность — число от 0 до 4."
+        values["readiness"] = 0
+    try:
+        values["curator_id"] = (
+            int(values["curator_id"]) if values["curator_id"] not in (None, "") else None
+        )
+    except (TypeError, ValueError):
+        errors["curator_id"] = "Неверный куратор."
+        values["curator_id"] = None
+    website = values["website"]
+    if website and "://" not in website:
+        values["website"] = "https://" + website
+    if values["website"] and (" " in values["website"] or "." not in values["website"]):
+        errors["website"] = "Укажите адрес сайта, например expo-volga.ru."
+    return ClientData(**values), errors
+
+
+def validate_client(session: Session, data: ClientData, client: Client | None = None) -> ClientData:
+    """Clean and check a client's fields; raise ValidationError naming every wrong one."""
+    data, errors = _clean_client(data)
+    if not data.name:
+        errors["name"] = "Укажите наименование."
+    kind = data.kind if data.kind in {k.value for k in ClientKind} else None
+    if data.inn and (problem := rq.check_inn(data.inn, kind=kind)):
+        errors["inn"] = problem
+    if data.kpp:
+        if kind != ClientKind.LEGAL.value:
+            errors["kpp"] = "КПП бывает только у юридического лица."
+        elif problem := rq.check_kpp(data.kpp):
+            errors["kpp"] = problem
+    if data.ogrn:
+        if kind == ClientKind.PERSON.value:
+            errors["ogrn"] = "У физического лица нет ОГРН."
+        elif problem := rq.check_ogrn(data.ogrn, kind=kind):
+            errors["ogrn"] = problem
+    if data.curator_id is not None:
+        curator = session.get(User, data.curator_id)
+        if curator is None or not curator.is_active:
+            errors["curator_id"] = "Куратор не найден или отключён."
+    if data.external_id:
+        clash = session.scalar(select(Client.id).where(Client.external_id == data.external_id))
+        if clash is not None and (client is None or clash != client.id):
+            errors["external_id"] = "Внешний код уже принадлежит другому контрагенту."
+    if errors:
+        raise ValidationError(fields=errors)
+    return data
+
+
+def _apply(client: Client, data: ClientData) -> None:
+    for f in fields(data):
+        setattr(client, f.name, getattr(data, f.name))
+    client.name_norm = text.normalize(" ".join(filter(None, [data.name, data.full_name])))[:500]
+    client.city_norm = text.normalize(data.city)[:120] or None
+
+
+def create_client(session: Session, data: ClientData, *, actor: User) -> Client:
+    """Create a client. A manager becomes the curator of what they create (unless head/analyst)."""
+    if not has_permission(actor, Perm.CLIENTS_CREATE):
+        raise PermissionDenied()
+    data = validate_client(session, data)
+    if not access.can_change_curator(actor):
+        data.curator_id = actor.id
+    client = Client(created_by_id=actor.id)
+    _apply(client, data)
+    session.add(client)
+    session.flush()
+    return client
+
+
+def update_client(session: Session, client: Client, data: ClientData, *, actor: User) -> Client:
+    if not access.can_edit_client(actor, client):
+        raise PermissionDenied("Изменять контрагента может его куратор, руководитель ОП или ИАО.")
+    data = validate_client(session, data, client)
+    if data.curator_id != client.curator_id and not access.can_change_curator(actor):
+        raise ValidationError(
+            fields={"curator_id": "Сменить куратора может руководитель ОП или ИАО."}
+        )
+    _apply(client, data)
+    refresh_relationship(session, client)
+    session.flush()
+    return client
+
+
+def get_client(session: Session, client_id: int) -> Client:
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound("Контрагент не найден.")
+    return client
+
+
+# --- relationship type --------------------------------------------------------------------------
+
+# Later capabilities (deals) register a counter of a client's won sales here.
+sales_counters: list[Any] = []
+
+
+def derive_relationship(sales: int, interest: bool) -> RelationshipType:
+    if sales > 1:
+        return RelationshipType.PERMANENT
+    if sales == 1:
+        return RelationshipType.CURRENT
+    return RelationshipType.POTENTIAL if interest else RelationshipType.COLD
+
+
+def refresh_relationship(session: Session, client: Client) -> None:
+    """cold → potential → current → permanent, from the client's history.
+
+    Interest shown: readiness of "considering" or more (deals add open deals later).
+    """
+    sales = sum(counter(session, client) for counter in sales_counters)
+    interest = client.readiness >= Readiness.CONSIDERING
+    client.relationship_type = derive_relationship(sales, interest).value
+
+
+# --- contacts -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ContactData:
+    full_name: str | None = None
+    position: str | None = None
+    phones: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    birthday: dt.date | str | None = None
+    notes: str | None = None
+    curator_id: int | None = None
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> ContactData:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("phones", "emails"):
+            raw = values.get(key) or []
+            if isinstance(raw, str):
+                raw = [part for chunk in raw.splitlines() for part in chunk.split(",")]
+            values[key] = [str(v).strip() for v in raw if str(v).strip()]
+        return cls(**values)
+
+
+def validate_contact(
+    session: Session, data: ContactData
+) -> tuple[ContactData, list[str], list[str]]:
+    """Return the cleaned data with phones in E.164 and e-mails normalized, or raise."""
+    errors: dict[str, str] = {}
+    name = _text(data.full_name)
+    if not name:
+        errors["full_name"] = "Укажите ФИО контактного лица."
+    phones = []
+    for raw in data.phones:
+        phone = text.normalize_phone(raw)
+        if phone is None:
+            errors["phones"] = f"Неверный номер телефона: {raw}"
+            break
+        if phone not in phones:
+            phones.append(phone)
+    emails = []
+    for raw in data.emails:
+        try:
+            email = validate_email(raw, check_deliverability=False).normalized.lower()
+        except EmailNotValidError:
+            errors["emails"] = f"Неверный адрес электронной почты: {raw}"
+            break
+        if email not in emails:
+            emails.append(email)
+    birthday = data.birthday
+    if isinstance(birthday, str):
+        try:
+            birthday = dt.date.fromisoformat(birthday) if birthday.strip() else None
+        except ValueError:
+            errors["birthday"] = "Дата рождения в формате ГГГГ-ММ-ДД."
+            birthday = None
+    curator_id = data.curator_id
+    try:
+        curator_id = int(curator_id) if curator_id not in (None, "") else None
+    except (TypeError, ValueError):
+        errors["curator_id"] = "Неверный куратор."
+        curator_id = None
+    if curator_id is not None:
+        curator = session.get(User, curator_id)
+        if curator is None or not curator.is_active:
+            errors["curator_id"] = "Куратор не найден или отключён."
+    if errors:
+        raise ValidationError(fields=errors)
+    cleaned = ContactData(
+        full_name=name,
+        position=_text(data.position),
+        phones=phones,
+        emails=emails,
+        birthday=birthday,
+        notes=_text(data.notes),
+        curator_id=curator_id,
+    )
+    return cleaned, phones, emails
+
+
+def _set_channels(contact: ContactPerson, phones: list[str], emails: list[str]) -> dict:
+    before = {"phones": contact.phones, "emails": contact.emails}
+    contact.channels = [ContactChannel(kind="phone", value=p) for p in phones] + [
+        ContactChannel(kind="email", value=e) for e in emails
+    ]
+    after = {"phones": phones, "emails": emails}
+    return {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+
+
+def add_contact(
+    session: Session, client: Client, data: ContactData, *, actor: User
+) -> ContactPerson:
+    if not access.can_edit_client(actor, client):
+        raise PermissionDenied("Добавлять контакты может куратор клиента, руководитель ОП или ИАО.")
+    data, phones, emails = validate_contact(session, data)
+    contact = ContactPerson(
+        client=client,
+        full_name=data.full_name,
+        name_norm=text.normalize(data.full_name)[:300],
+        position=data.position,
+        birthday=data.birthday,
+        notes=data.notes,
+        curator_id=data.curator_id,
+    )
+    session.add(contact)
+    _set_channels(contact, phones, emails)
+    session.flush()
+    if phones or emails:
+        audit.record(session, contact, "update", {"phones": [[], phones], "emails": [[], emails]})
+    return contact
+
+
+def update_contact(
+    session: Session, contact: ContactPerson, data: ContactData, *, actor: User
+) -> ContactPerson:
+    if not access.can_edit_contact(actor, contact):
+        raise PermissionDenied()
+    data, phones, emails = validate_contact(session, data)
+    contact.full_name = data.full_name or contact.full_name
+    contact.name_norm = text.normalize(contact.full_name)[:300]
+    contact.position = data.position
+    contact.birthday = data.birthday  # type: ignore[assignment]
+    contact.notes = data.notes
+    contact.curator_id = data.curator_id
+    channel_changes = _set_channels(contact, phones, emails)
+    session.flush()
+    if channel_changes:
+        audit.record(session, contact, "update", channel_changes)
+    return contact
+
+
+def set_contact_active(
+    session: Session, contact: ContactPerson, active: bool, *, actor: User
+) -> None:
+    """Contacts are archived, not deleted: activities and documents may name them."""
+    if not access.can_edit_contact(actor, contact):
+        raise PermissionDenied()
+    contact.is_active = active
+    session.flush()
+
+
+def get_contact(session: Session, contact_id: int) -> ContactPerson:
+    contact = session.get(ContactPerson, contact_id)
+    if contact is None:
+        raise NotFound("Контактное лицо не найдено.")
+    return contact
+
+
+# --- competitors' exhibitions -------------------------------------------------------------------
+
+
+def add_competitor_exhibition(
+    session: Session,
+    name: str,
+    *,
+    actor: User,
+    organizer: str | None = None,
+    city: str | None = None,
+) -> CompetitorExhibition:
+    if not has_permission(actor, Perm.GROUPS_MANAGE_COMMON):
+        raise PermissionDenied()
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(fields={"name": "Укажите название выставки."})
+    if session.scalar(select(CompetitorExhibition.id).where(CompetitorExhibition.name == name)):
+        raise ValidationError(fields={"name": "Такая выставка уже есть в справочнике."})
+    exhibition = CompetitorExhibition(name=name, organizer=_text(organizer), city=_text(city))
+    session.add(exhibition)
+    session.flush()
+    return exhibition
+
+
+def add_competitor_participation(
+    session: Session, client: Client, exhibition_id: int, year: int, *, actor: User
+) -> CompetitorParticipation:
+    if not access.can_edit_client(actor, client):
+        raise PermissionDenied()
+    exhibition = session.get(CompetitorExhibition, exhibition_id)
+    if exhibition is None:
+        raise ValidationError(fields={"exhibition_id": "Выберите выставку из справочника."})
+    if not 1990 <= int(year) <= dt.date.today().year + 2:
+        raise ValidationError(fields={"year": "Укажите год участия."})
+    exists = session.scalar(
+        select(CompetitorParticipation.id).where(
+            CompetitorParticipation.client_id == client.id,
+            CompetitorParticipation.exhibition_id == exhibition_id,
+            CompetitorParticipation.year == int(year),
+        )
+    )
+    if exists:
+        raise Conflict("Это участие уже отмечено.")
+    participation = CompetitorParticipation(client=client, exhibition=exhibition, year=int(year))
+    session.add(participation)
+    session.flush()
+    audit.record(session, client, "competitor_added", {"exhibition": exhibition.name, "year": year})
+    return participation
+
+
+def remove_competitor_participation(
+    session: Session, participation: CompetitorParticipation, *, actor: User
+) -> None:
+    client = participation.client
+    if not access.can_edit_client(actor, client):
+        raise PermissionDenied()
+    details = {"exhibition": participation.exhibition.name, "year": participation.year}
+    session.delete(participation)
+    session.flush()
+    audit.record(session, client, "competitor_removed", details)
+
+
+# --- curators -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ReassignResult:
+    clients: int
+    contacts: int
+    per_user: dict[int, int]
+
+
+def reassign_clients(
+    session: Session, from_user: User, to_users: list[User], *, actor: User
+) -> ReassignResult:
+    """Hand every client (and contact) curated by `from_user` over to `to_users`, evenly.
+
+    One business action: every moved client gets its own audit row (curator old → new) and the
+    departing manager's record gets a summary row.
+    """
+    if not has_permission(actor, Perm.CLIENTS_REASSIGN):
+        raise PermissionDenied()
+    targets = [u for u in to_users if u.id != from_user.id]
+    if not targets:
+        raise ValidationError(fields={"to_users": "Выберите, кому передать клиентов."})
+    if any(not u.is_active for u in targets):
+        raise ValidationError(
+            fields={"to_users": "Нельзя передать клиентов отключённому пользователю."}
+        )
+    clients = session.scalars(
+        select(Client)
+        .where(Client.curator_id == from_user.id, Client.merged_into_id.is_(None))
+        .order_by(Client.name_norm)
+    ).all()
+    per_user = {u.id: 0 for u in targets}
+    for client, target in zip(clients, itertools.cycle(targets), strict=False):
+        client.curator_id = target.id
+        per_user[target.id] += 1
+    session.flush()
+    moved_contacts = session.execute(
+        update(ContactPerson)
+        .where(ContactPerson.curator_id == from_user.id)
+        .values(curator_id=targets[0].id)
+    ).rowcount
+    for hook in reassign_hooks:
+        hook(session, from_user, targets, actor=actor)
+    audit.record(
+        session,
+        from_user,
+        "clients_reassigned",
+        {
+            "clients": len(clients),
+            "contacts": moved_contacts,
+            "to": {str(uid): n for uid, n in per_user.items()},
+        },
+    )
+    return ReassignResult(clients=len(clients), contacts=moved_contacts or 0, per_user=per_user)
+
+
+# Later capabilities (deals, tasks) move their open records along with the clients.
+reassign_hooks: list[Any] = []
+
+
+def curators(session: Session) -> list[User]:
+    """Active users who can curate clients (the choices of a curator field)."""
+    users = session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.full_name))
+    return [
+        u
+        for u in users
+        if has_permission(u, Perm.CLIENTS_EDIT_OWN) or has_permission(u, Perm.CLIENTS_EDIT_ALL)
+    ]
+
+
+# --- timeline -----------------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEvent:
+    at: dt.datetime
+    kind: str
+    title: str
+    details: dict[str, Any]
+    actor_id: int | None
+
+
+# Later capabilities add sources of events (deals, documents, payments): fn(session, client).
+timeline_sources: list[Any] = []
+
+
+def timeline(session: Session, client: Client, *, limit: int = 100) -> list[TimelineEvent]:
+    from erp_crm.audit.models import AuditEntry
+
+    contact_ids = [c.id for c in client.contacts]
+    merged_ids = list(session.scalars(select(Client.id).where(Client.merged_into_id == client.id)))
+    conditions = [
+        (AuditEntry.entity_type == "clients") & (AuditEntry.entity_id.in_([client.id, *merged_ids]))
+    ]
+    if contact_ids:
+        conditions.append(
+            (AuditEntry.entity_type == "contact_persons") & (AuditEntry.entity_id.in_(contact_ids))
+        )
+    from sqlalchemy import or_
+
+    entries = session.scalars(
+        select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.id.desc()).limit(limit)
+    ).all()
+    titles = {
+        ("clients", "create"): "Контрагент создан",
+        ("clients", "update"): "Изменены данные контрагента",
+        ("clients", "merged"): "Объединён с дублем",
+        ("clients", "merged_into"): "Запись объединена в другую",
+        ("clients", "competitor_added"): "Отмечено участие в выставке конкурента",
+        ("clients", "competitor_removed"): "Снято участие в выставке конкурента",
+        ("contact_persons", "create"): "Добавлено контактное лицо",
+        ("contact_persons", "update"): "Изменено контактное лицо",
+    }
+    events = [
+        TimelineEvent(
+            at=e.at,
+            kind=f"audit.{e.action}",
+            title=titles.get((e.entity_type, e.action), e.action)
+            + (f": {e.label}" if e.entity_type == "contact_persons" else ""),
+            details=e.changes if isinstance(e.changes, dict) else {},
+            actor_id=e.actor_id,
+        )
+        for e in entries
+    ]
+    for source in timeline_sources:
+        events.extend(source(session, client))
+    events.sort(key=lambda ev: ev.at, reverse=True)
+    return events[:limit]
