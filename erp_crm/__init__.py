@@ -68,9 +68,9 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.auth.views import admin_bp as users_bp
     from erp_crm.auth.views import bp as auth_bp
     from erp_crm.clients.duplicates_views import bp as client_duplicates_bp
+    from erp_crm.clients.group_views import bp as groups_bp
     from erp_crm.clients.transfer_views import bp as client_transfer_bp
     from erp_crm.clients.views import bp as clients_bp
-    from erp_crm.clients.views import groups_bp
     from erp_crm.extensions import csrf
     from erp_crm.main.views import bp as main_bp
     from erp_crm.organizations.views import bp as organizations_bp

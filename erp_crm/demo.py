@@ -11,6 +11,7 @@ from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import ROLE_LABELS, Role
+from erp_crm.clients.demo import load_demo_clients
 from erp_crm.db import db
 from erp_crm.organizations import services as org_services
 
@@ -58,6 +59,7 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
     set_actor(session, None)
     logins = []
     admin: User | None = None
+    users: dict[str, User] = {}
     for username, full_name, role in DEMO_USERS:
         user = auth_services.create_user(
             session,
@@ -71,9 +73,11 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
             actor=admin,
         )
         admin = admin or user
+        users[username] = user
         logins.append((username, demo_password(username), ROLE_LABELS[role]))
     set_actor(session, admin)
     org_services.create_organization(session, DEMO_ORGANIZATION, actor=admin)
+    load_demo_clients(session, users)
     return logins
 
 

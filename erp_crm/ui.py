@@ -28,8 +28,10 @@ class NavItem:
 # The menu: an item shows only to users whose role grants its permission.
 NAVIGATION: list[NavItem] = [
     NavItem("Главная", "main.index", None, "house"),
+    NavItem("Контрагенты", "clients.index", Perm.CLIENTS_VIEW, "people-fill"),
+    NavItem("Группы", "groups.index", Perm.CLIENTS_VIEW, "collection"),
     NavItem("Наши организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building"),
-    NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "people"),
+    NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear"),
     NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history"),
 ]
 

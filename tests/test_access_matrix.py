@@ -172,4 +172,4 @@ def test_route_answers_match_the_matrix_for_role(app, client, make_user, api_tok
             and "/login" not in response.headers.get("Location", "")
         ):
             mismatches.append(f"{case.method} {case.path}: anonymous not sent to the login page")
-    assert mismatches == []
+    assert not mismatches, "\n".join(mismatches)

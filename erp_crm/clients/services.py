@@ -176,6 +176,7 @@ def create_client(session: Session, data: ClientData, *, actor: User) -> Client:
         data.curator_id = actor.id
     client = Client(created_by_id=actor.id)
     _apply(client, data)
+    refresh_relationship(session, client)
     session.add(client)
     session.flush()
     return client

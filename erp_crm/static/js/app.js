@@ -13,3 +13,13 @@ document.addEventListener("htmx:configRequest", (event) => {
     event.detail.headers["X-CSRFToken"] = meta.content;
   }
 });
+// "Select all" checkboxes: <input type="checkbox" data-check-all="client_ids">.
+document.addEventListener("change", (event) => {
+  const name = event.target.dataset && event.target.dataset.checkAll;
+  if (!name) {
+    return;
+  }
+  document.querySelectorAll(`input[type="checkbox"][name="${name}"]`).forEach((box) => {
+    box.checked = event.target.checked;
+  });
+});

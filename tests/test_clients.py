@@ -1,0 +1,396 @@
+"""The single client base: validation, curators and access, search and filters, groups, API."""
+
+import pytest
+from sqlalchemy import select
+
+from erp_crm.audit.models import AuditEntry
+from erp_crm.clients import groups, services
+from erp_crm.clients.models import Client, ContactPerson
+from erp_crm.clients.search import ClientFilter, client_query
+from erp_crm.errors import PermissionDenied, ValidationError
+
+ROMASHKA = {
+    "name": "ООО «Ромашка»",
+    "inn": "7707083893",
+    "kpp": "773601001",
+    "city": "Самара",
+    "region": "Самарская область",
+    "industry": "Строительство",
+}
+
+
+@pytest.fixture
+def analyst(make_user):
+    return make_user("analyst", username="iao")
+
+
+def new_client(session, actor, **fields):
+    return services.create_client(session, services.ClientData(**fields), actor=actor)
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"name": "X", "inn": "7707083894"}, "inn", "контрольная сумма"),
+        ({"name": "X", "inn": "500100732259", "kind": "legal"}, "inn", "10 цифр"),
+        ({"name": "X", "inn": "7707083893", "kind": "sole_trader"}, "inn", "12 цифр"),
+        ({"name": "X", "kind": "person", "kpp": "773601001"}, "kpp", "только у юридического"),
+        ({"name": "X", "kpp": "77360"}, "kpp", "9 знаков"),
+        ({"name": "X", "ogrn": "1027700132194"}, "ogrn", "Неверный ОГРН"),
+        ({"name": "X", "kind": "person", "ogrn": "1027700132195"}, "ogrn", "нет ОГРН"),
+        ({"name": "", "inn": "7707083893"}, "name", "Укажите наименование"),
+        ({"name": "X", "readiness": 7}, "readiness", "от 0 до 4"),
+        ({"name": "X", "website": "not a site"}, "website", "адрес сайта"),
+    ],
+)
+def test_wrong_requisites_are_refused_with_a_field_message(
+    db_session, analyst, fields, field, message
+):
+    with pytest.raises(ValidationError) as err:
+        new_client(db_session, analyst, **fields)
+    assert message in err.value.fields[field]
+
+
+def test_real_requisites_of_each_kind_are_accepted(db_session, analyst):
+    legal = new_client(
+        db_session,
+        analyst,
+        name="ПАО Сбербанк",
+        inn="7707083893",
+        kpp="773601001",
+        ogrn="1027700132195",
+    )
+    trader = new_client(
+        db_session,
+        analyst,
+        name="ИП Петров",
+        kind="sole_trader",
+        inn="500100732259",
+        ogrn="304500116000157",
+    )
+    person = new_client(
+        db_session, analyst, name="Сидоров С. С.", kind="person", inn="500100732259"
+    )
+    assert legal.kpp == "773601001" and trader.kpp is None and person.ogrn is None
+    assert legal.relationship_type == "cold"
+
+
+def test_contact_phones_are_normalized_and_bad_ones_refused(db_session, analyst):
+    client = new_client(db_session, analyst, name="Альфа")
+    contact = services.add_contact(
+        db_session,
+        client,
+        services.ContactData(
+            full_name="Иванова Анна",
+            phones=["8 (846) 207-11-44", "+78462071144"],
+            emails=["Anna@Example.RU"],
+        ),
+        actor=analyst,
+    )
+    assert contact.phones == ["+78462071144"]
+    assert contact.emails == ["anna@example.ru"]
+    with pytest.raises(ValidationError) as err:
+        services.add_contact(
+            db_session, client, services.ContactData(full_name="Б", phones=["12"]), actor=analyst
+        )
+    assert "Неверный номер" in err.value.fields["phones"]
+    with pytest.raises(ValidationError) as err:
+        services.add_contact(
+            db_session, client, services.ContactData(full_name="В", emails=["a@"]), actor=analyst
+        )
+    assert "Неверный адрес" in err.value.fields["emails"]
+
+
+# --- curators and access ------------------------------------------------------------------------
+
+
+def test_a_manager_becomes_curator_of_what_they_create(db_session, make_user):
+    manager = make_user("sales_manager", username="anna")
+    other = make_user("sales_manager", username="boris")
+    client = new_client(db_session, manager, name="Бета", curator_id=other.id)
+    assert client.curator_id == manager.id
+
+
+def test_manager_a_cannot_edit_manager_bs_client(client, db_session, make_user):
+    a = make_user("sales_manager", username="mgr_a")
+    b = make_user("sales_manager", username="mgr_b")
+    theirs = new_client(db_session, b, name="Клиент Бориса")
+    db_session.commit()
+    with pytest.raises(PermissionDenied):
+        services.update_client(db_session, theirs, services.ClientData(name="Моё!"), actor=a)
+    client.login("mgr_a")
+    assert client.get(f"/clients/{theirs.id}").status_code == 200  # the shared base is visible
+    assert client.get(f"/clients/{theirs.id}/edit").status_code == 403
+    response = client.submit(f"/clients/{theirs.id}/edit", {"name": "Моё!", "kind": "legal"})
+    assert response.status_code == 403
+    db_session.refresh(theirs)
+    assert theirs.name == "Клиент Бориса"
+
+
+def test_manager_edits_own_client_but_cannot_hand_it_over(client, db_session, make_user):
+    a = make_user("sales_manager", username="mgr_c")
+    b = make_user("sales_manager", username="mgr_d")
+    mine = new_client(db_session, a, name="Мой клиент")
+    db_session.commit()
+    with pytest.raises(ValidationError):
+        services.update_client(
+            db_session, mine, services.ClientData(name="Мой", curator_id=b.id), actor=a
+        )
+    client.login("mgr_c")
+    response = client.submit(
+        f"/clients/{mine.id}/edit",
+        {
+            "name": "Мой клиент (обновлён)",
+            "kind": "legal",
+            "readiness": "3",
+            "curator_id": str(b.id),
+        },
+    )
+    assert response.status_code == 302
+    db_session.refresh(mine)
+    assert mine.name == "Мой клиент (обновлён)"
+    assert mine.curator_id == a.id  # the curator field is not theirs to change
+    assert mine.relationship_type == "potential"  # interest shown
+
+
+def test_contact_curator_may_edit_that_contact_only(db_session, make_user, analyst):
+    helper = make_user("sales_manager", username="mgr_e")
+    c = new_client(db_session, analyst, name="Гамма")
+    mine = services.add_contact(
+        db_session, c, services.ContactData(full_name="Свой", curator_id=helper.id), actor=analyst
+    )
+    other = services.add_contact(
+        db_session, c, services.ContactData(full_name="Чужой"), actor=analyst
+    )
+    services.update_contact(
+        db_session, mine, services.ContactData(full_name="Свой Контакт"), actor=helper
+    )
+    with pytest.raises(PermissionDenied):
+        services.update_contact(
+            db_session, other, services.ContactData(full_name="X"), actor=helper
+        )
+
+
+def test_reassigning_a_leavers_clients_moves_them_evenly_and_audits(client, db_session, make_user):
+    head = make_user("head_of_sales", username="head1")
+    leaver = make_user("sales_manager", username="leaver1")
+    x = make_user("sales_manager", username="heir_x")
+    y = make_user("sales_manager", username="heir_y")
+    made = [new_client(db_session, leaver, name=f"Клиент {n}") for n in range(5)]
+    services.add_contact(
+        db_session, made[0], services.ContactData(full_name="К", curator_id=leaver.id), actor=leaver
+    )
+    db_session.commit()
+    client.login("head1")
+    response = client.submit(
+        "/clients/reassign", {"from_user_id": str(leaver.id), "to_user_ids": [str(x.id), str(y.id)]}
+    )
+    assert response.status_code == 302
+    db_session.expire_all()
+    curators = [db_session.get(Client, c.id).curator_id for c in made]
+    assert sorted(curators.count(u) for u in (x.id, y.id)) == [2, 3]
+    assert db_session.scalar(select(ContactPerson.curator_id)) in (x.id, y.id)
+    moves = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == "clients", AuditEntry.action == "update")
+    ).all()
+    assert len(moves) == 5 and all(m.actor_id == head.id for m in moves)
+    assert all(m.changes["curator_id"][0] == leaver.id for m in moves)
+
+
+# --- search and filters -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def base(db_session, analyst, make_user):
+    manager = make_user("sales_manager", username="mgr_s")
+    romashka = new_client(db_session, analyst, **ROMASHKA, curator_id=manager.id, readiness=4)
+    yolka = new_client(
+        db_session,
+        analyst,
+        name="АО «Ёлка-Трейд»",
+        inn="7736207543",
+        city="Казань",
+        region="Республика Татарстан",
+        industry="Торговля",
+        readiness=1,
+    )
+    services.add_contact(
+        db_session,
+        yolka,
+        services.ContactData(
+            full_name="Петров Пётр", phones=["+7 927 555-12-34"], emails=["petrov@elka.ru"]
+        ),
+        actor=analyst,
+    )
+    db_session.commit()
+    return {"romashka": romashka, "yolka": yolka, "manager": manager, "analyst": analyst}
+
+
+def _names(session, actor, **args):
+    query = client_query(ClientFilter.from_args(args), actor=actor)
+    return [c.name for c in session.scalars(query)]
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("ромашка", ["ООО «Ромашка»"]),
+        ("РОМАШ", ["ООО «Ромашка»"]),
+        ("елка", ["АО «Ёлка-Трейд»"]),
+        ("Ёлка", ["АО «Ёлка-Трейд»"]),
+        ("7707083893", ["ООО «Ромашка»"]),
+        ("773620", ["АО «Ёлка-Трейд»"]),
+        ("8 927 555 12 34", ["АО «Ёлка-Трейд»"]),
+        ("555-12-34", ["АО «Ёлка-Трейд»"]),
+        ("PETROV@elka.ru", ["АО «Ёлка-Трейд»"]),
+        ("100%_", []),
+    ],
+)
+def test_search_by_name_inn_phone_email(db_session, base, q, expected):
+    assert _names(db_session, base["analyst"], q=q) == expected
+
+
+def test_filters_combine(db_session, base):
+    actor = base["analyst"]
+    assert _names(db_session, actor, region="Самарская область") == ["ООО «Ромашка»"]
+    assert _names(db_session, actor, curator_id=str(base["manager"].id)) == ["ООО «Ромашка»"]
+    assert _names(db_session, actor, curator_id="0") == ["АО «Ёлка-Трейд»"]
+    assert _names(db_session, actor, readiness="4", industry="Строительство") == ["ООО «Ромашка»"]
+    assert _names(db_session, actor, relationship="potential") == ["ООО «Ромашка»"]
+    assert _names(db_session, actor, city="казань") == ["АО «Ёлка-Трейд»"]
+    assert _names(db_session, actor, sort="readiness", direction="desc") == [
+        "ООО «Ромашка»",
+        "АО «Ёлка-Трейд»",
+    ]
+    assert _names(db_session, actor, readiness="junk") == _names(db_session, actor)
+
+
+def test_group_and_competitor_filters(db_session, base):
+    actor = base["analyst"]
+    group = groups.create_group(
+        db_session, name="Татарстан", kind="common", category="geography", actor=actor
+    )
+    groups.add_to_group(db_session, group, [base["yolka"].id], actor=actor)
+    expo = services.add_competitor_exhibition(db_session, "Иннопром", actor=actor)
+    services.add_competitor_participation(db_session, base["romashka"], expo.id, 2025, actor=actor)
+    assert _names(db_session, actor, group_id=str(group.id)) == ["АО «Ёлка-Трейд»"]
+    assert _names(db_session, actor, competitor_id=str(expo.id)) == ["ООО «Ромашка»"]
+
+
+def test_list_page_searches_and_paginates(client, base, db_session, analyst):
+    for n in range(60):
+        new_client(db_session, analyst, name=f"Строймаш {n:02d}", city="Самара")
+    db_session.commit()
+    client.login("iao")
+    page = client.get("/clients/?q=строймаш").get_data(as_text=True)
+    assert "Строймаш 00" in page and "Всего: 60" in page and "Строймаш 59" not in page
+    page2 = client.get("/clients/?q=строймаш&page=2").get_data(as_text=True)
+    assert "Строймаш 59" in page2
+    assert "Ромашка" in client.get("/clients/?q=7707083893").get_data(as_text=True)
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+def test_bulk_add_and_remove_from_a_common_group(client, base, db_session):
+    group = groups.create_group(
+        db_session, name="Рассылка", kind="common", category="mailing", actor=base["analyst"]
+    )
+    db_session.commit()
+    client.login("iao")
+    ids = [str(base["romashka"].id), str(base["yolka"].id)]
+    response = client.submit(
+        "/clients/bulk-groups", {"action": "add", "group_id": str(group.id), "client_ids": ids}
+    )
+    assert response.status_code == 302
+    assert sorted(_names(db_session, base["analyst"], group_id=str(group.id))) == sorted(
+        ["ООО «Ромашка»", "АО «Ёлка-Трейд»"]
+    )
+    client.submit(
+        "/clients/bulk-groups", {"action": "add", "group_id": str(group.id), "client_ids": ids}
+    )
+    client.submit(
+        "/clients/bulk-groups",
+        {"action": "remove", "group_id": str(group.id), "client_ids": ids[:1]},
+    )
+    assert _names(db_session, base["analyst"], group_id=str(group.id)) == ["АО «Ёлка-Трейд»"]
+
+
+def test_managers_cannot_fill_common_groups_but_keep_personal_ones(
+    client, base, db_session, make_user
+):
+    manager = base["manager"]
+    common = groups.create_group(
+        db_session, name="Общая", kind="common", category="other", actor=base["analyst"]
+    )
+    personal = groups.create_group(
+        db_session, name="Мои горячие", kind="personal", category="other", actor=manager
+    )
+    db_session.commit()
+    with pytest.raises(PermissionDenied):
+        groups.add_to_group(db_session, common, [base["romashka"].id], actor=manager)
+    assert (
+        groups.add_to_group(
+            db_session, personal, [base["romashka"].id, base["yolka"].id], actor=manager
+        )
+        == 2
+    )
+    stranger = make_user("sales_manager", username="mgr_z")
+    assert personal.id not in [g.id for g in groups.visible_groups(db_session, stranger)]
+    client.login("mgr_z")
+    assert client.get(f"/groups/{personal.id}/edit").status_code == 404
+
+
+# --- card and timeline ----------------------------------------------------------------------------
+
+
+def test_card_shows_requisites_contacts_groups_and_timeline(client, base, db_session):
+    client.login("iao")
+    page = client.get(f"/clients/{base['yolka'].id}").get_data(as_text=True)
+    assert "7736207543" in page and "Петров Пётр" in page and "+7 927 555-12-34" not in page
+    assert "+79275551234" in page and "petrov@elka.ru" in page
+    assert "Контрагент создан" in page and "Добавлено контактное лицо" in page
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+
+def test_api_clients_round_trip(client, make_user, api_token, db_session):
+    make_user("sales_manager", username="api_mgr")
+    headers = api_token("api_mgr")
+    response = client.post(
+        "/api/v1/clients", json={**ROMASHKA, "inn": "1234567890"}, headers=headers
+    )
+    assert response.status_code == 422 and "inn" in response.get_json()["error"]["fields"]
+    response = client.post("/api/v1/clients", json=ROMASHKA, headers=headers)
+    assert response.status_code == 201
+    created = response.get_json()
+    assert created["curator_id"] == db_session.scalar(select(Client.curator_id))
+    response = client.patch(
+        f"/api/v1/clients/{created['id']}", json={"readiness": 3}, headers=headers
+    )
+    assert response.status_code == 200 and response.get_json()["relationship_type"] == "potential"
+    response = client.post(
+        f"/api/v1/clients/{created['id']}/contacts",
+        json={"full_name": "Иванов И.", "phones": ["89271234567"], "emails": ["i@r.ru"]},
+        headers=headers,
+    )
+    assert response.status_code == 201 and response.get_json()["phones"] == ["+79271234567"]
+    found = client.get("/api/v1/clients?q=927123", headers=headers).get_json()
+    assert [c["id"] for c in found["items"]] == [created["id"]] and found["total"] == 1
+    contacts = client.get(f"/api/v1/clients/{created['id']}/contacts", headers=headers).get_json()
+    assert contacts["items"][0]["full_name"] == "Иванов И."
+
+
+def test_api_manager_cannot_patch_someone_elses_client(client, make_user, api_token, db_session):
+    owner = make_user("sales_manager", username="api_owner")
+    make_user("sales_manager", username="api_other")
+    theirs = new_client(db_session, owner, name="Чужой")
+    db_session.commit()
+    response = client.patch(
+        f"/api/v1/clients/{theirs.id}", json={"name": "Моё"}, headers=api_token("api_other")
+    )
+    assert response.status_code == 403
