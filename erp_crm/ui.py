@@ -13,6 +13,7 @@ from flask import Flask
 from flask_login import current_user
 
 from erp_crm.auth.permissions import ROLE_LABELS, Perm, Role, has_permission
+from erp_crm.core.text import display_phone
 
 LOCAL_TZ = ZoneInfo("Europe/Moscow")
 
@@ -58,6 +59,7 @@ def ru_number(value: Decimal | int | float | None, digits: int = 2) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(display_phone, "phone")
     app.add_template_filter(ru_date, "ru_date")
     app.add_template_filter(ru_datetime, "ru_datetime")
     app.add_template_filter(ru_number, "ru_number")

@@ -25,6 +25,10 @@ class Audited:
     def audit_label(self) -> str:
         return str(getattr(self, "id", ""))
 
+    def audit_extra(self) -> dict[str, Any]:
+        """Values beyond the columns that belong in the record's snapshot (e.g. child rows)."""
+        return {}
+
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"

@@ -71,10 +71,11 @@ def _row(obj: Audited, action: str, changes: dict[str, Any], actor_id: int | Non
 
 
 def _snapshot(obj: Audited) -> dict[str, Any]:
-    return {
+    values = {
         key: SECRET if key in obj.__audit_secret__ else _plain(getattr(obj, key))
         for key in _columns(obj)
     }
+    return {**values, **_plain(obj.audit_extra())}
 
 
 def _diff(obj: Audited) -> dict[str, list[Any]]:

@@ -192,6 +192,9 @@ class ContactPerson(Audited, TimestampMixin, Base):
     def audit_label(self) -> str:
         return self.full_name
 
+    def audit_extra(self) -> dict[str, Any]:
+        return {"phones": self.phones, "emails": self.emails}
+
     @property
     def phones(self) -> list[str]:
         return [c.value for c in self.channels if c.kind == "phone"]

@@ -332,11 +332,9 @@ def add_contact(
         notes=data.notes,
         curator_id=data.curator_id,
     )
+    _set_channels(contact, phones, emails)  # before the flush: the create snapshot lists them
     session.add(contact)
-    _set_channels(contact, phones, emails)
     session.flush()
-    if phones or emails:
-        audit.record(session, contact, "update", {"phones": [[], phones], "emails": [[], emails]})
     return contact
 
 
