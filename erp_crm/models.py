@@ -12,7 +12,26 @@ from erp_crm.clients.models import (
     ImportJob,
     SavedFilter,
 )
+from erp_crm.deals.models import (
+    Deal,
+    DealLine,
+    DealStageChange,
+    Lead,
+    LostReason,
+    Pipeline,
+    Stage,
+)
 from erp_crm.organizations.models import Organization
+from erp_crm.projects.models import (
+    Hall,
+    PositionSurcharge,
+    Project,
+    ProjectMember,
+    SalesPlan,
+    ServiceItem,
+    Stand,
+    StandPrice,
+)
 
 __all__ = [
     "ApiToken",
@@ -23,6 +42,21 @@ __all__ = [
     "CompetitorParticipation",
     "ContactChannel",
     "ContactPerson",
+    "Deal",
+    "DealLine",
+    "DealStageChange",
+    "Hall",
+    "Lead",
+    "LostReason",
+    "Pipeline",
+    "PositionSurcharge",
+    "Project",
+    "ProjectMember",
+    "SalesPlan",
+    "ServiceItem",
+    "Stage",
+    "Stand",
+    "StandPrice",
     "ImportJob",
     "LoginAttempt",
     "Organization",

@@ -44,11 +44,20 @@ class Perm(StrEnum):
     CLIENTS_REASSIGN = "clients.reassign"
     GROUPS_MANAGE_COMMON = "groups.manage_common"
     GROUPS_PERSONAL = "groups.personal"
+    PROJECTS_VIEW = "projects.view"
+    PROJECTS_MANAGE = "projects.manage"  # projects, halls, stands, price lists
+    PLANS_MANAGE = "plans.manage"
+    DEALS_VIEW = "deals.view"
+    DEALS_WORK = "deals.work"  # create deals and work one's own
+    DEALS_ALL = "deals.all"  # work every deal of the department
+    PIPELINES_MANAGE = "pipelines.manage"
+    LEADS_WORK = "leads.work"
 
 
 _EVERY_ROLE = frozenset(Role)
 
-_STAFF = {Perm.ORGANIZATIONS_VIEW, Perm.CLIENTS_VIEW}
+_STAFF = {Perm.ORGANIZATIONS_VIEW, Perm.CLIENTS_VIEW, Perm.PROJECTS_VIEW, Perm.DEALS_VIEW}
+_SELLING = {Perm.DEALS_WORK, Perm.LEADS_WORK}
 # The whole base is edited, cleaned and exported only by those who own its quality; a manager
 # edits their own clients and cannot carry the base away (no export).
 _BASE_KEEPERS = {
@@ -63,13 +72,18 @@ _BASE_KEEPERS = {
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
-    Role.HEAD_OF_SALES: frozenset(_STAFF | _BASE_KEEPERS | {Perm.CLIENTS_REASSIGN}),
-    Role.SALES_MANAGER: frozenset(
-        _STAFF | {Perm.CLIENTS_CREATE, Perm.CLIENTS_EDIT_OWN, Perm.GROUPS_PERSONAL}
+    Role.HEAD_OF_SALES: frozenset(
+        _STAFF
+        | _BASE_KEEPERS
+        | _SELLING
+        | {Perm.CLIENTS_REASSIGN, Perm.DEALS_ALL, Perm.PLANS_MANAGE}
     ),
-    Role.ANALYST: frozenset(_STAFF | _BASE_KEEPERS),
+    Role.SALES_MANAGER: frozenset(
+        _STAFF | _SELLING | {Perm.CLIENTS_CREATE, Perm.CLIENTS_EDIT_OWN, Perm.GROUPS_PERSONAL}
+    ),
+    Role.ANALYST: frozenset(_STAFF | _BASE_KEEPERS | {Perm.LEADS_WORK}),
     Role.ACCOUNTANT: frozenset(_STAFF),
-    Role.PROJECT_MANAGER: frozenset(_STAFF),
+    Role.PROJECT_MANAGER: frozenset(_STAFF | {Perm.PROJECTS_MANAGE, Perm.PLANS_MANAGE}),
 }
 assert set(ROLE_PERMISSIONS) == _EVERY_ROLE, "every role needs a row in ROLE_PERMISSIONS"
 

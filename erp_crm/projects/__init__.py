@@ -1,0 +1,1 @@
+"""Exhibition projects: dates, venue, halls, stands, price lists, the team and sales plans."""
