@@ -26,7 +26,7 @@ def general_rate_on(date: dt.date) -> Decimal:
 
 
 def resolve_rate(setting: str | None, date: dt.date) -> Decimal | None:
-    """A rate setting ('auto', '22', '10', '0', 'none', …) on a date -> percent, or None (no VAT)."""
+    """A rate setting (auto, 22, 10, 0, none …) on a date -> percent, or None (no VAT)."""
     if setting in (None, "", "auto"):
         return general_rate_on(date)
     if setting == NO_VAT:
