@@ -6,7 +6,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 # Debian packages the suite and the app use (PDF/DOCX checks, browser tests, Cyrillic fonts).
-DEB_PACKAGES ?= fonts-dejavu-core
+DEB_PACKAGES ?= fonts-dejavu-core poppler-utils chromium
 
 .PHONY: run test bench install assets system-deps lint clean
 

@@ -71,9 +71,14 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.clients.group_views import bp as groups_bp
     from erp_crm.clients.transfer_views import bp as client_transfer_bp
     from erp_crm.clients.views import bp as clients_bp
+    from erp_crm.deals.lead_views import bp as leads_bp
+    from erp_crm.deals.pipeline_views import bp as pipelines_bp
+    from erp_crm.deals.views import bp as deals_bp
     from erp_crm.extensions import csrf
     from erp_crm.main.views import bp as main_bp
     from erp_crm.organizations.views import bp as organizations_bp
+    from erp_crm.projects.plan_views import bp as plans_bp
+    from erp_crm.projects.views import bp as projects_bp
 
     api.register_api_modules()
     # The API authenticates by bearer tokens only, never by the session cookie, so CSRF cannot

@@ -133,6 +133,9 @@ def register_api_modules() -> None:
         clients,
         clients_duplicates,
         clients_transfer,
+        deals,
+        leads,
         openapi,
         organizations,
+        projects,
     )

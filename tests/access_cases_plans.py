@@ -1,0 +1,7 @@
+"""Access-matrix rows of the plans area (see tests/test_access_matrix.py)."""
+
+CASES: list = []
+
+
+def build(session, admin) -> dict:
+    return {}
