@@ -27,6 +27,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     Path(app.config["STORAGE_PATH"]).mkdir(parents=True, exist_ok=True)
 
     import erp_crm.models  # noqa: F401  (all mappers known before the first query)
+    from erp_crm.deals import hooks as deal_hooks
+
+    deal_hooks.install()
 
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -94,6 +97,11 @@ def _register_blueprints(app: Flask) -> None:
         client_duplicates_bp,
         clients_bp,
         groups_bp,
+        projects_bp,
+        plans_bp,
+        deals_bp,
+        pipelines_bp,
+        leads_bp,
         api.bp,
     )
     for bp in blueprints:

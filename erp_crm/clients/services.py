@@ -205,8 +205,10 @@ def get_client(session: Session, client_id: int) -> Client:
 
 # --- relationship type --------------------------------------------------------------------------
 
-# Later capabilities (deals) register a counter of a client's won sales here.
+# Later capabilities register here: counters of a client's won sales, and checks of interest
+# shown (an open deal): fn(session, client).
 sales_counters: list[Any] = []
+interest_sources: list[Any] = []
 
 
 def derive_relationship(sales: int, interest: bool) -> RelationshipType:
@@ -220,10 +222,12 @@ def derive_relationship(sales: int, interest: bool) -> RelationshipType:
 def refresh_relationship(session: Session, client: Client) -> None:
     """cold → potential → current → permanent, from the client's history.
 
-    Interest shown: readiness of "considering" or more (deals add open deals later).
+    Interest shown: readiness of "considering" or more, or an open deal.
     """
     sales = sum(counter(session, client) for counter in sales_counters)
-    interest = client.readiness >= Readiness.CONSIDERING
+    interest = client.readiness >= Readiness.CONSIDERING or any(
+        source(session, client) for source in interest_sources
+    )
     client.relationship_type = derive_relationship(sales, interest).value
 
 

@@ -38,7 +38,9 @@ class PricedLine:
     def with_discount(self, discount: Decimal) -> PricedLine:
         amount = self.base_amount - discount
         return replace(
-            self, discount=discount, amount=amount,
+            self,
+            discount=discount,
+            amount=amount,
             vat_amount=split_gross(amount, self.vat_rate).vat,
         )
 
@@ -57,15 +59,28 @@ def surcharge_for(base: Decimal, rule: tuple[str, Decimal] | None) -> Decimal:
 
 
 def stand_line(
-    *, stand_id: int, description: str, area_m2: Decimal, price_per_m2: Decimal,
-    surcharge_rule: tuple[str, Decimal] | None, vat_setting: str, on: dt.date,
+    *,
+    stand_id: int,
+    description: str,
+    area_m2: Decimal,
+    price_per_m2: Decimal,
+    surcharge_rule: tuple[str, Decimal] | None,
+    vat_setting: str,
+    on: dt.date,
 ) -> PricedLine:
     base = money(area_m2 * price_per_m2)
     surcharge = surcharge_for(base, surcharge_rule)
     return _line(
-        kind="stand", description=description, unit=M2_UNIT[0], unit_code=M2_UNIT[1],
-        quantity=area_m2, unit_price=money(price_per_m2), surcharge=surcharge,
-        base_amount=base + surcharge, vat_rate=resolve_rate(vat_setting, on), area_m2=area_m2,
+        kind="stand",
+        description=description,
+        unit=M2_UNIT[0],
+        unit_code=M2_UNIT[1],
+        quantity=area_m2,
+        unit_price=money(price_per_m2),
+        surcharge=surcharge,
+        base_amount=base + surcharge,
+        vat_rate=resolve_rate(vat_setting, on),
+        area_m2=area_m2,
         stand_id=stand_id,
     )
 
@@ -76,32 +91,57 @@ def space_line(
     if area_m2 <= 0:
         raise ValidationError(fields={"area_m2": "Площадь должна быть больше нуля."})
     return _line(
-        kind="space", description=description, unit=M2_UNIT[0], unit_code=M2_UNIT[1],
-        quantity=area_m2, unit_price=money(price_per_m2), surcharge=Decimal("0.00"),
-        base_amount=money(area_m2 * price_per_m2), vat_rate=resolve_rate(vat_setting, on),
+        kind="space",
+        description=description,
+        unit=M2_UNIT[0],
+        unit_code=M2_UNIT[1],
+        quantity=area_m2,
+        unit_price=money(price_per_m2),
+        surcharge=Decimal("0.00"),
+        base_amount=money(area_m2 * price_per_m2),
+        vat_rate=resolve_rate(vat_setting, on),
         area_m2=area_m2,
     )
 
 
 def service_line(
-    *, service_item_id: int, description: str, unit: str, unit_code: str, quantity: Decimal,
-    price: Decimal, vat_setting: str, on: dt.date,
+    *,
+    service_item_id: int,
+    description: str,
+    unit: str,
+    unit_code: str,
+    quantity: Decimal,
+    price: Decimal,
+    vat_setting: str,
+    on: dt.date,
 ) -> PricedLine:
     if quantity <= 0:
         raise ValidationError(fields={"quantity": "Количество должно быть больше нуля."})
     return _line(
-        kind="service", description=description, unit=unit, unit_code=unit_code,
-        quantity=quantity, unit_price=money(price), surcharge=Decimal("0.00"),
-        base_amount=money(quantity * price), vat_rate=resolve_rate(vat_setting, on),
+        kind="service",
+        description=description,
+        unit=unit,
+        unit_code=unit_code,
+        quantity=quantity,
+        unit_price=money(price),
+        surcharge=Decimal("0.00"),
+        base_amount=money(quantity * price),
+        vat_rate=resolve_rate(vat_setting, on),
         service_item_id=service_item_id,
     )
 
 
 def registration_line(*, fee: Decimal, vat_setting: str, on: dt.date) -> PricedLine:
     return _line(
-        kind="registration", description="Регистрационный сбор", unit="усл. ед.",
-        unit_code="876", quantity=Decimal(1), unit_price=money(fee), surcharge=Decimal("0.00"),
-        base_amount=money(fee), vat_rate=resolve_rate(vat_setting, on),
+        kind="registration",
+        description="Регистрационный сбор",
+        unit="усл. ед.",
+        unit_code="876",
+        quantity=Decimal(1),
+        unit_price=money(fee),
+        surcharge=Decimal("0.00"),
+        base_amount=money(fee),
+        vat_rate=resolve_rate(vat_setting, on),
     )
 
 
@@ -146,5 +186,7 @@ def totals(lines: list[PricedLine]) -> Totals:
     return Totals(
         amount=sum((line.amount for line in lines), Decimal("0.00")),
         vat_amount=sum((line.vat_amount for line in lines), Decimal("0.00")),
-        area_m2=sum((line.area_m2 for line in lines if line.kind in ("stand", "space")), Decimal(0)),
+        area_m2=sum(
+            (line.area_m2 for line in lines if line.kind in ("stand", "space")), Decimal(0)
+        ),
     )

@@ -79,9 +79,14 @@ def sell(session: Session, stand_ids: Iterable[int], deal_id: int, *, actor: Use
     for stand_id in stand_ids:
         result = session.execute(
             update(Stand)
-            .where(Stand.id == stand_id, Stand.is_active.is_(True),
-                   or_(_available_or_held_by(deal_id, now),
-                       and_(Stand.status == StandStatus.SOLD.value, Stand.deal_id == deal_id)))
+            .where(
+                Stand.id == stand_id,
+                Stand.is_active.is_(True),
+                or_(
+                    _available_or_held_by(deal_id, now),
+                    and_(Stand.status == StandStatus.SOLD.value, Stand.deal_id == deal_id),
+                ),
+            )
             .values(status=StandStatus.SOLD.value, deal_id=deal_id, reserved_until=None)
             .execution_options(synchronize_session=False)
         )
@@ -124,8 +129,11 @@ def release_expired(session: Session, *, now: dt.datetime | None = None) -> int:
         return 0
     session.execute(
         update(Stand)
-        .where(Stand.id.in_(expired), Stand.status == StandStatus.RESERVED.value,
-               Stand.reserved_until <= now)
+        .where(
+            Stand.id.in_(expired),
+            Stand.status == StandStatus.RESERVED.value,
+            Stand.reserved_until <= now,
+        )
         .values(status=StandStatus.FREE.value, deal_id=None, reserved_until=None)
         .execution_options(synchronize_session=False)
     )
@@ -137,7 +145,11 @@ def release_expired(session: Session, *, now: dt.datetime | None = None) -> int:
 def effective_status(stand: Stand, now: dt.datetime | None = None) -> str:
     """What a person should see: an expired hold is free even before the cleanup ran."""
     now = now or utcnow()
-    if stand.status == StandStatus.RESERVED.value and stand.reserved_until and stand.reserved_until <= now:
+    if (
+        stand.status == StandStatus.RESERVED.value
+        and stand.reserved_until
+        and stand.reserved_until <= now
+    ):
         return StandStatus.FREE.value
     return stand.status
 

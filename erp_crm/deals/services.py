@@ -1,0 +1,549 @@
+"""Deals: creation, priced lines, discount, stage moves with their rules, losing a deal.
+
+Rules: a manager works their own deals (head of sales all); a client has at most one open deal
+per project; entering a sale stage (70%+) needs a stand or m² line and sells the deal's stands;
+leaving it puts them back on hold; losing needs a reason from the catalog and frees the stands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm, has_permission
+from erp_crm.clients import services as client_services
+from erp_crm.clients.models import Client, ContactPerson
+from erp_crm.db import utcnow
+from erp_crm.deals import pricing
+from erp_crm.deals.models import (
+    Deal,
+    DealLine,
+    DealStageChange,
+    LineKind,
+    LostReason,
+    Outcome,
+    Pipeline,
+    Stage,
+)
+from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from erp_crm.projects import stands as stand_ops
+from erp_crm.projects.models import (
+    STAND_TYPE_LABELS,
+    PositionSurcharge,
+    Project,
+    ProjectStatus,
+    ServiceItem,
+    Stand,
+    StandPrice,
+)
+
+# --- access -------------------------------------------------------------------------------------
+
+
+def can_view_deal(user: User, deal: Deal) -> bool:
+    return has_permission(user, Perm.DEALS_VIEW)
+
+
+def can_work_deal(user: User, deal: Deal) -> bool:
+    if has_permission(user, Perm.DEALS_ALL):
+        return True
+    return has_permission(user, Perm.DEALS_WORK) and deal.manager_id == user.id
+
+
+def _ensure_can_work(user: User, deal: Deal) -> None:
+    if not can_work_deal(user, deal):
+        raise PermissionDenied("Работать со сделкой может её менеджер или руководитель ОП.")
+
+
+def _ensure_open(deal: Deal) -> None:
+    if deal.outcome == Outcome.LOST.value:
+        raise Conflict("Сделка проиграна: верните её на этап воронки, чтобы изменить.")
+
+
+# --- lookups ------------------------------------------------------------------------------------
+
+
+def get_deal(session: Session, deal_id: int) -> Deal:
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound("Сделка не найдена.")
+    return deal
+
+
+def pipeline_by_code(session: Session, code: str) -> Pipeline:
+    pipeline = session.scalar(select(Pipeline).where(Pipeline.code == code))
+    if pipeline is None:
+        raise NotFound(f"Воронка «{code}» не найдена.")
+    return pipeline
+
+
+def first_stage(pipeline: Pipeline) -> Stage:
+    active = [s for s in pipeline.stages if s.is_active]
+    if not active:
+        raise Conflict(f"В воронке «{pipeline.name}» нет этапов.")
+    return active[0]
+
+
+# --- creation -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DealData:
+    client_id: int | None = None
+    project_id: int | None = None
+    manager_id: int | None = None
+    contact_id: int | None = None
+    stage_id: int | None = None
+    title: str | None = None
+    next_contact_date: dt.date | None = None
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> DealData:
+        values: dict[str, Any] = {}
+        errors = {}
+        for key in ("client_id", "project_id", "manager_id", "contact_id", "stage_id"):
+            raw = data.get(key)
+            try:
+                values[key] = int(raw) if raw not in (None, "") else None
+            except (TypeError, ValueError):
+                errors[key] = "Ожидается номер записи."
+        values["title"] = str(data.get("title") or "").strip() or None
+        raw_date = data.get("next_contact_date")
+        if isinstance(raw_date, dt.date):
+            values["next_contact_date"] = raw_date
+        elif raw_date:
+            try:
+                values["next_contact_date"] = dt.date.fromisoformat(str(raw_date))
+            except ValueError:
+                errors["next_contact_date"] = "Дата в формате ГГГГ-ММ-ДД."
+        if errors:
+            raise ValidationError(fields=errors)
+        return cls(**values)
+
+
+def create_deal(
+    session: Session, data: DealData, *, actor: User, lead_id: int | None = None
+) -> Deal:
+    """Open a deal of a client in a project, at the first stage of the sales pipeline."""
+    if not has_permission(actor, Perm.DEALS_WORK):
+        raise PermissionDenied()
+    errors: dict[str, str] = {}
+    client = session.get(Client, data.client_id) if data.client_id else None
+    if client is None or client.is_merged:
+        errors["client_id"] = "Выберите контрагента."
+    project = session.get(Project, data.project_id) if data.project_id else None
+    if project is None:
+        errors["project_id"] = "Выберите выставочный проект."
+    elif project.status == ProjectStatus.CLOSED.value:
+        errors["project_id"] = "Проект завершён: новые сделки по нему не открываются."
+    contact = session.get(ContactPerson, data.contact_id) if data.contact_id else None
+    if data.contact_id and (contact is None or client is None or contact.client_id != client.id):
+        errors["contact_id"] = "Контактное лицо должно принадлежать контрагенту."
+    manager_id = actor.id
+    if data.manager_id and data.manager_id != actor.id:
+        if not has_permission(actor, Perm.DEALS_ALL):
+            errors["manager_id"] = "Назначить сделку другому менеджеру может руководитель ОП."
+        else:
+            manager = session.get(User, data.manager_id)
+            if manager is None or not manager.is_active:
+                errors["manager_id"] = "Менеджер не найден или отключён."
+            manager_id = data.manager_id
+    if data.stage_id:
+        stage = session.get(Stage, data.stage_id)
+        if stage is None or not stage.is_active or stage.is_sale:
+            errors["stage_id"] = "Новая сделка начинается с этапа до подписания договора."
+    else:
+        stage = first_stage(pipeline_by_code(session, "sales"))
+    if errors:
+        raise ValidationError(fields=errors)
+    assert client is not None and project is not None and stage is not None
+    duplicate = session.scalar(
+        select(Deal.id).where(
+            Deal.client_id == client.id,
+            Deal.project_id == project.id,
+            Deal.outcome != Outcome.LOST.value,
+        )
+    )
+    if duplicate:
+        raise Conflict(
+            f"У контрагента уже есть сделка №{duplicate} по проекту «{project.name}»: "
+            "работайте с ней."
+        )
+    deal = Deal(
+        client_id=client.id,
+        project_id=project.id,
+        manager_id=manager_id,
+        contact_id=contact.id if contact else None,
+        pipeline_id=stage.pipeline_id,
+        stage_id=stage.id,
+        title=data.title or f"{client.name} — {project.name}"[:300],
+        next_contact_date=data.next_contact_date,
+        pricing_date=dt.date.today(),
+        lead_id=lead_id,
+    )
+    session.add(deal)
+    session.flush()
+    session.add(DealStageChange(deal_id=deal.id, actor_id=actor.id, to_stage_id=stage.id))
+    client_services.refresh_relationship(session, client)
+    session.flush()
+    return deal
+
+
+# --- lines --------------------------------------------------------------------------------------
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    try:
+        return Decimal(str(value).replace(",", ".").replace(" ", ""))
+    except (InvalidOperation, ValueError):
+        raise ValidationError(fields={field: "Введите число."}) from None
+
+
+def _stand_price(session: Session, project_id: int, stand_type: str) -> StandPrice:
+    price = session.scalar(
+        select(StandPrice).where(
+            StandPrice.project_id == project_id, StandPrice.stand_type == stand_type
+        )
+    )
+    if price is None:
+        label = STAND_TYPE_LABELS.get(stand_type, stand_type)  # type: ignore[call-overload]
+        raise ValidationError(
+            fields={"stand_type": f"В прайс-листе проекта нет цены за м² для типа «{label}»."}
+        )
+    return price
+
+
+def _store(deal: Deal, line: pricing.PricedLine) -> DealLine:
+    row = DealLine(
+        kind=line.kind,
+        stand_id=line.stand_id,
+        service_item_id=line.service_item_id,
+        description=line.description,
+        unit=line.unit,
+        unit_code=line.unit_code,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        surcharge=line.surcharge,
+        base_amount=line.base_amount,
+        discount=line.discount,
+        amount=line.amount,
+        vat_rate=line.vat_rate,
+        vat_amount=line.vat_amount,
+        area_m2=line.area_m2,
+    )
+    deal.lines.append(row)
+    return row
+
+
+def add_stand_line(
+    session: Session,
+    deal: Deal,
+    stand: Stand,
+    *,
+    actor: User,
+    hold_until: dt.datetime | None = None,
+) -> DealLine:
+    """Put a stand into the deal: it is held for the deal (or sold, at a sale stage)."""
+    _ensure_can_work(actor, deal)
+    _ensure_open(deal)
+    if stand.project_id != deal.project_id:
+        raise ValidationError(fields={"stand_id": "Стенд относится к другому проекту."})
+    if any(line.stand_id == stand.id for line in deal.lines):
+        raise Conflict("Этот стенд уже есть в сделке.")
+    stand_ops.reserve(session, stand.id, deal.id, until=hold_until, actor=actor)
+    if deal.stage.is_sale:
+        stand_ops.sell(session, [stand.id], deal.id, actor=actor)
+    price = _stand_price(session, deal.project_id, stand.stand_type)
+    rule = session.scalar(
+        select(PositionSurcharge).where(
+            PositionSurcharge.project_id == deal.project_id,
+            PositionSurcharge.position == stand.position,
+        )
+    )
+    line = pricing.stand_line(
+        stand_id=stand.id,
+        description=f"Выставочная площадь: {STAND_TYPE_LABELS[stand.stand_type].lower()}, "
+        f"стенд № {stand.number}, {stand.hall.name}",
+        area_m2=stand.area_m2,
+        price_per_m2=price.price_per_m2,
+        surcharge_rule=(rule.kind, rule.value) if rule else None,
+        vat_setting=price.vat_rate,
+        on=deal.pricing_date,
+    )
+    row = _store(deal, line)
+    reprice(session, deal)
+    return row
+
+
+def add_space_line(
+    session: Session, deal: Deal, *, stand_type: str, area_m2: Any, actor: User
+) -> DealLine:
+    """Square metres sold before a stand is chosen (e.g. open area)."""
+    _ensure_can_work(actor, deal)
+    _ensure_open(deal)
+    area = _decimal(area_m2, "area_m2")
+    price = _stand_price(session, deal.project_id, stand_type)
+    line = pricing.space_line(
+        description=f"Выставочная площадь: {STAND_TYPE_LABELS[stand_type].lower()}",  # type: ignore[index]
+        area_m2=area,
+        price_per_m2=price.price_per_m2,
+        vat_setting=price.vat_rate,
+        on=deal.pricing_date,
+    )
+    row = _store(deal, line)
+    reprice(session, deal)
+    return row
+
+
+def add_service_line(
+    session: Session, deal: Deal, item: ServiceItem, quantity: Any, *, actor: User
+) -> DealLine:
+    _ensure_can_work(actor, deal)
+    _ensure_open(deal)
+    if item.project_id != deal.project_id or not item.is_active:
+        raise ValidationError(fields={"service_item_id": "Выберите услугу из прайс-листа проекта."})
+    line = pricing.service_line(
+        service_item_id=item.id,
+        description=item.name,
+        unit=item.unit,
+        unit_code=item.unit_code,
+        quantity=_decimal(quantity, "quantity"),
+        price=item.price,
+        vat_setting=item.vat_rate,
+        on=deal.pricing_date,
+    )
+    row = _store(deal, line)
+    reprice(session, deal)
+    return row
+
+
+def add_registration_line(session: Session, deal: Deal, *, actor: User) -> DealLine:
+    _ensure_can_work(actor, deal)
+    _ensure_open(deal)
+    if any(line.kind == LineKind.REGISTRATION.value for line in deal.lines):
+        raise Conflict("Регистрационный сбор уже в сделке.")
+    project = deal.project
+    line = pricing.registration_line(
+        fee=project.registration_fee, vat_setting=project.default_vat_rate, on=deal.pricing_date
+    )
+    row = _store(deal, line)
+    reprice(session, deal)
+    return row
+
+
+def remove_line(session: Session, line: DealLine, *, actor: User) -> None:
+    deal = line.deal
+    _ensure_can_work(actor, deal)
+    _ensure_open(deal)
+    if line.stand_id is not None:
+        stand_ops.release(session, line.stand_id, actor=actor, deal_id=deal.id)
+    deal.lines.remove(line)
+    session.flush()
+    reprice(session, deal)
+
+
+def set_discount(
+    session: Session, deal: Deal, kind: str | None, value: Any, reason: str | None, *, actor: User
+) -> Deal:
+    _ensure_can_work(actor, deal)
+    _ensure_open(deal)
+    if kind:
+        amount = _decimal(value, "discount_value")
+        if not (reason or "").strip():
+            raise ValidationError(fields={"discount_reason": "Укажите причину скидки."})
+        deal.discount_kind, deal.discount_value = kind, amount
+        deal.discount_reason = reason.strip()  # type: ignore[union-attr]
+    else:
+        deal.discount_kind = deal.discount_value = deal.discount_reason = None
+    reprice(session, deal)
+    return deal
+
+
+def _priced(line: DealLine) -> pricing.PricedLine:
+    return pricing.PricedLine(
+        kind=line.kind,
+        description=line.description,
+        unit=line.unit,
+        unit_code=line.unit_code,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        surcharge=line.surcharge,
+        base_amount=line.base_amount,
+        vat_rate=line.vat_rate,
+        area_m2=line.area_m2,
+        stand_id=line.stand_id,
+        service_item_id=line.service_item_id,
+    )
+
+
+def reprice(session: Session, deal: Deal) -> None:
+    """Spread the discount over the lines and refresh the deal's totals (prices stay as copied)."""
+    priced = pricing.apply_discount(
+        [_priced(line) for line in deal.lines], deal.discount_kind, deal.discount_value
+    )
+    for row, line in zip(deal.lines, priced, strict=True):
+        row.discount, row.amount, row.vat_amount = line.discount, line.amount, line.vat_amount
+    total = pricing.totals(priced)
+    deal.amount, deal.vat_amount, deal.area_m2 = total.amount, total.vat_amount, total.area_m2
+    session.flush()
+
+
+# --- stages -------------------------------------------------------------------------------------
+
+
+def _has_space(deal: Deal) -> bool:
+    return any(line.kind in (LineKind.STAND.value, LineKind.SPACE.value) for line in deal.lines)
+
+
+def move_to_stage(
+    session: Session,
+    deal: Deal,
+    stage: Stage,
+    *,
+    actor: User,
+    note: str | None = None,
+    next_contact_date: dt.date | None = None,
+    position: int | None = None,
+) -> Deal:
+    """Move a deal to a stage of any active pipeline (returning from deferred demand included)."""
+    _ensure_can_work(actor, deal)
+    if not stage.is_active or not stage.pipeline.is_active:
+        raise ValidationError(fields={"stage_id": "Этот этап отключён."})
+    if stage.requires_next_contact:
+        deal.next_contact_date = next_contact_date or deal.next_contact_date
+        if deal.next_contact_date is None:
+            raise ValidationError(
+                fields={
+                    "next_contact_date": "Для отложенного спроса укажите дату следующего контакта."
+                }
+            )
+    stand_ids = [line.stand_id for line in deal.lines if line.stand_id is not None]
+    was_sale = deal.outcome == Outcome.WON.value
+    if stage.is_sale:
+        if not _has_space(deal):
+            raise ValidationError(
+                fields={
+                    "stage_id": "Продажа без стенда или площади невозможна: добавьте стенд "
+                    "или м² в сделку."
+                }
+            )
+        if not was_sale:
+            stand_ops.sell(session, stand_ids, deal.id, actor=actor)
+            deal.closed_at = utcnow()
+        deal.outcome = Outcome.WON.value
+    else:
+        if was_sale:  # the contract fell through: the stands go back on hold for this deal
+            for stand_id in stand_ids:
+                stand_ops.release(session, stand_id, actor=actor, deal_id=deal.id)
+                stand_ops.reserve(session, stand_id, deal.id, until=None, actor=actor)
+        elif deal.outcome == Outcome.LOST.value:
+            for stand_id in stand_ids:
+                stand_ops.reserve(session, stand_id, deal.id, until=None, actor=actor)
+        deal.outcome = Outcome.OPEN.value
+        deal.closed_at = None
+        deal.lost_reason_id = None
+        deal.lost_comment = None
+    if stage.id != deal.stage_id:
+        session.add(
+            DealStageChange(
+                deal_id=deal.id,
+                actor_id=actor.id,
+                from_stage_id=deal.stage_id,
+                to_stage_id=stage.id,
+                note=(note or "")[:300] or None,
+            )
+        )
+    deal.stage_id, deal.pipeline_id = stage.id, stage.pipeline_id
+    deal.stage, deal.pipeline = stage, stage.pipeline
+    if position is not None:
+        deal.position = position
+    client_services.refresh_relationship(session, deal.client)
+    session.flush()
+    return deal
+
+
+def mark_lost(
+    session: Session, deal: Deal, reason_id: Any, comment: str | None, *, actor: User
+) -> Deal:
+    """Lose a deal: a reason from the catalog is required; its stands are freed."""
+    _ensure_can_work(actor, deal)
+    try:
+        reason = session.get(LostReason, int(reason_id)) if reason_id not in (None, "") else None
+    except (TypeError, ValueError):
+        reason = None
+    if reason is None or not reason.is_active:
+        raise ValidationError(fields={"lost_reason_id": "Выберите причину отказа из списка."})
+    for line in deal.lines:
+        if line.stand_id is not None:
+            stand_ops.release(session, line.stand_id, actor=actor, deal_id=deal.id)
+    deal.outcome = Outcome.LOST.value
+    deal.lost_reason_id = reason.id
+    deal.lost_comment = (comment or "").strip() or None
+    deal.closed_at = utcnow()
+    client_services.refresh_relationship(session, deal.client)
+    session.flush()
+    return deal
+
+
+def fire_trigger(session: Session, deal: Deal, event: str, *, actor: User) -> bool:
+    """Move the deal forward to its pipeline's stage bound to `event` (e.g. 'contract_issued').
+
+    Never moves a deal backwards or out of a lost state; returns whether it moved.
+    """
+    target = session.scalar(
+        select(Stage).where(
+            Stage.pipeline_id == deal.pipeline_id, Stage.trigger == event, Stage.is_active.is_(True)
+        )
+    )
+    if target is None or deal.outcome == Outcome.LOST.value:
+        return False
+    if target.position <= deal.stage.position:
+        return False
+    move_to_stage(session, deal, target, actor=actor, note=f"автоматически: {event}")
+    return True
+
+
+# --- the client's side --------------------------------------------------------------------------
+
+
+def won_deals_count(session: Session, client: Client) -> int:
+    if client.id is None:
+        return 0
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Deal.client_id == client.id, Deal.outcome == Outcome.WON.value
+            )
+        )
+        or 0
+    )
+
+
+def has_open_deal(session: Session, client: Client) -> bool:
+    if client.id is None:
+        return False
+    return (
+        session.scalar(
+            select(Deal.id)
+            .where(Deal.client_id == client.id, Deal.outcome == Outcome.OPEN.value)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def deals_of_client(session: Session, client: Client) -> list[Deal]:
+    merged = select(Client.id).where(Client.merged_into_id == client.id)
+    return list(
+        session.scalars(
+            select(Deal)
+            .where((Deal.client_id == client.id) | Deal.client_id.in_(merged))
+            .order_by(Deal.project_id, Deal.id.desc())
+        )
+    )
