@@ -549,6 +549,7 @@ def timeline(session: Session, client: Client, *, limit: int = 100) -> list[Time
         ("clients", "update"): "Изменены данные контрагента",
         ("clients", "merged"): "Объединён с дублем",
         ("clients", "merged_into"): "Запись объединена в другую",
+        ("clients", "unmerged"): "Объединение отменено",
         ("clients", "competitor_added"): "Отмечено участие в выставке конкурента",
         ("clients", "competitor_removed"): "Снято участие в выставке конкурента",
         ("contact_persons", "create"): "Добавлено контактное лицо",
