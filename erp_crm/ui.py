@@ -31,8 +31,10 @@ NAVIGATION: list[NavItem] = [
     NavItem("Главная", "main.index", None, "house"),
     NavItem("Контрагенты", "clients.index", Perm.CLIENTS_VIEW, "people-fill"),
     NavItem("Группы", "groups.index", Perm.CLIENTS_VIEW, "collection"),
+    NavItem("Сделки", "deals.index", Perm.DEALS_VIEW, "briefcase"),
     NavItem("Наши организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building"),
     NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear"),
+    NavItem("Воронки", "pipelines.index", Perm.PIPELINES_MANAGE, "funnel"),
     NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history"),
 ]
 

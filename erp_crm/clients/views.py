@@ -35,6 +35,7 @@ from erp_crm.clients.search import ClientFilter, client_query
 from erp_crm.core.forms import apply_errors, choices, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
+from erp_crm.deals import services as deal_services
 from erp_crm.errors import NotFound, ValidationError
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
@@ -266,6 +267,7 @@ def show(client_id: int) -> str:
         participation_form=participation_form,
         bulk=bulk,
         merged=merged,
+        client_deals=deal_services.client_deals(db.session, client),
         kinds=CLIENT_KIND_LABELS,
         readiness=READINESS_LABELS,
         relationships=RELATIONSHIP_LABELS,

@@ -19,6 +19,7 @@ from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients import services as client_services
 from erp_crm.clients.models import Client, ContactPerson
+from erp_crm.core import text
 from erp_crm.db import utcnow
 from erp_crm.deals import pricing
 from erp_crm.deals.models import (
@@ -35,6 +36,7 @@ from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from erp_crm.projects import stands as stand_ops
 from erp_crm.projects.models import (
     STAND_TYPE_LABELS,
+    Hall,
     PositionSurcharge,
     Project,
     ProjectStatus,
@@ -256,9 +258,10 @@ def add_stand_line(
         raise ValidationError(fields={"stand_id": "Стенд относится к другому проекту."})
     if any(line.stand_id == stand.id for line in deal.lines):
         raise Conflict("Этот стенд уже есть в сделке.")
-    stand_ops.reserve(session, stand.id, deal.id, until=hold_until, actor=actor)
-    if deal.stage.is_sale:
+    if deal.stage.is_sale:  # a won deal buys the stand at once (a hold needs an open deal)
         stand_ops.sell(session, [stand.id], deal.id, actor=actor)
+    else:
+        stand_ops.reserve(session, stand.id, deal.id, until=hold_until, actor=actor)
     price = _stand_price(session, deal.project_id, stand.stand_type)
     rule = session.scalar(
         select(PositionSurcharge).where(
@@ -425,6 +428,8 @@ def move_to_stage(
             )
     stand_ids = [line.stand_id for line in deal.lines if line.stand_id is not None]
     was_sale = deal.outcome == Outcome.WON.value
+    was_lost = deal.outcome == Outcome.LOST.value
+    # The deal's new outcome is flushed before the stands change: the stand UPDATEs check it.
     if stage.is_sale:
         if not _has_space(deal):
             raise ValidationError(
@@ -433,22 +438,26 @@ def move_to_stage(
                     "или м² в сделку."
                 }
             )
-        if not was_sale:
-            stand_ops.sell(session, stand_ids, deal.id, actor=actor)
-            deal.closed_at = utcnow()
         deal.outcome = Outcome.WON.value
+        deal.lost_reason_id = None
+        deal.lost_comment = None
+        if not was_sale:
+            deal.closed_at = utcnow()
+            session.flush()
+            stand_ops.sell(session, stand_ids, deal.id, actor=actor)
     else:
-        if was_sale:  # the contract fell through: the stands go back on hold for this deal
-            for stand_id in stand_ids:
-                stand_ops.release(session, stand_id, actor=actor, deal_id=deal.id)
-                stand_ops.reserve(session, stand_id, deal.id, until=None, actor=actor)
-        elif deal.outcome == Outcome.LOST.value:
-            for stand_id in stand_ids:
-                stand_ops.reserve(session, stand_id, deal.id, until=None, actor=actor)
         deal.outcome = Outcome.OPEN.value
         deal.closed_at = None
         deal.lost_reason_id = None
         deal.lost_comment = None
+        session.flush()
+        if was_sale:  # the contract fell through: the stands go back on hold for this deal
+            for stand_id in stand_ids:
+                stand_ops.release(session, stand_id, actor=actor, deal_id=deal.id)
+                stand_ops.reserve(session, stand_id, deal.id, until=None, actor=actor)
+        elif was_lost:
+            for stand_id in stand_ids:
+                stand_ops.reserve(session, stand_id, deal.id, until=None, actor=actor)
     if stage.id != deal.stage_id:
         session.add(
             DealStageChange(
@@ -547,3 +556,182 @@ def deals_of_client(session: Session, client: Client) -> list[Deal]:
             .order_by(Deal.project_id, Deal.id.desc())
         )
     )
+
+
+# --- the deal's own fields ----------------------------------------------------------------------
+
+
+def update_details(
+    session: Session, deal: Deal, *, title: Any, contact_id: Any, actor: User
+) -> Deal:
+    """Rename the deal and/or change its contact person (a contact of the deal's client)."""
+    _ensure_can_work(actor, deal)
+    errors: dict[str, str] = {}
+    new_title = str(title or "").strip()
+    if not new_title:
+        errors["title"] = "Укажите название сделки."
+    elif len(new_title) > 300:
+        errors["title"] = "Название не длиннее 300 знаков."
+    contact = None
+    if contact_id not in (None, ""):
+        try:
+            contact = session.get(ContactPerson, int(contact_id))
+        except (TypeError, ValueError):
+            contact = None
+        if contact is None or contact.client_id != deal.client_id:
+            errors["contact_id"] = "Контактное лицо должно принадлежать контрагенту."
+    if errors:
+        raise ValidationError(fields=errors)
+    deal.title = new_title
+    deal.contact_id = contact.id if contact else None
+    deal.contact = contact
+    session.flush()
+    return deal
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class DealFilter:
+    """The filters of the deals list (pages and API): unknown or malformed values are ignored."""
+
+    project_id: int | None = None
+    pipeline: str | None = None  # a pipeline's code (or id)
+    stage_id: int | None = None
+    manager_id: int | None = None
+    client_id: int | None = None
+    outcome: str | None = None
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args: Any) -> DealFilter:
+        outcome = (args.get("outcome") or "").strip()
+        return cls(
+            project_id=_int_or_none(args.get("project_id")),
+            pipeline=(args.get("pipeline") or "").strip() or None,
+            stage_id=_int_or_none(args.get("stage_id")),
+            manager_id=_int_or_none(args.get("manager_id")),
+            client_id=_int_or_none(args.get("client_id")),
+            outcome=outcome if outcome in {o.value for o in Outcome} else None,
+            q=(args.get("q") or "").strip()[:200],
+        )
+
+    def as_args(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+def deal_query(flt: DealFilter):
+    """SELECT of the filtered deals, newest first. Everyone with deals.view sees every deal."""
+    query = select(Deal)
+    if flt.project_id:
+        query = query.where(Deal.project_id == flt.project_id)
+    if flt.pipeline:
+        if flt.pipeline.isdigit():
+            query = query.where(Deal.pipeline_id == int(flt.pipeline))
+        else:
+            query = query.join(Pipeline, Pipeline.id == Deal.pipeline_id).where(
+                Pipeline.code == flt.pipeline
+            )
+    if flt.stage_id:
+        query = query.where(Deal.stage_id == flt.stage_id)
+    if flt.manager_id:
+        query = query.where(Deal.manager_id == flt.manager_id)
+    if flt.client_id:
+        query = query.where(Deal.client_id == flt.client_id)
+    if flt.outcome:
+        query = query.where(Deal.outcome == flt.outcome)
+    if flt.q:
+        pattern = text.like_pattern(text.normalize(flt.q))
+        query = query.where(
+            Deal.client_id.in_(select(Client.id).where(Client.name_norm.like(pattern, escape="\\")))
+        )
+    return query.order_by(Deal.id.desc())
+
+
+@dataclass(frozen=True)
+class DealSums:
+    count: int
+    amount: Decimal
+    area_m2: Decimal
+
+
+def deal_sums(session: Session, query) -> DealSums:
+    """Count, amount and m² of a filtered deals query (all pages, not just the shown one)."""
+    sub = query.order_by(None).subquery()
+    count, amount, area = session.execute(
+        select(func.count(), func.sum(sub.c.amount), func.sum(sub.c.area_m2))
+    ).one()
+    return DealSums(
+        count=count or 0,
+        amount=Decimal(amount or 0).quantize(Decimal("0.01")),
+        area_m2=Decimal(area or 0).quantize(Decimal("0.01")),
+    )
+
+
+def free_stands(session: Session, project_id: int) -> list[Stand]:
+    """Active stands of a project a deal may take now (an expired hold counts as free)."""
+    rows = session.scalars(
+        select(Stand)
+        .join(Hall, Hall.id == Stand.hall_id)
+        .where(
+            Stand.project_id == project_id,
+            Stand.is_active.is_(True),
+            Stand.status != "sold",
+        )
+        .order_by(Hall.position, Hall.name, Stand.number)
+    )
+    return [s for s in rows if stand_ops.effective_status(s) == "free"]
+
+
+def active_stages(session: Session) -> list[Stage]:
+    """Stages a deal may be moved to: active stages of active pipelines, in board order."""
+    return list(
+        session.scalars(
+            select(Stage)
+            .join(Pipeline, Pipeline.id == Stage.pipeline_id)
+            .where(Stage.is_active.is_(True), Pipeline.is_active.is_(True))
+            .order_by(Pipeline.position, Pipeline.id, Stage.position, Stage.id)
+        )
+    )
+
+
+def get_stage(session: Session, stage_id: Any) -> Stage:
+    """A stage by id for a move; a wrong id is a field error, not a missing page."""
+    stage = session.get(Stage, _int_or_none(stage_id)) if _int_or_none(stage_id) else None
+    if stage is None:
+        raise ValidationError(fields={"stage_id": "Выберите этап воронки."})
+    return stage
+
+
+def won_projects(deals: list[Deal]) -> list[Project]:
+    """«Участие в наших выставках»: the projects of the won deals, latest first, once each."""
+    seen: dict[int, Project] = {}
+    for deal in deals:
+        if deal.outcome == Outcome.WON.value:
+            seen.setdefault(deal.project_id, deal.project)
+    return sorted(seen.values(), key=lambda p: p.opening_date, reverse=True)
+
+
+@dataclass
+class ClientDeals:
+    """The client card's deals block: deals grouped by project, and the projects taken part in."""
+
+    by_project: list[tuple[Project, list[Deal]]]
+    participations: list[Project]
+
+
+def client_deals(session: Session, client: Client) -> ClientDeals:
+    deals = deals_of_client(session, client)
+    groups: dict[int, tuple[Project, list[Deal]]] = {}
+    for deal in deals:
+        groups.setdefault(deal.project_id, (deal.project, []))[1].append(deal)
+    ordered = sorted(groups.values(), key=lambda g: g[0].opening_date, reverse=True)
+    return ClientDeals(by_project=ordered, participations=won_projects(deals))

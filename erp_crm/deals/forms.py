@@ -1,0 +1,116 @@
+"""Deal and pipeline forms: only shapes; the services check the rules (and the choices)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from erp_crm.core.forms import choices
+from erp_crm.deals.pipelines import TRIGGERS
+
+DISCOUNT_KINDS = {"": "Без скидки", "percent": "Процент", "amount": "Сумма, ₽"}
+
+
+def date_field(label: str) -> DateField:
+    """An optional date input (type=date) with a Russian parse error."""
+    return DateField(
+        label,
+        validators=[Optional()],
+        invalid_value_message="Укажите дату в формате ДД.ММ.ГГГГ.",
+        render_kw={"type": "date"},
+    )
+
+
+class DealForm(FlaskForm):
+    # The services check that the client, the project and the contact exist and fit together.
+    client_id = HiddenField("Контрагент")  # chosen by the search form above the deal form
+    project_id = SelectField("Выставочный проект", choices=[], validate_choice=False)
+    contact_id = SelectField("Контактное лицо", choices=[], validate_choice=False)
+    title = StringField("Название сделки", validators=[Optional(), Length(max=300)])
+    manager_id = SelectField("Менеджер", choices=[], validate_choice=False)
+
+
+class DetailsForm(FlaskForm):
+    title = StringField(
+        "Название сделки", validators=[DataRequired("Укажите название."), Length(max=300)]
+    )
+    contact_id = SelectField("Контактное лицо", choices=[], validate_choice=False)
+
+
+class StageForm(FlaskForm):
+    stage_id = SelectField("Этап", choices=[], validate_choice=False)
+    next_contact_date = date_field("Дата следующего контакта")
+    note = StringField("Комментарий", validators=[Optional(), Length(max=300)])
+
+
+class LostForm(FlaskForm):
+    lost_reason_id = SelectField("Причина отказа", choices=[], validate_choice=False)
+    lost_comment = TextAreaField("Комментарий", validators=[Optional(), Length(max=2000)])
+
+
+class StandLineForm(FlaskForm):
+    stand_id = SelectField(
+        "Свободный стенд", choices=[], validators=[DataRequired("Выберите стенд.")]
+    )
+    hold_until = date_field("Бронь до (включительно)")
+
+
+class SpaceLineForm(FlaskForm):
+    stand_type = SelectField(
+        "Тип площади", choices=[], validators=[DataRequired("Выберите тип площади.")]
+    )
+    area_m2 = StringField("Площадь, м²", validators=[DataRequired("Укажите площадь.")])
+
+
+class ServiceLineForm(FlaskForm):
+    service_item_id = SelectField(
+        "Услуга", choices=[], validators=[DataRequired("Выберите услугу.")]
+    )
+    quantity = StringField(
+        "Количество", default="1", validators=[DataRequired("Укажите количество.")]
+    )
+
+
+class DiscountForm(FlaskForm):
+    discount_kind = SelectField("Скидка", choices=choices(DISCOUNT_KINDS.items()), default="")
+    discount_value = StringField("Размер", validators=[Optional(), Length(max=20)])
+    discount_reason = StringField("Причина скидки", validators=[Optional(), Length(max=300)])
+
+
+# --- pipelines admin ----------------------------------------------------------------------------
+
+
+class PipelineForm(FlaskForm):
+    name = StringField("Название", validators=[DataRequired("Укажите название."), Length(max=200)])
+    code = StringField("Код (латиницей, необязательно)", validators=[Optional(), Length(max=32)])
+
+
+class RenameForm(FlaskForm):
+    name = StringField("Название", validators=[DataRequired("Укажите название."), Length(max=200)])
+
+
+class StageEditForm(FlaskForm):
+    name = StringField(
+        "Название этапа", validators=[DataRequired("Укажите название."), Length(max=200)]
+    )
+    percent = StringField("Процент (0–100)", validators=[DataRequired("Укажите процент.")])
+    position = StringField("Порядок (номер в воронке)", validators=[Optional()])
+    is_sale = BooleanField("Этап продажи (договор подписан и далее)")
+    requires_next_contact = BooleanField("Нужна дата следующего контакта")
+    trigger = SelectField(
+        "Событие, переводящее сделку на этап",
+        choices=choices([("", "— нет —"), *TRIGGERS.items()]),
+        default="",
+    )
+
+
+class MoveForm(FlaskForm):
+    direction = HiddenField(validators=[DataRequired()])
