@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.clients.group_views import bp as groups_bp
     from erp_crm.clients.transfer_views import bp as client_transfer_bp
     from erp_crm.clients.views import bp as clients_bp
+    from erp_crm.deals.kanban_views import bp as kanban_bp
     from erp_crm.deals.lead_views import bp as leads_bp
     from erp_crm.deals.pipeline_views import bp as pipelines_bp
     from erp_crm.deals.views import bp as deals_bp
@@ -100,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
         projects_bp,
         plans_bp,
         deals_bp,
+        kanban_bp,
         pipelines_bp,
         leads_bp,
         api.bp,

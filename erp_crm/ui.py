@@ -32,6 +32,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("Контрагенты", "clients.index", Perm.CLIENTS_VIEW, "people-fill"),
     NavItem("Группы", "groups.index", Perm.CLIENTS_VIEW, "collection"),
     NavItem("Сделки", "deals.index", Perm.DEALS_VIEW, "briefcase"),
+    NavItem("Канбан", "kanban.board", Perm.DEALS_VIEW, "kanban"),
+    NavItem("Лиды", "leads.index", Perm.LEADS_WORK, "inbox"),
     NavItem("Наши организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building"),
     NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear"),
     NavItem("Воронки", "pipelines.index", Perm.PIPELINES_MANAGE, "funnel"),

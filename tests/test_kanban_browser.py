@@ -1,0 +1,226 @@
+"""The deals board in a real Chromium: log in, drag cards between stages with SortableJS.
+
+The app runs in a background thread on a free localhost port, on its own SQLite file built by
+the migrations: the browser's requests need committed data, so the rolled-back test transaction
+of the other tests cannot be used here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from erp_crm.audit.services import set_actor
+from erp_crm.auth import services as auth_services
+from erp_crm.db import db
+from erp_crm.deals import services
+from erp_crm.deals.models import Deal
+from erp_crm.projects.models import Stand
+from tests.conftest import PASSWORD, make_test_app
+from tests.deal_fixtures import make_client, make_project
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _seed(app) -> dict:
+    with app.app_context(), db.job_session() as session:
+        manager = auth_services.create_user(
+            session,
+            auth_services.UserData(
+                username="board_mgr",
+                full_name="Кузнецова Мария Алексеевна",
+                role="sales_manager",
+                password=PASSWORD,
+            ),
+            actor=None,
+        )
+        set_actor(session, manager)
+        project = make_project(session)
+        stand = session.scalars(select(Stand).order_by(Stand.number)).first()
+        with_stand = services.create_deal(
+            session,
+            services.DealData(
+                client_id=make_client(session, manager, name="ООО «Ромашка»").id,
+                project_id=project.id,
+            ),
+            actor=manager,
+        )
+        services.add_stand_line(session, with_stand, stand, actor=manager)
+        bare = services.create_deal(
+            session,
+            services.DealData(
+                client_id=make_client(session, manager, name="АО «Вектор»", inn="7736207543").id,
+                project_id=project.id,
+            ),
+            actor=manager,
+        )
+        services.add_registration_line(session, bare, actor=manager)
+        sales = services.pipeline_by_code(session, "sales")
+        stage_of = {s.percent: s.id for s in sales.stages}
+        return {
+            "project": project.id,
+            "pipeline": sales.id,
+            "with_stand": with_stand.id,
+            "bare": bare.id,
+            "stage": stage_of,
+        }
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[tuple[str, object, dict]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"{CHROMIUM} is missing: install the Debian package chromium (make system-deps)"
+        )
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
+    tmp = tmp_path_factory.mktemp("browser")
+    app = make_test_app("sqlite:///" + str(tmp / "board.sqlite3"), tmp / "instance")
+    if "kanban" not in app.blueprints:  # until erp_crm/__init__.py registers it
+        from erp_crm.deals.kanban_views import bp
+
+        app.register_blueprint(bp)
+    with app.app_context():
+        flask_migrate.upgrade()
+    data = _seed(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app, data
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["erp_db"].engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def page(live):
+    from playwright.sync_api import sync_playwright
+
+    base_url, _app, _data = live
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        # Wide enough for every column of the sales pipeline without scrolling.
+        context = browser.new_context(viewport={"width": 2600, "height": 1000}, locale="ru-RU")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        # Script errors, console errors (a CSP violation among them) and failed downloads; the
+        # browser's own line about a refused request is covered by the failed-download check.
+        page.problems = []
+        page.on(
+            "console",
+            lambda m: (
+                page.problems.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        page.on("pageerror", lambda e: page.problems.append(str(e)))
+        page.on(
+            "response",
+            lambda r: (
+                page.problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith(("/favicon.ico", "/kanban/move"))
+                else None
+            ),
+        )
+        page.goto(f"{base_url}/login")
+        page.fill("#username", "board_mgr")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+        yield page
+        browser.close()
+
+
+def _stage_of(app, deal_id: int) -> int:
+    with app.app_context(), db.job_session() as session:
+        return session.get(Deal, deal_id).stage_id
+
+
+def _open_board(page, base_url: str, data: dict) -> None:
+    page.goto(f"{base_url}/kanban/?project_id={data['project']}&pipeline_id={data['pipeline']}")
+    page.wait_for_selector('[data-kanban-board][data-kanban-ready="1"]')
+
+
+def _card(deal_id: int) -> str:
+    return f'.kanban-card[data-deal-id="{deal_id}"]'
+
+
+def _list(stage_id: int) -> str:
+    return f'[data-kanban-list][data-stage-id="{stage_id}"]'
+
+
+def _drag(page, deal_id: int, stage_id: int):
+    """Press on the card, move to the target column in steps, release: SortableJS sees a drag."""
+    card = page.locator(_card(deal_id)).bounding_box()
+    target = page.locator(_list(stage_id)).bounding_box()
+    assert card and target
+    page.mouse.move(card["x"] + card["width"] / 2, card["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(card["x"] + card["width"] / 2 + 10, card["y"] + 30, steps=5)
+    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 40, steps=25)
+    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 45, steps=5)
+    page.mouse.up()
+
+
+def test_dragging_a_card_moves_the_deal_to_the_next_stage(live, page):
+    base_url, app, data = live
+    first, second = data["stage"][0], data["stage"][10]
+    _open_board(page, base_url, data)
+    assert page.locator(f"{_list(first)} {_card(data['with_stand'])}").count() == 1
+
+    with page.expect_response(lambda r: r.url.endswith("/kanban/move")) as answer:
+        _drag(page, data["with_stand"], second)
+    assert answer.value.status == 200, answer.value.text()
+
+    assert _stage_of(app, data["with_stand"]) == second  # committed in the database
+    column = page.locator(f'[data-kanban-column][data-stage-id="{second}"]')
+    assert column.locator("[data-column-count]").inner_text() == "1"
+    assert "12,00" in column.locator("[data-column-area]").inner_text()
+
+    page.reload()
+    page.wait_for_selector('[data-kanban-board][data-kanban-ready="1"]')
+    assert page.locator(f"{_list(second)} {_card(data['with_stand'])}").count() == 1
+    assert page.locator(f"{_list(first)} {_card(data['with_stand'])}").count() == 0
+    assert page.problems == []
+
+
+def test_a_sale_stage_without_m2_shows_the_refusal_and_puts_the_card_back(live, page):
+    base_url, app, data = live
+    first, signed = data["stage"][0], data["stage"][70]
+    _open_board(page, base_url, data)
+    assert page.locator(f"{_list(first)} {_card(data['bare'])}").count() == 1
+
+    with page.expect_response(lambda r: r.url.endswith("/kanban/move")) as answer:
+        _drag(page, data["bare"], signed)
+    assert answer.value.status == 422
+
+    alert = page.locator("#kanban-alerts .alert-danger")
+    alert.wait_for()
+    assert "Продажа без стенда или площади невозможна" in alert.inner_text()
+    page.wait_for_function(
+        "([list, card]) => document.querySelector(list + ' ' + card) !== null",
+        arg=[_list(first), _card(data["bare"])],
+    )
+    assert page.locator(f"{_list(signed)} {_card(data['bare'])}").count() == 0
+    assert _stage_of(app, data["bare"]) == first
+    page.reload()
+    page.wait_for_selector('[data-kanban-board][data-kanban-ready="1"]')
+    assert page.locator(f"{_list(first)} {_card(data['bare'])}").count() == 1
+    assert page.problems == []
