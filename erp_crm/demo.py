@@ -13,7 +13,10 @@ from erp_crm.auth.models import User
 from erp_crm.auth.permissions import ROLE_LABELS, Role
 from erp_crm.clients.demo import load_demo_clients
 from erp_crm.db import db
+from erp_crm.deals.demo import load_demo_deals
+from erp_crm.deals.lead_demo import load_demo_leads
 from erp_crm.organizations import services as org_services
+from erp_crm.projects.demo import load_demo_projects
 
 # (username, full name, role). Demo passwords are "<username>-demo-2026": printed, not for
 # production.
@@ -78,6 +81,9 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
     set_actor(session, admin)
     org_services.create_organization(session, DEMO_ORGANIZATION, actor=admin)
     load_demo_clients(session, users)
+    projects = load_demo_projects(session, users)
+    load_demo_deals(session, users, projects)
+    load_demo_leads(session, users, projects)
     return logins
 
 

@@ -31,6 +31,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("Главная", "main.index", None, "house"),
     NavItem("Контрагенты", "clients.index", Perm.CLIENTS_VIEW, "people-fill"),
     NavItem("Группы", "groups.index", Perm.CLIENTS_VIEW, "collection"),
+    NavItem("Проекты", "projects.index", Perm.PROJECTS_VIEW, "calendar-event"),
+    NavItem("Планы продаж", "plans.index", Perm.PROJECTS_VIEW, "graph-up"),
     NavItem("Сделки", "deals.index", Perm.DEALS_VIEW, "briefcase"),
     NavItem("Канбан", "kanban.board", Perm.DEALS_VIEW, "kanban"),
     NavItem("Лиды", "leads.index", Perm.LEADS_WORK, "inbox"),
