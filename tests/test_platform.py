@@ -49,7 +49,7 @@ def test_unexpected_errors_show_no_stack_trace(tmp_path):
     assert "secret internals" not in body and "Traceback" not in body
 
 
-def test_demo_data_fills_an_empty_database_once(app, db_session, runner_factory):
+def test_demo_data_fills_an_empty_database_once(app, client, db_session, runner_factory):
     runner = runner_factory()
     result = runner.invoke(args=["demo-data", "--if-empty"])
     assert result.exit_code == 0, result.output
@@ -69,10 +69,6 @@ def test_demo_data_fills_an_empty_database_once(app, db_session, runner_factory)
     assert len(db_session.scalars(select(User)).all()) == 8
     refused = runner.invoke(args=["demo-data"])
     assert refused.exit_code != 0
-
-
-def test_demo_users_can_log_in(app, client, runner_factory):
-    runner_factory().invoke(args=["demo-data"])
     client.login("manager1", "manager1-demo-2026")
     assert client.get("/").status_code == 200
 
