@@ -1,0 +1,1419 @@
+"""Mass import of clients from CSV and XLSX files: reading, column mapping, dry run and the run.
+
+- Reading streams the file. CSV: the encoding (UTF-8 with or without BOM, UTF-16 with BOM,
+  Windows-1251) and the delimiter (';', ',' or tab) are sniffed, as Russian Excel saves them.
+  XLSX: openpyxl in read-only mode, row by row. A file that cannot be read raises a
+  ValidationError with a Russian message (field "file"), never anything else.
+- The header row gives a suggested mapping of columns to fields (Russian and English synonyms).
+- Every row is matched to an existing client: by external id first, then by ИНН+КПП (an ИНН
+  without КПП matches a client with that ИНН and no КПП); a row with neither is matched by its
+  normalized name (and city, when both have one). It becomes a create, an update or a reject
+  with the services' Russian messages. Clients and contacts are written only through
+  `services` (create_client / update_client / add_contact / update_contact) as the acting user, so
+  audit rows and curator rules apply. Lookups are made per batch (IN (...)), not per row.
+- A dry run only validates. The real run works in batches of BATCH_SIZE rows; the background
+  runner (`run_job`) commits each batch in its own `db.job_session()` together with the job's
+  progress, so a re-run after a failure continues without duplicates: re-importing a file updates
+  the clients it created and merges contacts (matched by normalized name) and their channels.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import logging
+import re
+import secrets
+import shutil
+import threading
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+
+from flask import Flask, current_app
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from erp_crm.audit.services import set_actor
+from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm, Role, has_permission
+from erp_crm.clients import access, services
+from erp_crm.clients.models import CLIENT_KIND_LABELS, Client, ClientKind, ContactPerson, ImportJob
+from erp_crm.core import requisites as rq
+from erp_crm.core import text
+from erp_crm.db import db, utcnow
+from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+PREVIEW_ROWS = 10
+REPORT_DETAIL_ROWS = 1000  # created/updated rows listed in the report; rejected rows: all
+STALL_AFTER = dt.timedelta(minutes=10)  # a run without progress this long may be started again
+HEADER_SEARCH_ROWS = 20  # a title above the header row is skipped
+ALLOWED_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ".xlsm"}
+GENERAL_CONTACT = "Общий контакт"  # the contact that gets phones/e-mails of a row without a name
+_SNIFF_BYTES = 64 * 1024
+
+# --- fields and the suggested mapping ------------------------------------------------------------
+
+FIELD_LABELS: dict[str, str] = {
+    "name": "Наименование",
+    "full_name": "Полное наименование",
+    "kind": "Вид (юрлицо / ИП / физлицо)",
+    "inn": "ИНН",
+    "kpp": "КПП",
+    "ogrn": "ОГРН / ОГРНИП",
+    "legal_address": "Юридический адрес",
+    "postal_address": "Почтовый адрес",
+    "region": "Регион",
+    "city": "Город",
+    "industry": "Отрасль",
+    "website": "Сайт",
+    "source": "Источник",
+    "curator": "Куратор (логин или ФИО)",
+    "notes": "Примечание",
+    "mailing_consent": "Согласие на рассылку",
+    "external_id": "Внешний код",
+    "contact_name": "Контактное лицо: ФИО",
+    "contact_position": "Контактное лицо: должность",
+    "contact_phone": "Контактное лицо: телефон",
+    "contact_email": "Контактное лицо: e-mail",
+}
+# Fields several columns may feed ("Телефон", "Телефон 2"); any other field takes one column.
+MULTI_FIELDS = frozenset({"contact_phone", "contact_email", "notes"})
+IDENTIFYING_FIELDS = ("name", "inn", "external_id")
+
+# Header synonyms, compared after normalize_header() (lower case, ё -> е, no punctuation).
+# fmt: off
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "name": (
+        "наименование", "название", "наименование организации", "название организации",
+        "наименование компании", "название компании", "краткое наименование", "компания",
+        "организация", "контрагент", "клиент", "name", "company", "company name",
+        "organization", "organisation", "client",
+    ),
+    "full_name": (
+        "полное наименование", "полное название", "полное наименование организации",
+        "legal name", "full company name",
+    ),
+    "kind": ("вид", "вид контрагента", "тип контрагента", "тип клиента", "kind", "client type"),
+    "inn": ("инн", "инн организации", "инн контрагента", "inn", "tax id", "taxpayer id"),
+    "kpp": ("кпп", "kpp"),
+    "ogrn": ("огрн", "огрнип", "огрн огрнип", "ogrn"),
+    "legal_address": (
+        "юр адрес", "юридический адрес", "адрес юридический", "адрес регистрации", "адрес",
+        "legal address", "address",
+    ),
+    "postal_address": (
+        "почтовый адрес", "фактический адрес", "факт адрес", "адрес для корреспонденции",
+        "postal address", "mailing address",
+    ),
+    "region": ("регион", "область", "субъект рф", "регион рф", "region"),
+    "city": ("город", "населенный пункт", "нас пункт", "city", "town"),
+    "industry": ("отрасль", "сфера деятельности", "вид деятельности", "industry", "sector"),
+    "website": ("сайт", "веб сайт", "вебсайт", "web", "website", "web site", "site", "url", "www"),
+    "source": ("источник", "источник контакта", "источник клиента", "source", "lead source"),
+    "curator": (
+        "куратор", "ответственный", "менеджер", "ответственный менеджер", "curator", "manager",
+        "owner",
+    ),
+    "notes": (
+        "примечание", "примечания", "комментарий", "комментарии", "заметки", "notes", "note",
+        "comment", "comments",
+    ),
+    "mailing_consent": (
+        "согласие на рассылку", "рассылка", "согласие", "mailing consent", "mailing",
+        "subscribed",
+    ),
+    "external_id": (
+        "внешний код", "внешний id", "внешний идентификатор", "код", "код клиента", "код 1с",
+        "id", "external id", "external code", "code",
+    ),
+    "contact_name": (
+        "контактное лицо", "фио", "фио контакта", "фио контактного лица", "контакт",
+        "contact", "contact name", "contact person",
+    ),
+    "contact_position": ("должность", "должность контакта", "position", "job title", "title"),
+    "contact_phone": (
+        "телефон", "тел", "номер телефона", "мобильный", "моб телефон", "мобильный телефон",
+        "рабочий телефон", "phone", "tel", "telephone", "mobile",
+    ),
+    "contact_email": (
+        "e mail", "email", "почта", "эл почта", "электронная почта",
+        "адрес электронной почты", "mail",
+    ),
+}
+# fmt: on
+# The contact columns of our own export (several contacts joined): never mapped automatically.
+_NEVER_SUGGESTED = {"контактные лица", "телефоны контактов", "e mail контактов"}
+_HEADER_INDEX = {syn: key for key, words in _SYNONYMS.items() for syn in words}
+
+
+def normalize_header(value: str | None) -> str:
+    """'Юр. адрес:' -> 'юр адрес', 'E-mail' -> 'e mail'."""
+    value = (value or "").casefold().replace("ё", "е")
+    return " ".join(re.sub(r"[^\w]+", " ", value).split())
+
+
+def suggest_field(header: str) -> str | None:
+    norm = normalize_header(header)
+    if not norm or norm in _NEVER_SUGGESTED:
+        return None
+    if norm in _HEADER_INDEX:
+        return _HEADER_INDEX[norm]
+    stripped = re.sub(r"\s*\d+$", "", norm)  # "Телефон 2"
+    if stripped in _HEADER_INDEX:
+        return _HEADER_INDEX[stripped]
+    words = set(norm.split())
+    if "адрес" in words and ("почтовый" in words or "фактический" in words):
+        return "postal_address"
+    if "адрес" in words and ("юр" in words or "юридический" in words):
+        return "legal_address"
+    if "телефон" in norm or "тел" in words or "phone" in norm or "mobile" in words:
+        return "contact_phone"
+    if "mail" in norm or "почта" in words:
+        return "contact_email"
+    return None
+
+
+def suggest_mapping(header: list[str]) -> dict[int, str]:
+    """Column index -> field; a single-column field goes to the first column that names it."""
+    mapping: dict[int, str] = {}
+    taken: set[str] = set()
+    for index, title in enumerate(header):
+        key = suggest_field(title)
+        if key is None or (key in taken and key not in MULTI_FIELDS):
+            continue
+        mapping[index] = key
+        taken.add(key)
+    return mapping
+
+
+def check_mapping(mapping: dict[int, str], width: int) -> dict[int, str]:
+    """A clean mapping (unknown columns dropped) or a ValidationError naming the problem."""
+    clean: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for index, key in mapping.items():
+        if not key:
+            continue
+        if key not in FIELD_LABELS:
+            raise ValidationError(fields={"mapping": f"Неизвестное поле «{key}»."})
+        if not 0 <= index < width:
+            raise ValidationError(fields={"mapping": f"В файле нет столбца № {index + 1}."})
+        if key in seen and key not in MULTI_FIELDS:
+            raise ValidationError(
+                fields={
+                    "mapping": f"Поле «{FIELD_LABELS[key]}» выбрано для двух столбцов "
+                    f"(№ {seen[key] + 1} и № {index + 1}): оставьте один."
+                }
+            )
+        seen[key] = index
+        clean[index] = key
+    if not any(key in IDENTIFYING_FIELDS for key in clean.values()):
+        raise ValidationError(
+            fields={
+                "mapping": "Сопоставьте хотя бы один из столбцов: «Наименование», «ИНН» или "
+                "«Внешний код»."
+            }
+        )
+    return clean
+
+
+def error_label(key: str) -> str:
+    """The Russian name of a report's error key ('inn', 'contact.phones', 'row')."""
+    if key == "row":
+        return "Строка"
+    if key.startswith("contact."):
+        return {
+            "contact.full_name": "Контактное лицо",
+            "contact.phones": "Телефон",
+            "contact.emails": "E-mail",
+            "contact.position": "Должность",
+        }.get(key, "Контактное лицо")
+    if key == "curator_id":
+        return "Куратор"
+    return FIELD_LABELS.get(key, key)
+
+
+# --- reading files -------------------------------------------------------------------------------
+
+
+def _bad_file(message: str) -> ValidationError:
+    return ValidationError(message, fields={"file": message})
+
+
+_ENCODING_HELP = (
+    "Сохраните таблицу как «CSV UTF-8 (разделитель — запятая)» или «CSV (разделители — точки с "
+    "запятой)», либо как книгу Excel (XLSX)."
+)
+# cp1251 characters that real Russian text practically never contains; many of them mean the
+# bytes were not cp1251 at all (binary data, another encoding).
+_ODD_CHARS = set("ЂЃѓ†‡€‰Љ‹ЊЌЋЏђ™љ›њќћџ¤¦¬\xadЈјЅѕµ¶±ЎўҐґЄєЇї") | {"\ufffd"}
+_CYR_WORD = re.compile(r"[А-Яа-яЁё]{4,}")
+_INNER_CAPITAL = re.compile(r"[а-яё][А-ЯЁ]")
+
+
+def _looks_like_text(sample: str) -> bool:
+    """False for what a wrong encoding or binary data decodes to."""
+    if not sample:
+        return True
+    odd = sum(
+        1
+        for ch in sample
+        if ch in _ODD_CHARS
+        or (unicodedata.category(ch) in ("Cc", "Co", "Cs", "Cn") and ch not in "\t\r\n")
+    )
+    if odd > max(2, len(sample) // 200):
+        return False
+    words = _CYR_WORD.findall(sample)
+    if len(words) >= 5:
+        # KOI8-R read as cp1251 ("оБЙНЕМНБЮМХЕ"); UTF-8 read as cp1251 ("РќР°РёРјРµ").
+        inner = sum(1 for w in words if _INNER_CAPITAL.search(w))
+        if inner / len(words) > 0.3:
+            return False
+        letters = "".join(words)
+        if sum(1 for ch in letters if ch in "РС") / len(letters) > 0.25:
+            return False
+    return True
+
+
+def _sniff_encoding(path: Path, head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        raise _bad_file("Файл не похож на таблицу CSV: в нём двоичные данные. " + _ENCODING_HELP)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1251"
+    return "utf-8"
+
+
+def _sniff_delimiter(sample: str, *, truncated: bool) -> str:
+    """';', tab or ',': the one that splits the first lines into the same number of columns."""
+    lines = sample.splitlines()
+    if truncated and len(lines) > 1:
+        lines = lines[:-1]  # the sample ends in the middle of a line
+    chunk = "\n".join(lines[:50])
+    best, best_score = ";", (0.0, 0)
+    for delimiter in (";", "\t", ","):
+        try:
+            rows = [r for r in csv.reader(io.StringIO(chunk), delimiter=delimiter) if any(r)]
+        except csv.Error:
+            continue
+        widths = Counter(len(r) for r in rows)
+        if not widths:
+            continue
+        # The most frequent width (a title line above the table does not count).
+        matching, width = max((count, w) for w, count in widths.items())
+        if width < 2:
+            continue
+        consistent = matching / len(rows)
+        score = (round(consistent, 2), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "да" if value else "нет"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    result = str(value).strip()
+    return result or None
+
+
+@dataclass
+class Table:
+    """A file opened for reading: the header and an iterator of (row number, cells)."""
+
+    header: list[str]
+    header_row: int
+    rows: Iterator[tuple[int, list[str | None]]]
+    total: int | None  # data rows, when the file says it cheaply (XLSX dimension)
+    source: str  # how the file was read, for the page
+    kind: str = "csv"  # csv | xlsx
+
+
+def _trimmed(cells: Iterable[Any]) -> list[str | None]:
+    values = [_cell_text(v) for v in cells]
+    while values and values[-1] is None:
+        values.pop()
+    return values
+
+
+def _find_header(
+    numbered: Iterator[tuple[int, list[str | None]]],
+) -> tuple[list[str], int, list[tuple[int, list[str | None]]]]:
+    """The header among the first rows (a title line above it is skipped) and the rows after it."""
+    buffered: list[tuple[int, list[str | None]]] = []
+    for number, cells in numbered:
+        if any(cells):
+            buffered.append((number, cells))
+            if len(buffered) >= HEADER_SEARCH_ROWS:
+                break
+    if not buffered:
+        raise _bad_file("Файл пуст: в нём нет ни одной заполненной строки.")
+    # The first row, unless a row below it names at least two known fields (the first row is then
+    # a title such as «Список клиентов на 01.02.2026» or Excel's "sep=;").
+    best = 0
+    best_hits = _hits(buffered[0][1])
+    for position, (_, cells) in enumerate(buffered[1:], start=1):
+        hits = _hits(cells)
+        if hits >= 2 and hits > best_hits:
+            best, best_hits = position, hits
+        if best_hits >= 3:
+            break
+    number, cells = buffered[best]
+    if best_hits == 0 and _looks_like_data(cells):
+        raise _bad_file(
+            "В первой строке файла нет заголовков столбцов. Добавьте строку с названиями "
+            "столбцов («Наименование», «ИНН», «Телефон»…) и загрузите файл снова."
+        )
+    header = [c or f"Столбец {i + 1}" for i, c in enumerate(cells)]
+    return header, number, buffered[best + 1 :]
+
+
+def _hits(cells: list[str | None]) -> int:
+    return len({f for c in cells if (f := suggest_field(c or "")) is not None})
+
+
+def _looks_like_data(cells: list[str | None]) -> bool:
+    for cell in cells:
+        value = (cell or "").strip()
+        if "@" in value or re.fullmatch(r"[\d\s+()\-.,]{5,}", value):
+            return True
+    return False
+
+
+@contextmanager
+def open_table(path: Path, filename: str) -> Iterator[Table]:
+    """Open an uploaded CSV or XLSX file; raise ValidationError (field "file") if unreadable."""
+    suffix = Path(filename).suffix.lower()
+    if suffix and suffix not in ALLOWED_SUFFIXES:
+        if suffix == ".xls":
+            raise _bad_file(
+                "Формат XLS (Excel 97–2003) не поддерживается: сохраните файл как «Книга Excel "
+                "(*.xlsx)» или CSV."
+            )
+        raise _bad_file("Поддерживаются файлы CSV и XLSX.")
+    try:
+        with path.open("rb") as f:
+            head = f.read(_SNIFF_BYTES)
+    except OSError as err:
+        raise _bad_file("Загруженный файл не найден: загрузите его снова.") from err
+    if not head.strip(b" \t\r\n\x00" + codecs.BOM_UTF8):
+        raise _bad_file("Файл пуст.")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _bad_file(
+            "Это файл старого формата Excel (XLS) или книга, защищённая паролем: снимите пароль "
+            "и сохраните файл как «Книга Excel (*.xlsx)» или CSV."
+        )
+    if head.startswith(b"PK\x03\x04"):
+        with _open_xlsx(path) as table:
+            yield table
+        return
+    if suffix in (".xlsx", ".xlsm"):
+        raise _bad_file(
+            f"Файл «{Path(filename).name}» не является книгой Excel: он повреждён или сохранён в "
+            "другом формате. Откройте его в Excel и сохраните как «Книга Excel (*.xlsx)»."
+        )
+    with _open_csv(path, head) as table:
+        yield table
+
+
+@contextmanager
+def _open_csv(path: Path, head: bytes) -> Iterator[Table]:
+    encoding = _sniff_encoding(path, head)
+    sample = head.decode(encoding, errors="replace")
+    if encoding == "utf-8-sig":
+        sample = sample.lstrip("\ufeff")
+    if not _looks_like_text(sample[:20000]):
+        raise _bad_file("Не удалось прочитать файл: неизвестная кодировка. " + _ENCODING_HELP)
+    hinted = sample.startswith("sep=") and len(sample) > 4 and sample[4] in ";,\t"
+    if hinted:
+        delimiter = sample[4]  # Excel's own hint on the first line, which is no data
+    else:
+        delimiter = _sniff_delimiter(sample, truncated=len(head) >= _SNIFF_BYTES)
+    with path.open(encoding=encoding, newline="", errors="strict") as f:
+
+        def numbered() -> Iterator[tuple[int, list[str | None]]]:
+            number = 0
+            try:
+                for number, row in enumerate(csv.reader(f, delimiter=delimiter), start=1):  # noqa: B007
+                    if not (hinted and number == 1):
+                        yield number, _trimmed(row)
+            except (csv.Error, UnicodeDecodeError) as err:
+                raise _bad_file(
+                    f"Не удалось прочитать файл после строки {number}: нарушен формат CSV или "
+                    "кодировка. " + _ENCODING_HELP
+                ) from err
+
+        rows = numbered()
+        header, header_row, buffered = _find_header(rows)
+        label = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16"}.get(
+            encoding, "Windows-1251"
+        )
+        sign = {";": "«;»", ",": "«,»", "\t": "табуляция"}[delimiter]
+        yield Table(
+            header=header,
+            header_row=header_row,
+            rows=_data_rows(buffered, rows),
+            total=None,
+            source=f"CSV, кодировка {label}, разделитель {sign}",
+        )
+
+
+@contextmanager
+def _open_xlsx(path: Path) -> Iterator[Table]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # noqa: BLE001  (zip, XML and openpyxl errors alike: a broken file)
+        raise _bad_file(
+            "Не удалось открыть книгу Excel: файл повреждён или это не XLSX. Откройте его в Excel "
+            "и сохраните как «Книга Excel (*.xlsx)»."
+        ) from err
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None:
+            raise _bad_file("В книге Excel нет ни одного листа с данными.")
+        max_row = sheet.max_row
+        sheet.reset_dimensions()  # a wrong <dimension> would cut rows or columns off
+
+        def numbered() -> Iterator[tuple[int, list[str | None]]]:
+            number = 0
+            try:
+                for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):  # noqa: B007
+                    yield number, _trimmed(row)
+            except Exception as err:  # noqa: BLE001  (zip and XML errors of a corrupt sheet)
+                raise _bad_file(
+                    f"Книга Excel повреждена: чтение прервано после строки {number}."
+                ) from err
+
+        rows = numbered()
+        header, header_row, buffered = _find_header(rows)
+        total = max(0, max_row - header_row) if isinstance(max_row, int) else None
+        yield Table(
+            header=header,
+            header_row=header_row,
+            rows=_data_rows(buffered, rows),
+            total=total,
+            source=f"Книга Excel, лист «{sheet.title}»",
+            kind="xlsx",
+        )
+    finally:
+        workbook.close()
+
+
+def _data_rows(
+    buffered: list[tuple[int, list[str | None]]], rest: Iterator[tuple[int, list[str | None]]]
+) -> Iterator[tuple[int, list[str | None]]]:
+    for number, cells in buffered:
+        if any(cells):
+            yield number, cells
+    for number, cells in rest:
+        if any(cells):
+            yield number, cells
+
+
+def _batched(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class Preview:
+    header: list[str]
+    rows: list[list[str]]
+    suggested: dict[int, str]
+    total: int | None
+    source: str
+
+
+def preview(path: Path, filename: str, *, limit: int = PREVIEW_ROWS) -> Preview:
+    """The header, the first rows and the suggested mapping; ValidationError if unreadable."""
+    with open_table(path, filename) as table:
+        rows = []
+        for _, cells in table.rows:
+            rows.append(cells)
+            if len(rows) >= limit:
+                break
+        width = max([len(table.header), *(len(r) for r in rows)])
+        header = table.header + [f"Столбец {i + 1}" for i in range(len(table.header), width)]
+        padded = [[c or "" for c in r] + [""] * (width - len(r)) for r in rows]
+        return Preview(
+            header=header,
+            rows=padded,
+            suggested=suggest_mapping(table.header),
+            total=table.total,
+            source=table.source,
+        )
+
+
+def job_preview(job: ImportJob, storage: Path) -> Preview:
+    """The preview kept with the job at upload (a big XLSX takes seconds to open), else read."""
+    kept = (job.mapping or {}).get("preview")
+    if not kept:
+        return preview(job_path(job, storage), job.filename)
+    return Preview(
+        header=kept["header"],
+        rows=kept["rows"],
+        suggested=suggest_mapping(kept["header"]),
+        total=kept.get("total"),
+        source=kept.get("source", ""),
+    )
+
+
+# --- one row -------------------------------------------------------------------------------------
+
+_KINDS = {
+    **{text.normalize(label): kind.value for kind, label in CLIENT_KIND_LABELS.items()},
+    **{kind.value: kind.value for kind in ClientKind},
+    "юрлицо": "legal",
+    "юр лицо": "legal",
+    "юл": "legal",
+    "организация": "legal",
+    "legal entity": "legal",
+    "company": "legal",
+    "ип": "sole_trader",
+    "sole trader": "sole_trader",
+    "физлицо": "person",
+    "физ лицо": "person",
+    "фл": "person",
+    "individual": "person",
+}
+# Lengths of free-text columns (ИНН, КПП, ОГРН and the kind are checked by the service).
+_COLUMN_LENGTHS = {
+    c.name: c.type.length
+    for c in Client.__table__.columns
+    if getattr(c.type, "length", None)
+    and c.name in FIELD_LABELS
+    and c.name not in ("inn", "kpp", "ogrn", "kind")
+}
+_CONTACT_LENGTHS = {"contact_name": 300, "contact_position": 200}
+
+
+@dataclass
+class ParsedRow:
+    number: int
+    changes: dict[str, Any]  # ClientData fields with non-empty values
+    contact: services.ContactData | None
+    errors: dict[str, str]
+
+    @property
+    def external_id(self) -> str | None:
+        return self.changes.get("external_id")
+
+    @property
+    def requisites(self) -> tuple[str, str | None] | None:
+        inn = self.changes.get("inn")
+        return (inn, self.changes.get("kpp")) if inn else None
+
+    @property
+    def name_key(self) -> str | None:
+        """A row with neither external id nor ИНН is matched by its normalized name."""
+        if self.external_id or self.requisites or not self.changes.get("name"):
+            return None
+        names = [self.changes.get("name"), self.changes.get("full_name")]
+        return text.normalize(" ".join(filter(None, names)))[:500]
+
+
+def _digits(value: str, pad_to: tuple[tuple[int, int], ...]) -> str:
+    """ИНН/КПП as people paste them; a number Excel stripped of its leading zero is restored."""
+    digits = rq.digits(value).upper()  # the same cleaning as the service's
+    for short, full in pad_to:
+        if digits.isdigit() and len(digits) == short:
+            return digits.zfill(full)
+    return digits
+
+
+def _split(value: str, pattern: str) -> list[str]:
+    return [part.strip() for part in re.split(pattern, value) if part.strip()]
+
+
+@dataclass
+class Outcome:
+    row: int
+    action: str  # create | update | reject
+    client_id: int | None = None
+    name: str | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "action": self.action,
+            "client_id": self.client_id,
+            "name": self.name,
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class Summary:
+    """Counts and the row-by-row report: every rejected row, created/updated only at the start."""
+
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.total += 1
+        if outcome.action == "create":
+            self.created += 1
+        elif outcome.action == "update":
+            self.updated += 1
+        else:
+            self.rejected += 1
+        if outcome.action == "reject" or self.total <= REPORT_DETAIL_ROWS:
+            self.rows.append(outcome.as_dict())
+
+    def as_dict(self, *, dry_run: bool) -> dict[str, Any]:
+        return {
+            "dry_run": dry_run,
+            "total": self.total,
+            "created": self.created,
+            "updated": self.updated,
+            "rejected": self.rejected,
+            "rows": self.rows,
+        }
+
+
+class _HalfWritten(Exception):
+    """A row failed after its client was written: the batch is redone row by row."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+_VIRTUAL = object()  # a client the dry run would have created earlier in the file
+
+
+class _Batch:
+    """The clients (and their contacts) a batch of rows may touch, looked up with IN (...)."""
+
+    def __init__(self, session: Session, rows: list[ParsedRow]):
+        ext_ids = {r.external_id for r in rows if r.external_id}
+        inns = {r.requisites[0] for r in rows if r.requisites}
+        names = {r.name_key for r in rows if r.name_key}
+        self.by_ext: dict[str, Client] = {}
+        self.by_req: dict[tuple[str, str | None], list[Client]] = {}
+        self.by_name: dict[str, list[Client]] = {}
+        if ext_ids:
+            for client in session.scalars(select(Client).where(Client.external_id.in_(ext_ids))):
+                self.by_ext[client.external_id] = client  # type: ignore[index]
+        if inns:
+            query = select(Client).where(Client.inn.in_(inns), Client.merged_into_id.is_(None))
+            for client in session.scalars(query.order_by(Client.id)):
+                self.by_req.setdefault((client.inn, client.kpp), []).append(client)  # type: ignore[arg-type]
+        if names:
+            query = select(Client).where(
+                Client.name_norm.in_(names), Client.merged_into_id.is_(None)
+            )
+            for client in session.scalars(query.order_by(Client.id)):
+                self.by_name.setdefault(client.name_norm, []).append(client)
+        self.survivors = self._survivors(session)
+        ids = {c.id for c in self.by_ext.values()}
+        ids |= {c.id for found in (*self.by_req.values(), *self.by_name.values()) for c in found}
+        ids |= {c.id for c in self.survivors.values()}
+        self.contacts: dict[int, dict[str, ContactPerson]] = {}
+        if ids:
+            query = (
+                select(ContactPerson)
+                .where(ContactPerson.client_id.in_(ids))
+                .options(selectinload(ContactPerson.channels))
+                .order_by(ContactPerson.id)
+            )
+            for contact in session.scalars(query):
+                self.contacts.setdefault(contact.client_id, {}).setdefault(
+                    contact.name_norm, contact
+                )
+
+    def _survivors(self, session: Session) -> dict[int, Client]:
+        """Merged clients found by external id -> the client they were merged into."""
+        result: dict[int, Client] = {}
+        pending = {c.id: c.merged_into_id for c in self.by_ext.values() if c.merged_into_id}
+        for _ in range(5):  # merge chains are short
+            if not pending:
+                break
+            found = {
+                c.id: c
+                for c in session.scalars(select(Client).where(Client.id.in_(set(pending.values()))))
+            }
+            next_pending = {}
+            for origin, target_id in pending.items():
+                target = found.get(target_id)  # type: ignore[arg-type]
+                if target is None:
+                    continue
+                if target.merged_into_id:
+                    next_pending[origin] = target.merged_into_id
+                else:
+                    result[origin] = target
+            pending = next_pending
+        return result
+
+    def remember(self, client: Client) -> None:
+        if client.external_id:
+            self.by_ext[client.external_id] = client
+        if client.inn:
+            self.by_req.setdefault((client.inn, client.kpp), []).append(client)
+        self.by_name.setdefault(client.name_norm, []).append(client)
+        self.contacts.setdefault(client.id, {})
+
+
+class _Engine:
+    """Parses, matches and applies rows; keeps the summary of one import."""
+
+    def __init__(self, mapping: dict[int, str], *, dry_run: bool):
+        self.mapping = mapping
+        self.dry_run = dry_run
+        self.summary = Summary()
+        self.curators_loaded = False
+        self.logins: dict[str, int] = {}
+        self.full_names: dict[str, int | None] = {}
+        # Dry run: the keys of rows that would have created a client (later rows update it).
+        self.virtual_ext: set[str] = set()
+        self.virtual_req: set[tuple[str, str | None]] = set()
+        self.virtual_name: set[str] = set()
+        self._added: list[tuple[set, Any]] = []  # added by the current batch
+
+    # -- parsing
+
+    def load_curators(self, session: Session) -> None:
+        """Users by login and by full name (a full name two users share is ambiguous: None)."""
+        self.logins = {}
+        self.full_names = {}
+        for user_id, username, full_name in session.execute(
+            select(User.id, User.username, User.full_name)
+        ):
+            self.logins[username.casefold()] = user_id
+            key = text.normalize(full_name)
+            self.full_names[key] = None if key in self.full_names else user_id
+        self.curators_loaded = True
+
+    def parse(self, number: int, cells: list[str | None]) -> ParsedRow:
+        values: dict[str, list[str]] = {}
+        for index, key in self.mapping.items():
+            value = cells[index] if index < len(cells) else None
+            if value:
+                values.setdefault(key, []).append(value)
+        errors: dict[str, str] = {}
+        changes: dict[str, Any] = {}
+        for key, items in values.items():
+            if key.startswith("contact_"):
+                continue
+            value = "\n".join(items) if key == "notes" else items[0]
+            if key == "inn":
+                value = _digits(value, ((9, 10), (11, 12)))
+            elif key == "kpp":
+                value = _digits(value, ((8, 9),))
+            elif key == "ogrn":
+                value = _digits(value, ())
+            elif key == "kind":
+                kind = _KINDS.get(text.normalize(value).replace(".", ""))
+                if kind is None:
+                    errors["kind"] = f"Вид «{value}» не распознан: юрлицо, ИП или физлицо."
+                    continue
+                value = kind
+            elif key == "curator":
+                curator_id, problem = self._curator(value)
+                if problem:
+                    errors["curator_id"] = problem
+                else:
+                    changes["curator_id"] = curator_id
+                continue
+            limit = _COLUMN_LENGTHS.get(key)
+            if limit and len(value) > limit:
+                errors[key] = f"Слишком длинное значение: больше {limit} символов."
+                continue
+            changes[key] = value
+        contact = None
+        name = (values.get("contact_name") or [None])[0]
+        position = (values.get("contact_position") or [None])[0]
+        phones = [p for v in values.get("contact_phone", []) for p in _split(v, r"[;,\n]+")]
+        emails = [e for v in values.get("contact_email", []) for e in _split(v, r"[;,\s]+")]
+        for key, value in (("contact_name", name), ("contact_position", position)):
+            if value and len(value) > _CONTACT_LENGTHS[key]:
+                errors["contact." + ("full_name" if key == "contact_name" else "position")] = (
+                    f"Слишком длинное значение: больше {_CONTACT_LENGTHS[key]} символов."
+                )
+        if name or phones or emails:
+            contact = services.ContactData(
+                full_name=name or GENERAL_CONTACT, position=position, phones=phones, emails=emails
+            )
+        return ParsedRow(number=number, changes=changes, contact=contact, errors=errors)
+
+    def _curator(self, value: str) -> tuple[int | None, str | None]:
+        assert self.curators_loaded, "load_curators() first"
+        if (user_id := self.logins.get(value.strip().casefold())) is not None:
+            return user_id, None
+        key = text.normalize(value)
+        if key in self.full_names:
+            user_id = self.full_names[key]
+            if user_id is None:
+                return None, f"Несколько пользователей с ФИО «{value}»: укажите логин куратора."
+            return user_id, None
+        return None, f"Куратор «{value}» не найден: укажите логин или ФИО пользователя."
+
+    # -- matching
+
+    def _target(self, row: ParsedRow, batch: _Batch) -> tuple[Any, dict[str, str]]:
+        """The matched client, _VIRTUAL, or None (a new one); or errors."""
+        ext = row.external_id
+        if ext:
+            client = batch.by_ext.get(ext)
+            if client is not None:
+                if client.merged_into_id:
+                    survivor = batch.survivors.get(client.id)
+                    if survivor is None:
+                        return None, {"external_id": "Контрагент с этим кодом объединён с другим."}
+                    row.changes.pop("external_id", None)  # the survivor keeps its own code
+                    return survivor, {}
+                return client, {}
+            if ext in self.virtual_ext:
+                return _VIRTUAL, {}
+        key = row.requisites
+        if key:
+            found = batch.by_req.get(key, [])
+            if len(found) > 1:
+                numbers = ", ".join(f"№ {c.id}" for c in found[:5])
+                return None, {
+                    "inn": f"В базе несколько контрагентов с этими ИНН/КПП ({numbers}): объедините "
+                    "дубли или укажите внешний код."
+                }
+            if found:
+                client = found[0]
+                if ext and client.external_id and client.external_id != ext:
+                    return None, {
+                        "external_id": f"У контрагента № {client.id} с этими ИНН/КПП другой "
+                        f"внешний код: {client.external_id}."
+                    }
+                return client, {}
+            if key in self.virtual_req:
+                return _VIRTUAL, {}
+        name = row.name_key
+        if name:
+            city = text.normalize(row.changes.get("city")) or None
+            found = [
+                c
+                for c in batch.by_name.get(name, [])
+                if not city or not c.city_norm or c.city_norm == city
+            ]
+            if len(found) > 1:
+                numbers = ", ".join(f"№ {c.id}" for c in found[:5])
+                return None, {
+                    "name": f"В базе несколько контрагентов с таким наименованием ({numbers}): "
+                    "укажите ИНН или внешний код."
+                }
+            if found:
+                return found[0], {}
+            if name in self.virtual_name:
+                return _VIRTUAL, {}
+        return None, {}
+
+    # -- applying
+
+    def process_batch(
+        self, session: Session, batch: list[tuple[int, list[str | None]]], *, actor: User
+    ) -> list[Outcome]:
+        rows = [self.parse(number, cells) for number, cells in batch]
+        self._added: list[tuple[set, Any]] = []
+        try:
+            with session.begin_nested():
+                outcomes = self._apply(session, rows, actor)
+        except (SQLAlchemyError, _HalfWritten) as err:
+            log.warning("client import: batch redone row by row after %r", err)
+            for keys, key in self._added:
+                keys.discard(key)
+            outcomes = []
+            for row in rows:
+                try:
+                    with session.begin_nested():
+                        outcomes.extend(self._apply(session, [row], actor))
+                except _HalfWritten as failed:
+                    outcomes.append(Outcome(row.number, "reject", errors=failed.errors))
+                except SQLAlchemyError:
+                    log.exception("client import: row %s failed", row.number)
+                    outcomes.append(
+                        Outcome(
+                            row.number,
+                            "reject",
+                            errors={"row": "Строку не удалось сохранить: ошибка базы данных."},
+                        )
+                    )
+        for outcome in outcomes:
+            self.summary.add(outcome)
+        return outcomes
+
+    def _apply(self, session: Session, rows: list[ParsedRow], actor: User) -> list[Outcome]:
+        batch = _Batch(session, rows)
+        return [self._row(session, row, batch, actor) for row in rows]
+
+    def _row(self, session: Session, row: ParsedRow, batch: _Batch, actor: User) -> Outcome:
+        name = row.changes.get("name")
+        if row.errors:
+            return Outcome(row.number, "reject", name=name, errors=dict(row.errors))
+        target, errors = self._target(row, batch)
+        if errors:
+            return Outcome(row.number, "reject", name=name, errors=errors)
+        contact = None
+        if row.contact is not None:
+            try:
+                contact, _, _ = services.validate_contact(session, row.contact)
+            except ValidationError as err:
+                return Outcome(row.number, "reject", name=name, errors=_contact_errors(err))
+        if target is None or target is _VIRTUAL:
+            data = services.ClientData.from_mapping(row.changes)
+            if "kind" not in row.changes:
+                data.kind = _guess_kind(data)
+            if target is _VIRTUAL and not data.name:
+                data.name = "—"  # the row that creates it names it
+            action = "update" if target is _VIRTUAL else "create"
+            if self.dry_run:
+                return self._check(session, row, data, None, action, actor)
+            try:
+                client = services.create_client(session, data, actor=actor)
+            except DomainError as err:
+                return Outcome(row.number, "reject", name=name, errors=_errors(err))
+            batch.remember(client)
+        else:
+            client = target
+            data = services.ClientData.from_model(client).merged_with(row.changes)
+            action = "update"
+            if self.dry_run:
+                return self._check(session, row, data, client, action, actor)
+            try:
+                services.update_client(session, client, data, actor=actor)
+            except DomainError as err:
+                return Outcome(row.number, "reject", client.id, client.name, _errors(err))
+        if contact is not None:
+            try:
+                self._contact(session, client, contact, batch, actor)
+            except DomainError as err:
+                raise _HalfWritten(_contact_errors(err)) from err
+        return Outcome(row.number, action, client.id, client.name)
+
+    def _check(
+        self,
+        session: Session,
+        row: ParsedRow,
+        data: services.ClientData,
+        client: Client | None,
+        action: str,
+        actor: User,
+    ) -> Outcome:
+        """The dry run: the services' validation and rules, nothing written."""
+        name = data.name if data.name != "—" else row.changes.get("name")
+        errors: dict[str, str] = {}
+        if client is None and not has_permission(actor, Perm.CLIENTS_CREATE):
+            errors["row"] = PermissionDenied.default_message
+        if client is not None and not access.can_edit_client(actor, client):
+            errors["row"] = "Изменять контрагента может его куратор, руководитель ОП или ИАО."
+        try:
+            # No external-id clash is possible: the code was looked up first and matched.
+            cleaned = services.validate_client(session, replace(data, external_id=None), client)
+            if (
+                client is not None
+                and cleaned.curator_id != client.curator_id
+                and not access.can_change_curator(actor)
+            ):
+                errors["curator_id"] = "Сменить куратора может руководитель ОП или ИАО."
+        except ValidationError as err:
+            errors.update(_errors(err))
+        if errors:
+            return Outcome(row.number, "reject", client.id if client else None, name, errors)
+        if client is None:
+            for keys, key in (
+                (self.virtual_ext, row.external_id),
+                (self.virtual_req, row.requisites),
+                (self.virtual_name, row.name_key),
+            ):
+                if key and key not in keys:
+                    keys.add(key)
+                    self._added.append((keys, key))
+        return Outcome(row.number, action, client.id if client else None, name)
+
+    def _contact(
+        self,
+        session: Session,
+        client: Client,
+        data: services.ContactData,
+        batch: _Batch,
+        actor: User,
+    ) -> None:
+        """Add the contact, or merge phones/e-mails into the one with the same normalized name."""
+        known = batch.contacts.setdefault(client.id, {})
+        key = text.normalize(data.full_name)[:300]
+        existing = known.get(key)
+        if existing is None:
+            known[key] = services.add_contact(session, client, data, actor=actor)
+            return
+        phones = existing.phones + [p for p in data.phones if p not in existing.phones]
+        emails = existing.emails + [e for e in data.emails if e not in existing.emails]
+        position = data.position or existing.position
+        if (phones, emails, position) == (existing.phones, existing.emails, existing.position):
+            return
+        merged = services.ContactData(
+            full_name=existing.full_name,
+            position=position,
+            phones=phones,
+            emails=emails,
+            birthday=existing.birthday,
+            notes=existing.notes,
+            curator_id=existing.curator_id,
+        )
+        services.update_contact(session, existing, merged, actor=actor)
+
+
+def _guess_kind(data: services.ClientData) -> str:
+    inn = re.sub(r"\D", "", data.inn or "")
+    if len(inn) == 12 or (data.name or "").upper().startswith("ИП "):
+        return ClientKind.SOLE_TRADER.value
+    return ClientKind.LEGAL.value
+
+
+def _errors(err: DomainError) -> dict[str, str]:
+    return dict(err.fields) if err.fields else {"row": err.message}
+
+
+def _contact_errors(err: DomainError) -> dict[str, str]:
+    if not err.fields:
+        return {"row": err.message}
+    return {f"contact.{key}": message for key, message in err.fields.items()}
+
+
+# --- synchronous import (the API) ----------------------------------------------------------------
+
+
+def resolve_mapping(header: list[str], overrides: dict[str, Any] | None) -> dict[int, str]:
+    """The suggested mapping with `overrides` ({header or column index: field or ""}) applied."""
+    mapping = suggest_mapping(header)
+    for raw_key, value in (overrides or {}).items():
+        key = str(raw_key).strip()
+        if key.isdigit():
+            index = int(key)
+        else:
+            wanted = normalize_header(key)
+            matches = [i for i, title in enumerate(header) if normalize_header(title) == wanted]
+            if not matches:
+                raise ValidationError(fields={"mapping": f"В файле нет столбца «{key}»."})
+            index = matches[0]
+        if value in (None, ""):
+            mapping.pop(index, None)
+        else:
+            mapping[index] = str(value)
+    return check_mapping(mapping, max(len(header), max(mapping, default=-1) + 1))
+
+
+def import_file(
+    session: Session,
+    path: Path,
+    filename: str,
+    *,
+    overrides: dict[str, Any] | None = None,
+    dry_run: bool = True,
+    actor: User,
+) -> dict[str, Any]:
+    """Import (or check) a whole file in the caller's transaction; returns the report."""
+    if not has_permission(actor, Perm.CLIENTS_IMPORT):
+        raise PermissionDenied()
+    with open_table(path, filename) as table:
+        engine = _Engine(resolve_mapping(table.header, overrides), dry_run=dry_run)
+        engine.load_curators(session)
+        for batch in _batched(table.rows, BATCH_SIZE):
+            engine.process_batch(session, batch, actor=actor)
+    return engine.summary.as_dict(dry_run=dry_run)
+
+
+# --- import jobs (the pages) ---------------------------------------------------------------------
+
+
+def can_access_job(user: User, job: ImportJob) -> bool:
+    """An import job is seen by its creator and by administrators."""
+    if not has_permission(user, Perm.CLIENTS_IMPORT):
+        return False
+    return job.created_by_id == user.id or user.role == Role.ADMIN.value
+
+
+def get_job(session: Session, job_id: int) -> ImportJob:
+    job = session.get(ImportJob, job_id)
+    if job is None:
+        raise NotFound("Импорт не найден.")
+    return job
+
+
+def recent_jobs(session: Session, *, actor: User, limit: int = 20) -> list[ImportJob]:
+    query = select(ImportJob).order_by(ImportJob.id.desc()).limit(limit)
+    if actor.role != Role.ADMIN.value:
+        query = query.where(ImportJob.created_by_id == actor.id)
+    return list(session.scalars(query))
+
+
+def job_path(job: ImportJob, storage: Path) -> Path:
+    return storage / job.stored_path
+
+
+def job_columns(job: ImportJob) -> dict[int, str]:
+    columns = (job.mapping or {}).get("columns") or {}
+    return {int(k): v for k, v in columns.items() if v}
+
+
+def is_in_progress(job: ImportJob) -> bool:
+    return job.status in ("dry_run", "running") and job.finished_at is None
+
+
+def is_stalled(job: ImportJob) -> bool:
+    """In progress, but no batch done for STALL_AFTER: its worker died (e.g. a server restart)."""
+    if not is_in_progress(job):
+        return False
+    beat = (job.mapping or {}).get("heartbeat")
+    try:
+        last = dt.datetime.fromisoformat(beat) if beat else job.created_at
+    except ValueError:
+        last = job.created_at
+    return utcnow() - last > STALL_AFTER
+
+
+def _beat(job: ImportJob) -> None:
+    job.mapping = {**(job.mapping or {}), "heartbeat": utcnow().isoformat()}
+
+
+def create_job(
+    session: Session,
+    upload: IO[bytes],
+    filename: str,
+    *,
+    storage: Path,
+    note: str | None = None,
+    actor: User,
+) -> ImportJob:
+    """Store an uploaded file under a random name and open an import job for it.
+
+    A file that cannot be read is refused (ValidationError) and nothing is kept.
+    """
+    if not has_permission(actor, Perm.CLIENTS_IMPORT):
+        raise PermissionDenied()
+    display = (Path((filename or "").replace("\\", "/")).name or "файл").strip()[:255]
+    suffix = Path(display).suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        if suffix == ".xls":
+            raise _bad_file(
+                "Формат XLS (Excel 97–2003) не поддерживается: сохраните файл как «Книга Excel "
+                "(*.xlsx)» или CSV."
+            )
+        raise _bad_file("Поддерживаются файлы CSV и XLSX.")
+    folder = storage / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = folder / f"{secrets.token_hex(16)}{suffix}"
+    try:
+        with stored.open("wb") as out:
+            shutil.copyfileobj(upload, out, 1 << 20)
+        found = preview(stored, display)
+    except BaseException:
+        stored.unlink(missing_ok=True)
+        raise
+    job = ImportJob(
+        created_by_id=actor.id,
+        filename=display,
+        stored_path=str(stored.relative_to(storage)),
+        status="uploaded",
+        mapping={
+            "columns": {str(i): key for i, key in found.suggested.items()},
+            "note": (note or "").strip()[:500] or None,
+            "preview": {
+                "header": [h[:200] for h in found.header],
+                "rows": [[c[:200] for c in row] for row in found.rows],
+                "total": found.total,
+                "source": found.source,
+            },
+        },
+        total_rows=found.total or 0,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def start_run(
+    session: Session,
+    job: ImportJob,
+    mapping: dict[int, str],
+    *,
+    width: int,
+    dry_run: bool,
+    actor: User,
+) -> None:
+    """Save the mapping and mark the job for a dry run or the import; `launch` then runs it."""
+    if not has_permission(actor, Perm.CLIENTS_IMPORT) or not can_access_job(actor, job):
+        raise PermissionDenied()
+    if is_in_progress(job) and not is_stalled(job):
+        raise Conflict("Файл уже обрабатывается: дождитесь окончания.")
+    if job.status == "done":
+        raise Conflict("Этот файл уже импортирован. Чтобы повторить импорт, загрузите файл снова.")
+    clean = check_mapping(mapping, width)
+    job.mapping = {**(job.mapping or {}), "columns": {str(i): k for i, k in clean.items()}}
+    job.status = "dry_run" if dry_run else "running"
+    job.processed_rows = job.created_count = job.updated_count = job.rejected_count = 0
+    job.report = []
+    job.error = None
+    job.finished_at = None
+    _beat(job)
+    session.flush()
+
+
+def launch(app: Flask, job_id: int, actor_id: int) -> None:
+    """Run a marked job in a background thread.
+
+    IMPORT_INLINE runs it at once instead, in the caller's thread: only for tests, whose sessions
+    all share one connection (with separate connections the request's own write lock would block
+    the run).
+    """
+    if app.config.get("IMPORT_INLINE"):
+        run_job(app, job_id, actor_id)
+        return
+    thread = threading.Thread(
+        target=run_job, args=(app, job_id, actor_id), name=f"client-import-{job_id}", daemon=True
+    )
+    thread.start()
+
+
+def _write_lock(session: Session) -> None:
+    """On SQLite, take the write lock when the batch begins (BEGIN IMMEDIATE), not halfway."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def _store(job: ImportJob, summary: Summary, *, with_report: bool) -> None:
+    job.processed_rows = summary.total
+    job.created_count = summary.created
+    job.updated_count = summary.updated
+    job.rejected_count = summary.rejected
+    if with_report:
+        job.report = list(summary.rows)
+
+
+def run_job(app: Flask, job_id: int, actor_id: int) -> None:
+    """The background runner: its own app context, one job session (transaction) per batch."""
+    with app.app_context():
+        _JobRun(job_id, actor_id).run()
+
+
+class _JobRun:
+    def __init__(self, job_id: int, actor_id: int):
+        self.job_id = job_id
+        self.actor_id = actor_id
+        self.engine: _Engine | None = None
+        self.committed_rows = 0  # data rows whose batches are committed
+        self.committed_upto = 0  # the file row number of the last of them
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception as err:  # noqa: BLE001  (whatever happens, the job must say it failed)
+            if not isinstance(err, DomainError):
+                log.exception("client import job %s failed", self.job_id)
+            self._fail(err)
+
+    def _run(self) -> None:
+        storage = Path(current_app.config["STORAGE_PATH"])
+        with db.job_session() as session:
+            _write_lock(session)
+            query = select(ImportJob).where(ImportJob.id == self.job_id).with_for_update()
+            job = session.scalar(query)
+            if job is None or not is_in_progress(job):
+                return  # the request that marked it was rolled back, or it already ran
+            dry_run = job.status == "dry_run"
+            path, filename, columns = job_path(job, storage), job.filename, job_columns(job)
+        self.engine = engine = _Engine(columns, dry_run=dry_run)
+        with open_table(path, filename) as table:
+            total = table.total
+            if total is None and table.kind == "csv":  # a quick pass; an XLSX's stays unknown
+                with open_table(path, filename) as counting:
+                    total = sum(1 for _ in counting.rows)
+            with db.job_session() as session:
+                engine.load_curators(session)
+                get_job(session, self.job_id).total_rows = total or 0
+            for number, batch in enumerate(_batched(table.rows, BATCH_SIZE), start=1):
+                self._batch(engine, batch, report=number % 10 == 0)
+        with db.job_session() as session:
+            job = get_job(session, self.job_id)
+            _store(job, engine.summary, with_report=True)
+            job.total_rows = engine.summary.total
+            job.finished_at = utcnow()
+            job.status = "dry_run" if dry_run else "done"
+
+    def _batch(self, engine: _Engine, batch: list[Any], *, report: bool) -> None:
+        """One transaction: the rows of the batch and the job's progress."""
+        with db.job_session() as session:
+            if not engine.dry_run:
+                _write_lock(session)
+            actor = session.get(User, self.actor_id)
+            if actor is None or not has_permission(actor, Perm.CLIENTS_IMPORT):
+                raise PermissionDenied("У пользователя, запустившего импорт, больше нет прав.")
+            set_actor(session, actor)
+            engine.process_batch(session, batch, actor=actor)
+            if engine.dry_run:
+                session.rollback()  # nothing of the rows is kept, whatever happened
+                _write_lock(session)
+            # The report is rewritten while it is small; a long one every tenth batch.
+            small = len(engine.summary.rows) <= 5 * REPORT_DETAIL_ROWS
+            job = get_job(session, self.job_id)
+            _store(job, engine.summary, with_report=small or report)
+            _beat(job)
+        self.committed_rows = engine.summary.total
+        self.committed_upto = batch[-1][0]
+
+    def _fail(self, err: Exception) -> None:
+        engine = self.engine
+        if isinstance(err, DomainError):
+            message = err.message
+        else:
+            message = "Импорт прерван из-за внутренней ошибки."
+        if engine is not None and not engine.dry_run and self.committed_rows:
+            message += (
+                f" Обработано и сохранено строк: {self.committed_rows}. Повторный запуск не "
+                "создаст дублей: уже загруженные контрагенты будут обновлены."
+            )
+        try:
+            with db.job_session() as session:
+                job = get_job(session, self.job_id)
+                if engine is not None:  # the counts are those of the last committed batch
+                    job.report = [r for r in engine.summary.rows if r["row"] <= self.committed_upto]
+                job.status = "failed"
+                job.error = message
+                job.finished_at = utcnow()
+        except Exception:  # noqa: BLE001  (nothing more can be done; the log has it)
+            log.exception("client import job %s: could not record the failure", self.job_id)
