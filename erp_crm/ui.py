@@ -24,6 +24,7 @@ class NavItem:
     endpoint: str
     perm: Perm | None
     icon: str
+    group: str | None = None  # "settings": shown in the settings drop-down of the menu
 
 
 # The menu: an item shows only to users whose role grants its permission.
@@ -32,14 +33,14 @@ NAVIGATION: list[NavItem] = [
     NavItem("Контрагенты", "clients.index", Perm.CLIENTS_VIEW, "people-fill"),
     NavItem("Группы", "groups.index", Perm.CLIENTS_VIEW, "collection"),
     NavItem("Проекты", "projects.index", Perm.PROJECTS_VIEW, "calendar-event"),
-    NavItem("Планы продаж", "plans.index", Perm.PROJECTS_VIEW, "graph-up"),
+    NavItem("Планы", "plans.index", Perm.PROJECTS_VIEW, "graph-up"),
     NavItem("Сделки", "deals.index", Perm.DEALS_VIEW, "briefcase"),
     NavItem("Канбан", "kanban.board", Perm.DEALS_VIEW, "kanban"),
     NavItem("Лиды", "leads.index", Perm.LEADS_WORK, "inbox"),
-    NavItem("Наши организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building"),
-    NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear"),
-    NavItem("Воронки", "pipelines.index", Perm.PIPELINES_MANAGE, "funnel"),
-    NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history"),
+    NavItem("Организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building", "settings"),
+    NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear", "settings"),
+    NavItem("Воронки", "pipelines.index", Perm.PIPELINES_MANAGE, "funnel", "settings"),
+    NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history", "settings"),
 ]
 
 
@@ -79,6 +80,8 @@ def register_template_helpers(app: Flask) -> None:
         return {
             "can": can,
             "navigation": nav,
+            "main_nav": [i for i in nav if i.group is None],
+            "settings_nav": [i for i in nav if i.group == "settings"],
             "Perm": Perm,
             "ROLE_LABELS": ROLE_LABELS,
             "Role": Role,
