@@ -21,7 +21,7 @@ from erp_crm.auth.access import public, require_permission
 from erp_crm.auth.forms import ChangePasswordForm, LoginForm, UserForm
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
-from erp_crm.core.forms import apply_errors, form_values
+from erp_crm.core.forms import apply_errors, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.errors import AuthenticationFailed, NotFound, ValidationError
@@ -94,7 +94,7 @@ def change_password() -> Response | tuple[str, int] | str:
             login_user(current_user)  # keep this session alive with the new session version
             flash("Пароль изменён. Другие сеансы завершены.", "success")
             return redirect(url_for("main.index"))
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("auth/change_password.html", form=form), status
 
 
@@ -142,7 +142,7 @@ def create() -> Response | tuple[str, int]:
         else:
             flash(f"Пользователь {user.username} создан.", "success")
             return redirect(url_for("users.index"))
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("admin/user_form.html", form=form, user=None), status
 
 
@@ -163,7 +163,7 @@ def edit(user_id: int) -> Response | tuple[str, int]:
                 login_user(user)  # an admin who set their own password keeps this session
             flash("Изменения сохранены.", "success")
             return redirect(url_for("users.index"))
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("admin/user_form.html", form=form, user=user), status
 
 

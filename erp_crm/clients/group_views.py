@@ -12,15 +12,11 @@ from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients import access, groups
 from erp_crm.clients.forms import GroupForm
 from erp_crm.clients.models import GROUP_CATEGORY_LABELS, ClientGroup, client_group_members
-from erp_crm.core.forms import apply_errors, choices
+from erp_crm.core.forms import apply_errors, choices, form_status
 from erp_crm.db import db
 from erp_crm.errors import ValidationError
 
 bp = Blueprint("groups", __name__, url_prefix="/groups")
-
-
-def _status(form) -> int:
-    return 422 if form.errors or form.form_errors else 200
 
 
 @bp.route("/")
@@ -75,7 +71,7 @@ def create() -> Response | tuple[str, int]:
         else:
             flash(f"Группа «{group.name}» создана.", "success")
             return redirect(url_for("groups.index"))
-    return render_template("clients/group_form.html", form=form, group=None), _status(form)
+    return render_template("clients/group_form.html", form=form, group=None), form_status(form)
 
 
 @bp.route("/<int:group_id>/edit", methods=["GET", "POST"])
@@ -101,4 +97,4 @@ def edit(group_id: int) -> Response | tuple[str, int]:
         else:
             flash("Группа сохранена.", "success")
             return redirect(url_for("groups.index"))
-    return render_template("clients/group_form.html", form=form, group=group), _status(form)
+    return render_template("clients/group_form.html", form=form, group=group), form_status(form)

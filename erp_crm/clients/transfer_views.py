@@ -24,7 +24,7 @@ from erp_crm.clients import exporter, importer
 from erp_crm.clients.models import ImportJob
 from erp_crm.clients.search import ClientFilter
 from erp_crm.clients.transfer_forms import ImportUploadForm, MappingForm, mapping_form
-from erp_crm.core.forms import apply_errors
+from erp_crm.core.forms import apply_errors, form_status
 from erp_crm.core.pagination import Page, parse_page
 from erp_crm.db import db
 from erp_crm.errors import ValidationError
@@ -64,7 +64,7 @@ def import_upload() -> Response | tuple[str, int]:
         else:
             flash("Файл загружен. Проверьте, какие поля в каких столбцах.", "success")
             return redirect(url_for(".import_mapping", job_id=job.id))
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     jobs = importer.recent_jobs(db.session, actor=current_user)
     return render_template("clients/import_upload.html", form=form, jobs=jobs), status
 
@@ -95,7 +95,7 @@ def import_mapping(job_id: int) -> Response | tuple[str, int]:
     form = mapping_form(found.header, importer.job_columns(job) or found.suggested)
     if form.validate_on_submit() and (done := _start(form, job, len(found.header))):
         return done
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template(
         "clients/import_mapping.html",
         job=job,

@@ -32,17 +32,13 @@ from erp_crm.clients.models import (
     SavedFilter,
 )
 from erp_crm.clients.search import ClientFilter, client_query
-from erp_crm.core.forms import apply_errors, choices, form_values
+from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.deals import services as deal_services
 from erp_crm.errors import NotFound, ValidationError
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
-
-
-def _status(form) -> int:
-    return 422 if form.errors or form.form_errors else 200
 
 
 def _curator_choices(empty: str) -> list:
@@ -202,7 +198,7 @@ def create() -> Response | tuple[str, int]:
             apply_errors(form, err)
     return render_template(
         "clients/form.html", form=form, client=None, duplicates=duplicates
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
@@ -224,9 +220,9 @@ def edit(client_id: int) -> Response | tuple[str, int]:
         else:
             flash("Изменения сохранены.", "success")
             return redirect(url_for("clients.show", client_id=client.id))
-    return render_template("clients/form.html", form=form, client=client, duplicates=[]), _status(
-        form
-    )
+    return render_template(
+        "clients/form.html", form=form, client=client, duplicates=[]
+    ), form_status(form)
 
 
 # --- the card -----------------------------------------------------------------------------------
@@ -308,7 +304,7 @@ def add_contact(client_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("clients.show", client_id=client.id))
     return render_template(
         "clients/contact_form.html", form=form, client=client, contact=None
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -332,7 +328,7 @@ def edit_contact(contact_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("clients.show", client_id=contact.client_id))
     return render_template(
         "clients/contact_form.html", form=form, client=contact.client, contact=contact
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/contacts/<int:contact_id>/archive", methods=["POST"])
@@ -409,7 +405,7 @@ def competitor_exhibitions() -> Response | tuple[str, int]:
     ).all()
     return render_template(
         "clients/competitors.html", rows=rows, form=form, can_manage=can_manage
-    ), _status(form)
+    ), form_status(form)
 
 
 # --- curators -----------------------------------------------------------------------------------
@@ -445,4 +441,4 @@ def reassign() -> Response | tuple[str, int]:
         else:
             flash(f"Передано клиентов: {result.clients}, контактов: {result.contacts}.", "success")
             return redirect(url_for("clients.index", curator_id=to_users[0].id))
-    return render_template("clients/reassign.html", form=form), _status(form)
+    return render_template("clients/reassign.html", form=form), form_status(form)

@@ -31,3 +31,8 @@ def form_values(form: FlaskForm, *exclude: str) -> dict:
 def choices(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
     """Select options from (value, label) pairs; enum values are used as they are."""
     return [SelectChoice(str(getattr(value, "value", value)), label) for value, label in pairs]
+
+
+def form_status(*forms: FlaskForm) -> int:
+    """422 when a re-rendered form carries errors (the request then rolls back), else 200."""
+    return 422 if any(f.errors or f.form_errors for f in forms) else 200

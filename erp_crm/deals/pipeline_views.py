@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm
-from erp_crm.core.forms import apply_errors, form_values
+from erp_crm.core.forms import apply_errors, form_status, form_values
 from erp_crm.db import db
 from erp_crm.deals import pipelines as services
 from erp_crm.deals.forms import PipelineForm, RenameForm, StageEditForm
@@ -129,7 +129,7 @@ def _save_stage(pipeline: Pipeline, stage: Stage | None) -> Response | tuple[str
         else:
             flash(f"Этап «{saved.name}» сохранён.", "success")
             return _back()
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return _stage_page(form, pipeline, stage, status)
 
 

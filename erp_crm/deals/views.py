@@ -18,7 +18,7 @@ from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.models import Client
 from erp_crm.core import text
-from erp_crm.core.forms import apply_errors, choices, form_values
+from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.deals import pipelines as pipeline_services
@@ -75,10 +75,6 @@ def _labels() -> dict[str, Any]:
         "stand_types": STAND_TYPE_LABELS,
         "stand_statuses": STAND_STATUS_LABELS,
     }
-
-
-def _status(*forms: Any) -> int:
-    return 422 if any(f.errors or f.form_errors for f in forms) else 200
 
 
 def _sellers() -> list[User]:
@@ -229,7 +225,7 @@ def create() -> Response | tuple[str, int]:
         client=client,
         client_choices=client_choices,
         can_assign=can_assign,
-    ), _status(form)
+    ), form_status(form)
 
 
 # --- the card -----------------------------------------------------------------------------------

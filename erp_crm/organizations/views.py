@@ -6,7 +6,7 @@ from werkzeug.wrappers import Response
 
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm, has_permission
-from erp_crm.core.forms import apply_errors, form_values
+from erp_crm.core.forms import apply_errors, form_status, form_values
 from erp_crm.db import db
 from erp_crm.errors import ValidationError
 from erp_crm.organizations import services
@@ -62,7 +62,7 @@ def create() -> Response | tuple[str, int]:
     form = OrganizationForm()
     if form.validate_on_submit() and (done := _save(form, None)):
         return done
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("organizations/form.html", form=form, org=None), status
 
 
@@ -73,7 +73,7 @@ def edit(org_id: int) -> Response | tuple[str, int]:
     form = OrganizationForm(obj=org)
     if form.validate_on_submit() and (done := _save(form, org.id)):
         return done
-    status = 422 if form.errors or form.form_errors else 200
+    status = form_status(form)
     return render_template("organizations/form.html", form=form, org=org), status
 
 

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from documents.render_html import render_pdf
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm
-from erp_crm.core.forms import apply_errors, choices
+from erp_crm.core.forms import apply_errors, choices, form_status
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.errors import ValidationError
@@ -31,7 +31,7 @@ from erp_crm.projects.models import (
     Project,
     Stand,
 )
-from erp_crm.projects.views import _status, bp, deal_url, hall_choices
+from erp_crm.projects.views import bp, deal_url, hall_choices
 from erp_crm.ui import LOCAL_TZ
 
 STANDS_PER_PAGE = 100
@@ -124,7 +124,7 @@ def stand_create(project_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("projects.stand_show", stand_id=stand.id))
     return render_template(
         "projects/stand_form.html", form=form, project=project, stand=None
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/stands/<int:stand_id>/edit", methods=["GET", "POST"])
@@ -142,7 +142,7 @@ def stand_edit(stand_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("projects.stand_show", stand_id=stand.id))
     return render_template(
         "projects/stand_form.html", form=form, project=stand.project, stand=stand
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/stands/<int:stand_id>/active", methods=["POST"])
@@ -184,7 +184,7 @@ def stand_import(project_id: int) -> Response | tuple[str, int]:
         project=project,
         report=report,
         columns=importer.COLUMNS,
-    ), _status(form)
+    ), form_status(form)
 
 
 # --- the hall plan ------------------------------------------------------------------------------

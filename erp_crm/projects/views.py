@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.permissions import Perm
-from erp_crm.core.forms import apply_errors, choices
+from erp_crm.core.forms import apply_errors, choices, form_status
 from erp_crm.db import db, utcnow
 from erp_crm.errors import ValidationError
 from erp_crm.projects import access, plans, services
@@ -33,10 +33,6 @@ from erp_crm.projects.models import (
 from erp_crm.projects.values import SURCHARGE_KINDS, VAT_SETTINGS
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
-
-
-def _status(form) -> int:
-    return 422 if form.errors or form.form_errors else 200
 
 
 def deal_url(deal_id: int) -> str:
@@ -133,7 +129,7 @@ def create() -> Response | tuple[str, int]:
         else:
             flash(f"Проект «{project.name}» создан. Добавьте залы, цены и стенды.", "success")
             return redirect(url_for("projects.show", project_id=project.id))
-    return render_template("projects/form.html", form=form, project=None), _status(form)
+    return render_template("projects/form.html", form=form, project=None), form_status(form)
 
 
 @bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
@@ -149,7 +145,7 @@ def edit(project_id: int) -> Response | tuple[str, int]:
         else:
             flash("Изменения сохранены.", "success")
             return redirect(url_for("projects.show", project_id=project.id))
-    return render_template("projects/form.html", form=form, project=project), _status(form)
+    return render_template("projects/form.html", form=form, project=project), form_status(form)
 
 
 @bp.route("/<int:project_id>")
@@ -203,7 +199,7 @@ def hall_create(project_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("projects.show", project_id=project.id))
     return render_template(
         "projects/hall_form.html", form=form, project=project, hall=None
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/halls/<int:hall_id>/edit", methods=["GET", "POST"])
@@ -221,7 +217,7 @@ def hall_edit(hall_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("projects.show", project_id=hall.project_id))
     return render_template(
         "projects/hall_form.html", form=form, project=hall.project, hall=hall
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/halls/<int:hall_id>/delete", methods=["POST"])
@@ -299,7 +295,7 @@ def prices(project_id: int) -> Response | tuple[str, int]:
         vat_labels=VAT_SETTINGS,
         stand_types=list(StandType),
         positions=price_lists.SURCHARGE_POSITIONS,
-    ), _status(form)
+    ), form_status(form)
 
 
 def _service_data(form: ServiceForm) -> price_lists.ServiceData:
@@ -330,7 +326,7 @@ def service_create(project_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("projects.prices", project_id=project.id))
     return render_template(
         "projects/service_form.html", form=form, project=project, item=None
-    ), _status(form)
+    ), form_status(form)
 
 
 @bp.route("/services/<int:item_id>/edit", methods=["GET", "POST"])
@@ -350,7 +346,7 @@ def service_edit(item_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("projects.prices", project_id=item.project_id))
     return render_template(
         "projects/service_form.html", form=form, project=item.project, item=item
-    ), _status(form)
+    ), form_status(form)
 
 
 def hall_choices(project: Project) -> list:
