@@ -106,7 +106,13 @@ def _search_condition(q: str) -> Any:
             )
         )
     elif re.fullmatch(r"[\d\s()+\-]+", q) and len(digits) >= 4:
-        conditions.append(Client.inn.like(text.like_pattern(re.sub(r"\D", "", q))[1:], escape="\\"))
+        # A number is an ИНН (whole, or its beginning) or a phone, never a name: leaving the
+        # name condition out lets the planner use the ИНН and phone indexes.
+        inn = re.sub(r"\D", "", q)
+        if len(inn) in (10, 12):
+            conditions.append(Client.inn == inn)
+        else:
+            conditions.append(Client.inn.like(text.like_pattern(inn)[1:], escape="\\"))
         if len(digits) >= 5:
             conditions.append(
                 exists().where(
@@ -117,7 +123,7 @@ def _search_condition(q: str) -> Any:
                 )
             )
     normalized = text.normalize(q)
-    if normalized and "@" not in q:
+    if normalized and not conditions:
         conditions.append(Client.name_norm.like(text.like_pattern(normalized), escape="\\"))
     return or_(*conditions) if conditions else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -45,12 +46,27 @@ def _curator_choices(empty: str) -> list:
     return choices([("", empty), *((u.id, u.full_name) for u in services.curators(db.session))])
 
 
+_DISTINCT_TTL = 60.0
+_distinct_cache: dict[tuple[str, str], tuple[float, list[str]]] = {}
+
+
 def _distinct(column) -> list[str]:
-    """Values used in the base (region, industry, source) for the filter selects."""
+    """Values used in the base (region, industry, source) for the filter selects.
+
+    A GROUP BY over the whole base on every list page costs more than the search itself, and the
+    set of regions barely changes: it is kept for a minute per database.
+    """
+    key = (str(db.engine.url), column.key)
+    now = time.monotonic()
+    cached = _distinct_cache.get(key)
+    if cached and cached[0] > now:
+        return cached[1]
     rows = db.session.scalars(
         select(column).where(column.is_not(None)).group_by(column).order_by(column).limit(500)
     )
-    return [r for r in rows if r]
+    values = [r for r in rows if r]
+    _distinct_cache[key] = (now + _DISTINCT_TTL, values)
+    return values
 
 
 # --- list ---------------------------------------------------------------------------------------
