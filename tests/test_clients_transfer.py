@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from erp_crm.audit.models import AuditEntry
 from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
-from erp_crm.clients import importer, services
+from erp_crm.clients import access, importer, services
 from erp_crm.clients.models import Client, ImportJob
 from erp_crm.db import db
 from tests.conftest import PASSWORD, make_test_app
@@ -620,3 +620,106 @@ def test_the_run_goes_in_a_background_thread_with_its_own_sessions(tmp_path):
             assert {e.actor_id for e in entries} == {job.created_by_id}
     finally:
         app.extensions["erp_db"].engine.dispose()
+
+
+# --- the batch write path ------------------------------------------------------------------------
+
+
+def _import(db_session, tmp_path, rows, actor, name="bulk.csv"):
+    path = tmp_path / name
+    path.write_bytes(csv_bytes(rows))
+    set_actor(db_session, actor)
+    return importer.import_file(db_session, path, name, dry_run=False, actor=actor)
+
+
+def test_bulk_import_writes_audit_rows_like_the_services_do(db_session, make_user, tmp_path):
+    analyst = make_user("analyst")
+    report = _import(db_session, tmp_path, [HEADER, *ROWS], analyst)
+    assert (report["created"], report["rejected"]) == (3, 0)
+    assert all(r["client_id"] for r in report["rows"])
+    romashka = clients_by_inn(db_session)[INN_A]
+    assert romashka.created_by_id == analyst.id
+    # create_client's curator rule: who may not change curators curates what they create.
+    expected = None if access.can_change_curator(analyst) else analyst.id
+    assert romashka.curator_id == expected
+    assert romashka.relationship_type == "cold"
+
+    entries = db_session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity_type == "clients", AuditEntry.entity_id == romashka.id
+        )
+    ).all()
+    assert [(e.action, e.actor_id, e.label) for e in entries] == [
+        ("create", analyst.id, "ООО «Ромашка»")
+    ]
+    # The same snapshot keys as a client created through the form's service.
+    set_actor(db_session, analyst)
+    formed = services.create_client(
+        db_session, services.ClientData(name="Образец", inn=INN_C), actor=analyst
+    )
+    sample = db_session.scalar(
+        select(AuditEntry).where(
+            AuditEntry.entity_type == "clients", AuditEntry.entity_id == formed.id
+        )
+    )
+    assert list(entries[0].changes) == list(sample.changes)
+    assert entries[0].changes["id"] == romashka.id
+    assert entries[0].changes["inn"] == INN_A and entries[0].changes["kpp"] == KPP
+    assert entries[0].changes["curator_id"] == expected
+
+    contact = romashka.contacts[0]
+    contact_entries = db_session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity_type == "contact_persons", AuditEntry.entity_id == contact.id
+        )
+    ).all()
+    assert len(contact_entries) == 1
+    entry = contact_entries[0]
+    assert (entry.action, entry.actor_id, entry.label) == ("create", analyst.id, "Иванов Иван")
+    assert entry.changes["phones"] == ["+78462071144"]
+    assert entry.changes["emails"] == ["ivanov@romashka.ru"]
+    assert entry.changes["client_id"] == romashka.id and entry.changes["is_active"] is True
+    assert contact.phones == ["+78462071144"] and contact.emails == ["ivanov@romashka.ru"]
+
+    events = services.timeline(db_session, romashka)
+    titles = [e.title for e in events]
+    assert "Контрагент создан" in titles
+    assert "Добавлено контактное лицо: Иванов Иван" in titles
+    assert all(e.actor_id == analyst.id for e in events)
+
+
+def test_bulk_reimport_is_idempotent_and_audits_nothing_new(
+    db_session, make_user, tmp_path, count_rows
+):
+    analyst = make_user("analyst")
+    rows = [[*HEADER, "Внешний код"], *[[*r, f"EXT-{i}"] for i, r in enumerate(ROWS)]]
+    _import(db_session, tmp_path, rows, analyst)
+    tables = ("clients", "contact_persons", "contact_channels", "audit_log")
+    before = {t: count_rows(t) for t in tables}
+    report = _import(db_session, tmp_path, rows, analyst, name="again.csv")
+    assert (report["created"], report["updated"], report["rejected"]) == (0, 3, 0)
+    assert {t: count_rows(t) for t in tables} == before
+
+
+def test_rows_of_one_batch_that_repeat_a_new_client_update_it(db_session, make_user, tmp_path):
+    """The second row of a client created in the same batch updates it and merges its contact."""
+    analyst = make_user("analyst")
+    rows = [
+        ["Наименование", "ИНН", "Город", "Контактное лицо", "Телефон", "Отрасль"],
+        ["АО «Берёзка»", INN_B, "Сызрань", "Петров Пётр", "+7 846 207-11-44", ""],
+        ["АО «Берёзка»", INN_B, "", "петров пётр", "+7 927 000-00-01", "Мебель"],
+        ["АО «Берёзка»", INN_B, "", "Сидорова Анна", "", ""],
+    ]
+    report = _import(db_session, tmp_path, rows, analyst)
+    assert [r["action"] for r in report["rows"]] == ["create", "update", "update"]
+    assert len({r["client_id"] for r in report["rows"]}) == 1
+    berezka = clients_by_inn(db_session)[INN_B]
+    assert (berezka.city, berezka.industry) == ("Сызрань", "Мебель")
+    assert [c.full_name for c in berezka.contacts] == ["Петров Пётр", "Сидорова Анна"]
+    assert berezka.contacts[0].phones == ["+78462071144", "+79270000001"]
+    actions = db_session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.entity_type == "clients", AuditEntry.entity_id == berezka.id)
+        .order_by(AuditEntry.id)
+    ).all()
+    assert actions == ["create", "update"]

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, selectinload
 from erp_crm.audit.services import set_actor
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, Role, has_permission
-from erp_crm.clients import access, services
+from erp_crm.clients import access, bulk, services
 from erp_crm.clients.models import CLIENT_KIND_LABELS, Client, ClientKind, ContactPerson, ImportJob
 from erp_crm.core import requisites as rq
 from erp_crm.core import text
@@ -790,7 +790,46 @@ class _Batch:
         if client.inn:
             self.by_req.setdefault((client.inn, client.kpp), []).append(client)
         self.by_name.setdefault(client.name_norm, []).append(client)
-        self.contacts.setdefault(client.id, {})
+        if client.id is not None:
+            self.contacts.setdefault(client.id, {})
+
+    def existing(self) -> list[Client]:
+        """The clients of the database the batch found."""
+        found = {id(c): c for c in self.by_ext.values()}
+        for clients in (*self.by_req.values(), *self.by_name.values()):
+            found.update((id(c), c) for c in clients)
+        found.update((id(c), c) for c in self.survivors.values())
+        return list(found.values())
+
+    def replace(self, old: Client, new: Client) -> None:
+        """A client the batch created (written now) is continued as the session's object."""
+        for key, client in list(self.by_ext.items()):
+            if client is old:
+                self.by_ext[key] = new
+        for index in (self.by_req, self.by_name):
+            for clients in index.values():
+                for position, client in enumerate(clients):
+                    if client is old:
+                        clients[position] = new
+
+    def reload_contacts(self, session: Session, client_id: int) -> None:
+        query = (
+            select(ContactPerson)
+            .where(ContactPerson.client_id == client_id)
+            .options(selectinload(ContactPerson.channels))
+            .order_by(ContactPerson.id)
+        )
+        known: dict[str, ContactPerson] = {}
+        for contact in session.scalars(query):
+            known.setdefault(contact.name_norm, contact)
+        self.contacts[client_id] = known
+
+    def external_id_owner(self, external_id: str) -> int | None:
+        """Who holds a code: the batch looked every code of its rows up (and keeps new ones)."""
+        client = self.by_ext.get(external_id)
+        if client is None:
+            return None
+        return client.id if client.id is not None else -1
 
 
 class _Engine:
@@ -808,6 +847,8 @@ class _Engine:
         self.virtual_req: set[tuple[str, str | None]] = set()
         self.virtual_name: set[str] = set()
         self._added: list[tuple[set, Any]] = []  # added by the current batch
+        self.active_users: set[int] = set()  # the dry run's check of curators
+        self._unnumbered: list[tuple[Outcome, Client]] = []  # created rows awaiting their ids
 
     # -- parsing
 
@@ -979,9 +1020,40 @@ class _Engine:
 
     def _apply(self, session: Session, rows: list[ParsedRow], actor: User) -> list[Outcome]:
         batch = _Batch(session, rows)
-        return [self._row(session, row, batch, actor) for row in rows]
+        if self.dry_run:
+            self.active_users = bulk.active_user_ids(session)
+            return [self._row(session, row, batch, actor, None) for row in rows]
+        writer = bulk.BatchWriter(session, actor, batch.existing())
+        self._unnumbered: list[tuple[Outcome, Client]] = []
+        outcomes = [self._row(session, row, batch, actor, writer) for row in rows]
+        self._write(writer)
+        return outcomes
 
-    def _row(self, session: Session, row: ParsedRow, batch: _Batch, actor: User) -> Outcome:
+    def _write(self, writer: bulk.BatchWriter) -> None:
+        writer.flush()
+        for outcome, client in self._unnumbered:
+            outcome.client_id = client.id
+        self._unnumbered = []
+
+    def _persistent(
+        self, session: Session, client: Client, batch: _Batch, writer: bulk.BatchWriter
+    ) -> Client:
+        """A client this batch created, written now and loaded, for a later row that updates it."""
+        self._write(writer)
+        loaded = session.get(Client, client.id)
+        assert loaded is not None
+        batch.replace(client, loaded)
+        batch.reload_contacts(session, loaded.id)
+        return loaded
+
+    def _row(
+        self,
+        session: Session,
+        row: ParsedRow,
+        batch: _Batch,
+        actor: User,
+        writer: bulk.BatchWriter | None,
+    ) -> Outcome:
         name = row.changes.get("name")
         if row.errors:
             return Outcome(row.number, "reject", name=name, errors=dict(row.errors))
@@ -994,6 +1066,8 @@ class _Engine:
                 contact, _, _ = services.validate_contact(session, row.contact)
             except ValidationError as err:
                 return Outcome(row.number, "reject", name=name, errors=_contact_errors(err))
+        if writer is not None and target is not None and writer.is_pending(target):
+            target = self._persistent(session, target, batch, writer)
         if target is None or target is _VIRTUAL:
             data = services.ClientData.from_mapping(row.changes)
             if "kind" not in row.changes:
@@ -1001,10 +1075,16 @@ class _Engine:
             if target is _VIRTUAL and not data.name:
                 data.name = "—"  # the row that creates it names it
             action = "update" if target is _VIRTUAL else "create"
-            if self.dry_run:
+            if writer is None:
                 return self._check(session, row, data, None, action, actor)
             try:
-                client = services.create_client(session, data, actor=actor)
+                client = writer.create_client(
+                    data,
+                    external_id_owner=batch.external_id_owner,
+                    with_contact=contact is not None,
+                )
+            except bulk.ContactDenied as err:
+                return Outcome(row.number, "reject", errors=_contact_errors(err))
             except DomainError as err:
                 return Outcome(row.number, "reject", name=name, errors=_errors(err))
             batch.remember(client)
@@ -1012,18 +1092,32 @@ class _Engine:
             client = target
             data = services.ClientData.from_model(client).merged_with(row.changes)
             action = "update"
-            if self.dry_run:
+            if writer is None:
                 return self._check(session, row, data, client, action, actor)
             try:
-                services.update_client(session, client, data, actor=actor)
+                # A contact that is new to the client needs the right to edit the client.
+                new_contact = contact is not None and text.normalize(contact.full_name)[
+                    :300
+                ] not in batch.contacts.get(client.id, {})
+                writer.update_client(
+                    client,
+                    data,
+                    external_id_owner=batch.external_id_owner,
+                    with_contact=new_contact,
+                )
+            except bulk.ContactDenied as err:
+                return Outcome(row.number, "reject", errors=_contact_errors(err))
             except DomainError as err:
                 return Outcome(row.number, "reject", client.id, client.name, _errors(err))
         if contact is not None:
             try:
-                self._contact(session, client, contact, batch, actor)
+                self._contact(session, client, contact, batch, actor, writer)
             except DomainError as err:
                 raise _HalfWritten(_contact_errors(err)) from err
-        return Outcome(row.number, action, client.id, client.name)
+        outcome = Outcome(row.number, action, client.id, client.name)
+        if client.id is None:
+            self._unnumbered.append((outcome, client))
+        return outcome
 
     def _check(
         self,
@@ -1043,7 +1137,12 @@ class _Engine:
             errors["row"] = "Изменять контрагента может его куратор, руководитель ОП или ИАО."
         try:
             # No external-id clash is possible: the code was looked up first and matched.
-            cleaned = services.validate_client(session, replace(data, external_id=None), client)
+            cleaned = services.check_client(
+                replace(data, external_id=None),
+                client.id if client is not None else None,
+                curator_active=self.active_users.__contains__,
+                external_id_owner=lambda _code: None,
+            )
             if (
                 client is not None
                 and cleaned.curator_id != client.curator_id
@@ -1072,13 +1171,22 @@ class _Engine:
         data: services.ContactData,
         batch: _Batch,
         actor: User,
+        writer: bulk.BatchWriter,
     ) -> None:
         """Add the contact, or merge phones/e-mails into the one with the same normalized name."""
+        if writer.is_pending(client):  # created by this row: it has no contacts yet
+            writer.add_contact(client, data, data.phones, data.emails)
+            return
         known = batch.contacts.setdefault(client.id, {})
         key = text.normalize(data.full_name)[:300]
         existing = known.get(key)
+        if existing is not None and writer.is_pending(existing):  # added by an earlier row
+            self._write(writer)
+            batch.reload_contacts(session, client.id)
+            known = batch.contacts[client.id]
+            existing = known.get(key)
         if existing is None:
-            known[key] = services.add_contact(session, client, data, actor=actor)
+            known[key] = writer.add_contact(client, data, data.phones, data.emails)
             return
         phones = existing.phones + [p for p in data.phones if p not in existing.phones]
         emails = existing.emails + [e for e in data.emails if e not in existing.emails]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -30,6 +31,7 @@ from erp_crm.core import text
 from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 _TRUE = {"1", "true", "yes", "on", "y", "да"}
+_KIND_VALUES = frozenset(k.value for k in ClientKind)
 
 
 def _text(value: Any) -> str | None:
@@ -105,7 +107,7 @@ def _clean_client(data: ClientData) -> tuple[ClientData, dict[str, str]]:
         values["kpp"] = values["kpp"].upper()
     values["mailing_consent"] = _bool(values["mailing_consent"])
     kind = str(values["kind"] or ClientKind.LEGAL.value)
-    if kind not in {k.value for k in ClientKind}:
+    if kind not in _KIND_VALUES:
         errors["kind"] = "Выберите вид: юрлицо, ИП или физлицо."
     values["kind"] = kind
     try:
@@ -131,10 +133,38 @@ def _clean_client(data: ClientData) -> tuple[ClientData, dict[str, str]]:
 
 def validate_client(session: Session, data: ClientData, client: Client | None = None) -> ClientData:
     """Clean and check a client's fields; raise ValidationError naming every wrong one."""
+
+    def curator_active(user_id: int) -> bool:
+        curator = session.get(User, user_id)
+        return curator is not None and curator.is_active
+
+    def external_id_owner(external_id: str) -> int | None:
+        return session.scalar(select(Client.id).where(Client.external_id == external_id))
+
+    return check_client(
+        data,
+        client.id if client is not None else None,
+        curator_active=curator_active,
+        external_id_owner=external_id_owner,
+    )
+
+
+def check_client(
+    data: ClientData,
+    client_id: int | None,
+    *,
+    curator_active: Callable[[int], bool],
+    external_id_owner: Callable[[str], int | None],
+) -> ClientData:
+    """validate_client with its two lookups given (a batch import preloads them).
+
+    `curator_active(user_id)`: the user exists and is active; `external_id_owner(code)`: the id of
+    the client holding that external code, or None. `client_id`: the client being edited.
+    """
     data, errors = _clean_client(data)
     if not data.name:
         errors["name"] = "Укажите наименование."
-    kind = data.kind if data.kind in {k.value for k in ClientKind} else None
+    kind = data.kind if data.kind in _KIND_VALUES else None
     if data.inn and (problem := rq.check_inn(data.inn, kind=kind)):
         errors["inn"] = problem
     if data.kpp:
@@ -147,13 +177,11 @@ def validate_client(session: Session, data: ClientData, client: Client | None = 
             errors["ogrn"] = "У физического лица нет ОГРН."
         elif problem := rq.check_ogrn(data.ogrn, kind=kind):
             errors["ogrn"] = problem
-    if data.curator_id is not None:
-        curator = session.get(User, data.curator_id)
-        if curator is None or not curator.is_active:
-            errors["curator_id"] = "Куратор не найден или отключён."
+    if data.curator_id is not None and not curator_active(data.curator_id):
+        errors["curator_id"] = "Куратор не найден или отключён."
     if data.external_id:
-        clash = session.scalar(select(Client.id).where(Client.external_id == data.external_id))
-        if clash is not None and (client is None or clash != client.id):
+        clash = external_id_owner(data.external_id)
+        if clash is not None and (client_id is None or clash != client_id):
             errors["external_id"] = "Внешний код уже принадлежит другому контрагенту."
     if errors:
         raise ValidationError(fields=errors)
