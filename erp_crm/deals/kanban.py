@@ -140,8 +140,23 @@ def column_totals(session: Session, project_id: int, pipeline_id: int) -> dict[i
 
 
 def cards(session: Session, project_id: int, pipeline_id: int, *, actor: User) -> list[Card]:
+    # Only the columns a card shows: a busy board has thousands of cards, and loading whole Deal
+    # entities into the identity map cost more than the query itself (bench/README-deals.md).
     rows = session.execute(
-        select(Deal, Client.name, User.full_name)
+        select(
+            Deal.id,
+            Deal.stage_id,
+            Deal.title,
+            Deal.client_id,
+            Client.name,
+            Deal.amount,
+            Deal.area_m2,
+            Deal.manager_id,
+            User.full_name,
+            Deal.outcome,
+            Deal.next_contact_date,
+            Deal.position,
+        )
         .join(Client, Client.id == Deal.client_id)
         .join(User, User.id == Deal.manager_id)
         .where(*_on_board(project_id, pipeline_id))
@@ -149,21 +164,21 @@ def cards(session: Session, project_id: int, pipeline_id: int, *, actor: User) -
     ).all()
     return [
         Card(
-            id=deal.id,
-            stage_id=deal.stage_id,
-            title=deal.audit_label(),
-            client_id=deal.client_id,
-            client_name=client_name,
-            amount=deal.amount,
-            area_m2=deal.area_m2,
-            manager_id=deal.manager_id,
-            manager_name=manager_name,
-            outcome=deal.outcome,
-            next_contact_date=deal.next_contact_date,
-            position=deal.position,
-            movable=services.can_work_deal(actor, deal),
+            id=row.id,
+            stage_id=row.stage_id,
+            title=Deal.label_for(row.id, row.title),
+            client_id=row.client_id,
+            client_name=row.name,
+            amount=row.amount,
+            area_m2=row.area_m2,
+            manager_id=row.manager_id,
+            manager_name=row.full_name,
+            outcome=row.outcome,
+            next_contact_date=row.next_contact_date,
+            position=row.position,
+            movable=services.can_work_deal_of(actor, row.manager_id),
         )
-        for deal, client_name, manager_name in rows
+        for row in rows
     ]
 
 

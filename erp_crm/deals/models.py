@@ -161,7 +161,11 @@ class Deal(Audited, TimestampMixin, Base):
     )
 
     def audit_label(self) -> str:
-        return self.title or f"Сделка №{self.id}"
+        return self.label_for(self.id, self.title)
+
+    @staticmethod
+    def label_for(deal_id: int, title: str | None) -> str:
+        return title or f"Сделка №{deal_id}"
 
 
 class DealLine(Audited, Base):

@@ -53,9 +53,14 @@ def can_view_deal(user: User, deal: Deal) -> bool:
 
 
 def can_work_deal(user: User, deal: Deal) -> bool:
+    return can_work_deal_of(user, deal.manager_id)
+
+
+def can_work_deal_of(user: User, manager_id: int) -> bool:
+    """The rule behind can_work_deal, for lists that hold only the deal's manager id."""
     if has_permission(user, Perm.DEALS_ALL):
         return True
-    return has_permission(user, Perm.DEALS_WORK) and deal.manager_id == user.id
+    return has_permission(user, Perm.DEALS_WORK) and manager_id == user.id
 
 
 def _ensure_can_work(user: User, deal: Deal) -> None:
