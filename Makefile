@@ -51,8 +51,11 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The client base (search, list pages, import) and the deals side (kanban, hall plan, plan vs
+# actual); figures are printed and saved under bench/results/.
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.deals $(BENCH_DEALS_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -1,0 +1,1 @@
+"""Benchmarks of Экспо CRM and their data generator; run with `make bench` (`python -m bench`)."""
