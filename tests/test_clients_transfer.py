@@ -7,6 +7,7 @@ import io
 import json
 import re
 import time
+import zipfile
 from pathlib import Path
 
 import flask_migrate
@@ -723,3 +724,16 @@ def test_rows_of_one_batch_that_repeat_a_new_client_update_it(db_session, make_u
         .order_by(AuditEntry.id)
     ).all()
     assert actions == ["create", "update"]
+
+
+def test_a_zip_bomb_named_xlsx_is_refused_before_it_is_unpacked(tmp_path):
+    from erp_crm.clients import importer
+    from erp_crm.errors import DomainError
+
+    bomb = tmp_path / "clients.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/sharedStrings.xml", b"0" * (60 * 1024 * 1024))
+    assert bomb.stat().st_size < 1024 * 1024
+    with pytest.raises(DomainError, match="слишком велик"):
+        importer._check_xlsx_archive(bomb)

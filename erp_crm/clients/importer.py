@@ -29,6 +29,7 @@ import secrets
 import shutil
 import threading
 import unicodedata
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -485,10 +486,39 @@ def _open_csv(path: Path, head: bytes) -> Iterator[Table]:
         )
 
 
+# An XLSX is a zip: refuse archives that would unpack into far more than a client list needs
+# (a "zip bomb" would otherwise exhaust the server's memory or disk while openpyxl reads it).
+XLSX_MAX_ENTRIES = 2_000
+XLSX_MAX_UNPACKED = 1_000 * 1024 * 1024
+XLSX_MAX_RATIO = 200
+
+
+def _check_xlsx_archive(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise _bad_file(
+            "Не удалось открыть книгу Excel: файл повреждён или это не XLSX. Откройте его в Excel "
+            "и сохраните как «Книга Excel (*.xlsx)»."
+        ) from err
+    unpacked = sum(e.file_size for e in entries)
+    too_dense = any(
+        e.compress_size and e.file_size / e.compress_size > XLSX_MAX_RATIO and e.file_size > 10**7
+        for e in entries
+    )
+    if len(entries) > XLSX_MAX_ENTRIES or unpacked > XLSX_MAX_UNPACKED or too_dense:
+        raise _bad_file(
+            "Файл Excel после распаковки слишком велик или устроен подозрительно. Сохраните "
+            "список клиентов в новую книгу или в CSV."
+        )
+
+
 @contextmanager
 def _open_xlsx(path: Path) -> Iterator[Table]:
     import openpyxl
 
+    _check_xlsx_archive(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # noqa: BLE001  (zip, XML and openpyxl errors alike: a broken file)
