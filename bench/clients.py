@@ -135,7 +135,7 @@ def format_table(report: Report) -> str:
         f"{'backend':<11} {'case':<34} {'path':<6} {'app med':>8} {'app p95':>8} "
         f"{'bare med':>8} {'bare p95':>8} {'ratio':>6} {'total':>7} {'rows':>5}  target"
     )
-    out = [header, "-" * len(header)]
+    out = [header, "-" * len(header)] if report.cases else []
     for c in report.cases:
         out.append(
             f"{c.backend:<11} {c.case:<34} {c.path:<6} "
@@ -147,12 +147,14 @@ def format_table(report: Report) -> str:
             f"{'' if c.same_rows is None else ('same' if c.same_rows else 'DIFF'):>5}  "
             f"{c.verdict()}" + (f"  [{c.note}]" if c.note else "")
         )
-    out.append(
-        "(times in ms; ratio = app median / bare median; total = matching clients; "
-        "rows = app and bare return the same page and count)"
-    )
+    if report.cases:
+        out.append(
+            "(times in ms; ratio = app median / bare median; total = matching clients; "
+            "rows = app and bare return the same page and count)"
+        )
     if report.imports:
-        out.append("")
+        if out:
+            out.append("")
         head = (
             f"{'backend':<11} {'import':<34} {'seconds':>8} {'peak RSS MB':>12} "
             f"{'before MB':>10} {'py peak MB':>10}  target  outcome"
@@ -1167,7 +1169,11 @@ def run(options: Any) -> Report:
 def save(report: Report, table: str, started: float) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"clients-{dt.date.today().isoformat()}.txt"
-    args = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in report.args.items() if v is not None)
+    args = " ".join(
+        f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}")
+        for k, v in report.args.items()
+        if v is not None and v is not False
+    )
     body = [
         "Экспо CRM — client base benchmark (python -m bench)",
         *environment(),

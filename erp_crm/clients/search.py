@@ -116,9 +116,13 @@ def _search_condition(q: str) -> Any:
         if len(inn) in (10, 12):
             by_inn = select(Client.id).where(Client.inn == inn)
         else:
-            by_inn = select(Client.id).where(
-                Client.inn.like(text.like_pattern(inn)[1:], escape="\\")
-            )
+            # The beginning of an ИНН as a range, not LIKE 'x%': a LIKE prefix cannot use the
+            # btree index under a non-C collation (nor ever on SQLite, whose LIKE folds case).
+            upper = str(int(inn) + 1).zfill(len(inn))
+            bounds = [Client.inn >= inn]
+            if len(upper) == len(inn):
+                bounds.append(Client.inn < upper)
+            by_inn = select(Client.id).where(*bounds)
         if len(digits) < 5:
             return Client.id.in_(by_inn)
         by_phone = _clients_with_channel("phone", text.like_pattern(digits))
