@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -113,6 +114,14 @@ class Client(Audited, TimestampMixin, Base):
         Index("ix_clients_curator_id_name_norm", "curator_id", "name_norm"),
         Index("ix_clients_city_norm", "city_norm"),
         Index("ix_clients_region", "region"),
+        # Partial: only merged rows are indexed. A full index made SQLite walk it for
+        # "merged_into_id IS NULL" (99 % of rows) on every list page (bench/README.md).
+        Index(
+            "ix_clients_merged_into_id",
+            "merged_into_id",
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+        ),
         Index("ix_clients_industry", "industry"),
     )
     __audit_exclude__ = frozenset({"name_norm", "city_norm"})
@@ -145,7 +154,7 @@ class Client(Audited, TimestampMixin, Base):
     external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Merging keeps the duplicate as a pointer to the survivor (traceable, never deleted).
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     merged_at: Mapped[dt.datetime | None]
 
     curator: Mapped[User | None] = relationship(foreign_keys=[curator_id])
