@@ -783,7 +783,7 @@ def _rows_for(
     return out
 
 
-class _Writer:
+class Writer:
     """Core executemany on SQLite (and any other backend); COPY through psycopg on PostgreSQL."""
 
     def __init__(self, conn: Connection) -> None:
@@ -861,7 +861,7 @@ def generate(
     same rows without building them again (the building is most of the time).
     """
     started = time.perf_counter()
-    writer = _Writer(conn)
+    writer = Writer(conn)
     stats = GenerationStats()
     first_client_id = _next_id(conn, Client.__table__)
     first_contact_id = _next_id(conn, ContactPerson.__table__)

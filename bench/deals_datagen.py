@@ -37,9 +37,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
+from bench import datagen
 from documents.money import money, resolve_rate, split_gross
 from erp_crm.deals.models import Deal, DealLine, LostReason, Pipeline, Stage
 from erp_crm.projects.models import (
@@ -134,7 +135,6 @@ class DealsStats:
 
 def create_users(session: Any, password: str, managers: int = 10) -> Users:
     """Admin, head of sales and `managers` sales managers, created by auth.services.create_user."""
-    from bench import datagen
     from erp_crm.auth import services as auth_services
 
     def user(username: str, full_name: str, role: str) -> int:
@@ -161,39 +161,12 @@ def create_users(session: Any, password: str, managers: int = 10) -> Users:
 # --- writing ------------------------------------------------------------------------------------
 
 
-class Loader:
-    """COPY through psycopg on PostgreSQL; chunked Core executemany on any other backend."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.copy = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA cache_size = -262144")
+class Loader(datagen.Writer):
+    """The client generator's writer (COPY on PostgreSQL, Core executemany elsewhere), in chunks."""
 
     def write(self, table: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            if not self.copy:
-                self.conn.execute(
-                    insert(table), [dict(zip(columns, r, strict=True)) for r in chunk]
-                )
-                continue
-            raw = self.conn.connection.driver_connection
-            names = ", ".join(columns)
-            with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-                for row in chunk:
-                    copy.write_row(row)
-
-    def reset_sequences(self, tables: Iterable[Any]) -> None:
-        if self.conn.dialect.name != "postgresql":
-            return
-        for table in tables:
-            self.conn.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608
-                    f"(SELECT coalesce(max(id), 1) FROM {table.name}))"
-                )
-            )
+            super().write(table, columns, rows[start : start + CHUNK])
 
 
 def _next_id(conn: Connection, table: Any) -> int:
@@ -312,7 +285,6 @@ def generate(
     progress: Callable[[str], None] | None = None,
 ) -> DealsStats:
     """Insert the whole data set on `conn` (one transaction, the caller's)."""
-    from bench import datagen
 
     started = time.perf_counter()
     say = progress or (lambda _m: None)
