@@ -28,8 +28,10 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     import erp_crm.models  # noqa: F401  (all mappers known before the first query)
     from erp_crm.deals import hooks as deal_hooks
+    from erp_crm.sales_documents import hooks as document_hooks
 
     deal_hooks.install()
+    document_hooks.install()
 
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -83,6 +85,9 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.organizations.views import bp as organizations_bp
     from erp_crm.projects.plan_views import bp as plans_bp
     from erp_crm.projects.views import bp as projects_bp
+    from erp_crm.sales_documents.admin_views import bp as document_templates_bp
+    from erp_crm.sales_documents.project_views import bp as project_documents_bp
+    from erp_crm.sales_documents.views import bp as documents_bp
 
     api.register_api_modules()
     # The API authenticates by bearer tokens only, never by the session cookie, so CSRF cannot
@@ -104,6 +109,9 @@ def _register_blueprints(app: Flask) -> None:
         kanban_bp,
         pipelines_bp,
         leads_bp,
+        documents_bp,
+        document_templates_bp,
+        project_documents_bp,
         api.bp,
     )
     for bp in blueprints:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, Numeric, String, create_engine, event, func
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -144,7 +144,7 @@ class Database:
     def session(self) -> Session:
         session = g.get("_db_session")
         if session is None:
-            session = self.state().new_session()
+            session = self.state().new_session(write=_is_write_request())
             g._db_session = session
         return session
 
@@ -167,14 +167,24 @@ class _DbState:
         self.engine = engine
         self.bind_override: Connection | None = None
 
-    def new_session(self) -> Session:
+    def new_session(self, *, write: bool = False) -> Session:
         if self.bind_override is not None:
             return Session(
                 bind=self.bind_override,
                 join_transaction_mode="create_savepoint",
                 expire_on_commit=False,
             )
-        return Session(bind=self.engine, expire_on_commit=False)
+        engine = self.engine
+        if write and engine.dialect.name == "sqlite":
+            # A request that changes data takes SQLite's write lock at BEGIN: a deferred
+            # transaction that read first and writes later fails with SQLITE_BUSY when another
+            # writer committed in between (busy_timeout cannot help that upgrade).
+            engine = engine.execution_options(sqlite_begin="IMMEDIATE")
+        return Session(bind=engine, expire_on_commit=False)
+
+
+def _is_write_request() -> bool:
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 
 
 db = Database()

@@ -32,8 +32,24 @@ from erp_crm.projects.models import (
     Stand,
     StandPrice,
 )
+from erp_crm.sales_documents.models import (
+    Document,
+    DocumentCounter,
+    DocumentFile,
+    DocumentTemplate,
+    NumberFormat,
+    PrintJob,
+    ProjectManual,
+)
 
 __all__ = [
+    "Document",
+    "DocumentCounter",
+    "DocumentFile",
+    "DocumentTemplate",
+    "NumberFormat",
+    "PrintJob",
+    "ProjectManual",
     "ApiToken",
     "AuditEntry",
     "Client",

@@ -37,9 +37,14 @@ NAVIGATION: list[NavItem] = [
     NavItem("Сделки", "deals.index", Perm.DEALS_VIEW, "briefcase"),
     NavItem("Канбан", "kanban.board", Perm.DEALS_VIEW, "kanban"),
     NavItem("Лиды", "leads.index", Perm.LEADS_WORK, "inbox"),
+    NavItem("Документы", "documents.index", Perm.DOCUMENTS_VIEW, "file-earmark-text"),
     NavItem("Организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building", "settings"),
     NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear", "settings"),
     NavItem("Воронки", "pipelines.index", Perm.PIPELINES_MANAGE, "funnel", "settings"),
+    NavItem(
+        "Шаблоны документов", "document_templates.index", Perm.TEMPLATES_MANAGE,
+        "file-earmark-code", "settings",
+    ),
     NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history", "settings"),
 ]
 

@@ -134,6 +134,7 @@ def register_api_modules() -> None:
         clients_duplicates,
         clients_transfer,
         deals,
+        documents,
         leads,
         openapi,
         organizations,

@@ -52,12 +52,22 @@ class Perm(StrEnum):
     DEALS_ALL = "deals.all"  # work every deal of the department
     PIPELINES_MANAGE = "pipelines.manage"
     LEADS_WORK = "leads.work"
+    DOCUMENTS_VIEW = "documents.view"
+    DOCUMENTS_ISSUE = "documents.issue"  # issue for deals one works (own; all with deals.all)
+    DOCUMENTS_MANAGE = "documents.manage"  # any deal: issue, cancel, mark signed, batch print
+    TEMPLATES_MANAGE = "templates.manage"  # document templates and number formats
 
 
 _EVERY_ROLE = frozenset(Role)
 
-_STAFF = {Perm.ORGANIZATIONS_VIEW, Perm.CLIENTS_VIEW, Perm.PROJECTS_VIEW, Perm.DEALS_VIEW}
-_SELLING = {Perm.DEALS_WORK, Perm.LEADS_WORK}
+_STAFF = {
+    Perm.ORGANIZATIONS_VIEW,
+    Perm.CLIENTS_VIEW,
+    Perm.PROJECTS_VIEW,
+    Perm.DEALS_VIEW,
+    Perm.DOCUMENTS_VIEW,
+}
+_SELLING = {Perm.DEALS_WORK, Perm.LEADS_WORK, Perm.DOCUMENTS_ISSUE}
 # The whole base is edited, cleaned and exported only by those who own its quality; a manager
 # edits their own clients and cannot carry the base away (no export).
 _BASE_KEEPERS = {
@@ -76,13 +86,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         _STAFF
         | _BASE_KEEPERS
         | _SELLING
-        | {Perm.CLIENTS_REASSIGN, Perm.DEALS_ALL, Perm.PLANS_MANAGE}
+        | {Perm.CLIENTS_REASSIGN, Perm.DEALS_ALL, Perm.PLANS_MANAGE, Perm.DOCUMENTS_MANAGE}
     ),
     Role.SALES_MANAGER: frozenset(
         _STAFF | _SELLING | {Perm.CLIENTS_CREATE, Perm.CLIENTS_EDIT_OWN, Perm.GROUPS_PERSONAL}
     ),
     Role.ANALYST: frozenset(_STAFF | _BASE_KEEPERS | {Perm.LEADS_WORK}),
-    Role.ACCOUNTANT: frozenset(_STAFF),
+    # Accountants issue acts and VAT invoices for any deal, cancel and check documents.
+    Role.ACCOUNTANT: frozenset(_STAFF | {Perm.DOCUMENTS_ISSUE, Perm.DOCUMENTS_MANAGE}),
     Role.PROJECT_MANAGER: frozenset(_STAFF | {Perm.PROJECTS_MANAGE, Perm.PLANS_MANAGE}),
 }
 assert set(ROLE_PERMISSIONS) == _EVERY_ROLE, "every role needs a row in ROLE_PERMISSIONS"

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from erp_crm.audit.models import Audited
 from erp_crm.auth.permissions import Perm
@@ -46,6 +46,10 @@ class Organization(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.ORGANIZATIONS_VIEW
     __audit_title__ = "Организация"
+    # Images are logged as "changed" without their bytes.
+    __audit_secret__ = frozenset(
+        {"stamp_image", "signature_image", "accountant_signature_image"}
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     short_name: Mapped[str] = mapped_column(String(200))
@@ -67,6 +71,10 @@ class Organization(Audited, TimestampMixin, Base):
     vat_regime: Mapped[str] = mapped_column(String(20), default=VatRegime.GENERAL.value)
     vat_rate: Mapped[str] = mapped_column(String(8), default="auto")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Optional images placed on documents (PNG/JPEG, checked on upload).
+    stamp_image: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    signature_image: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    accountant_signature_image: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
 
     def audit_label(self) -> str:
         return self.short_name

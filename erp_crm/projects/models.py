@@ -21,6 +21,7 @@ from erp_crm.audit.models import Audited
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
 from erp_crm.db import Base, Money, TimestampMixin
+from erp_crm.organizations.models import Organization
 
 
 class ProjectStatus(StrEnum):
@@ -105,8 +106,11 @@ class Project(Audited, TimestampMixin, Base):
     registration_fee: Mapped[Money] = mapped_column(default=Decimal("0.00"))
     default_vat_rate: Mapped[str] = mapped_column(String(8), default="auto")
     project_manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The seller on the project's documents; the first active organization when not set.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
 
     project_manager: Mapped[User | None] = relationship()
+    organization: Mapped[Organization | None] = relationship()
     halls: Mapped[list[Hall]] = relationship(back_populates="project", order_by="Hall.position")
     members: Mapped[list[ProjectMember]] = relationship(
         back_populates="project", cascade="all, delete-orphan"

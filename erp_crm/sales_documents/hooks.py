@@ -1,0 +1,52 @@
+"""How documents plug into the client base: the client card's history timeline.
+
+(Merging clients needs nothing here: clients/dedupe.py moves every foreign key to the duplicate,
+documents.client_id included, and its undo points them back.)
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erp_crm.clients import services as client_services
+from erp_crm.clients.models import Client
+from erp_crm.sales_documents.models import Document, DocumentStatus
+
+
+def document_events(session: Session, client: Client) -> list[client_services.TimelineEvent]:
+    documents = session.scalars(
+        select(Document)
+        .where(Document.client_id == client.id)
+        .order_by(Document.id.desc())
+        .limit(100)
+    ).all()
+    events = []
+    for doc in documents:
+        events.append(
+            client_services.TimelineEvent(
+                at=doc.issued_at,
+                kind="document.issued",
+                title=f"Выставлен документ: {doc.audit_label()}, "
+                f"{doc.amount:,.2f} руб.".replace(",", " ").replace(".", ","),
+                details={"document_id": doc.id},
+                actor_id=doc.issued_by_id,
+            )
+        )
+        if doc.status == DocumentStatus.CANCELLED.value and doc.cancelled_at:
+            events.append(
+                client_services.TimelineEvent(
+                    at=doc.cancelled_at,
+                    kind="document.cancelled",
+                    title=f"Аннулирован документ: {doc.audit_label()}",
+                    details={"document_id": doc.id, "reason": doc.cancel_reason},
+                    actor_id=doc.cancelled_by_id,
+                )
+            )
+    return events
+
+
+def install() -> None:
+    """Called once at app creation."""
+    if document_events not in client_services.timeline_sources:
+        client_services.timeline_sources.append(document_events)

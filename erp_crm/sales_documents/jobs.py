@@ -1,0 +1,197 @@
+"""Batch printing: issue (where missing) and collect one kind of document for a whole project.
+
+Runs in a background thread with its own sessions: one short transaction per document, so a
+failure on one deal (no ИНН, say) is reported and the rest go on, and the page polls the job's
+progress. The result is a ZIP and one combined PDF written to the storage folder file by file:
+memory stays bounded by one document, not by the batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app
+from pypdf import PdfReader, PdfWriter
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from documents.package import write_zip
+from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm, has_permission
+from erp_crm.db import db, utcnow
+from erp_crm.deals.models import Deal, Outcome
+from erp_crm.errors import Conflict, DomainError, PermissionDenied, ValidationError
+from erp_crm.projects.models import Project
+from erp_crm.sales_documents import services
+from erp_crm.sales_documents.models import Document, DocumentFile, PrintJob
+from erp_crm.sales_documents.schema import DocumentKind
+
+log = logging.getLogger(__name__)
+BATCH_KINDS = (DocumentKind.INVOICE, DocumentKind.CONTRACT, DocumentKind.APPLICATION,
+               DocumentKind.CHECKLIST, DocumentKind.ACT)
+STALE_AFTER = dt.timedelta(minutes=2)
+
+
+def create_job(session: Session, project: Project, kind: str, *, actor: User) -> PrintJob:
+    if not has_permission(actor, Perm.DOCUMENTS_MANAGE):
+        raise PermissionDenied("Пакетную печать запускают бухгалтер или руководитель ОП.")
+    if kind not in {k.value for k in BATCH_KINDS}:
+        raise ValidationError("Выберите вид документа.", fields={"kind": "неизвестный"})
+    running = session.scalar(
+        select(PrintJob).where(
+            PrintJob.project_id == project.id, PrintJob.status.in_(("queued", "running"))
+        )
+    )
+    if running is not None and not is_stalled(running):
+        raise Conflict("Пакетная печать по проекту уже идёт: дождитесь окончания.")
+    deal_ids = list(
+        session.scalars(
+            select(Deal.id)
+            .where(
+                Deal.project_id == project.id,
+                Deal.outcome != Outcome.LOST.value,
+                Deal.amount > 0,
+            )
+            .order_by(Deal.id)
+        )
+    )
+    if not deal_ids:
+        raise Conflict("В проекте нет сделок с суммой: печатать нечего.")
+    job = PrintJob(
+        project_id=project.id, kind=kind, created_by_id=actor.id, deal_ids=deal_ids,
+        total=len(deal_ids), failed=[],
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def is_stalled(job: PrintJob) -> bool:
+    beat = job.heartbeat_at or job.created_at
+    return job.status in ("queued", "running") and utcnow() - beat > STALE_AFTER
+
+
+def result_paths(app: Flask, job_id: int) -> tuple[Path, Path]:
+    folder = Path(app.config["STORAGE_PATH"]) / "print_jobs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{job_id}.zip", folder / f"{job_id}.pdf"
+
+
+def launch(app: Flask, job_id: int) -> None:
+    if app.config.get("IMPORT_INLINE"):  # tests: run in the caller's thread (one connection)
+        run(app, job_id)
+        return
+    threading.Thread(target=run, args=(app, job_id), name=f"print-{job_id}", daemon=True).start()
+
+
+def _write_lock(session: Session) -> None:
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def _issue_one(app: Flask, job_id: int, deal_id: int) -> tuple[int | None, str | None]:
+    """One deal in its own transaction: the document id, or the reason it could not be made."""
+    with db.job_session(app) as session:
+        _write_lock(session)
+        job = session.get(PrintJob, job_id)
+        actor = session.get(User, job.created_by_id)
+        deal = session.get(Deal, deal_id)
+        existing = services.active_of_kind(session, deal_id, job.kind)
+        error = None
+        document_id = existing.id if existing else None
+        if existing is None:
+            try:
+                with session.begin_nested():
+                    document_id = services.issue_document(
+                        session, deal, job.kind, actor=actor
+                    ).id
+                job.issued += 1
+            except DomainError as err:
+                error = str(err)
+                job.failed = [*job.failed, {"deal_id": deal_id, "error": error}]
+        job.done += 1
+        job.heartbeat_at = utcnow()
+        return document_id, error
+
+
+def run(app: Flask, job_id: int) -> None:
+    with app.app_context():
+        try:
+            _run(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
+        except Exception as err:  # noqa: BLE001 - the page must learn the job died
+            log.exception("print job %s failed", job_id)
+            with db.job_session(app) as session:
+                job = session.get(PrintJob, job_id)
+                job.status = "failed"
+                job.error = f"Печать остановлена из-за ошибки: {type(err).__name__}"
+                job.finished_at = utcnow()
+
+
+def _run(app: Flask, job_id: int) -> None:
+    with db.job_session(app) as session:
+        job = session.get(PrintJob, job_id)
+        job.status, job.heartbeat_at = "running", utcnow()
+        deal_ids = list(job.deal_ids)
+    document_ids = []
+    for deal_id in deal_ids:
+        document_id, _error = _issue_one(app, job_id, deal_id)
+        if document_id is not None:
+            document_ids.append(document_id)
+    zip_path, pdf_path = result_paths(app, job_id)
+    with db.job_session(app) as session:
+        _write_results(session, document_ids, zip_path, pdf_path)
+        job = session.get(PrintJob, job_id)
+        job.status = "done"
+        job.result_path = str(zip_path)
+        job.finished_at = job.heartbeat_at = utcnow()
+
+
+def _files(session: Session, document_ids: list[int], fmt: str):
+    for document_id in document_ids:
+        file = session.scalar(
+            select(DocumentFile).where(
+                DocumentFile.document_id == document_id, DocumentFile.format == fmt
+            )
+        )
+        if file is not None:
+            yield file
+            session.expunge(file)  # keep the identity map (and memory) from growing
+
+
+def _write_results(
+    session: Session, document_ids: list[int], zip_path: Path, pdf_path: Path
+) -> None:
+    with zip_path.open("wb") as out:
+        write_zip(out, ((f.filename, f.content) for f in _files(session, document_ids, "pdf")))
+    writer = PdfWriter()
+    for file in _files(session, document_ids, "pdf"):
+        writer.append(PdfReader(io.BytesIO(file.content)))
+    with pdf_path.open("wb") as out:
+        writer.write(out)
+
+
+def project_jobs(session: Session, project_id: int) -> list[PrintJob]:
+    return list(
+        session.scalars(
+            select(PrintJob)
+            .where(PrintJob.project_id == project_id)
+            .order_by(PrintJob.id.desc())
+            .limit(10)
+        )
+    )
+
+
+def documents_of_project(session: Session, project_id: int, kind: str) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(
+        select(func.count(Document.id)).where(
+            Document.project_id == project_id, Document.kind == kind
+        )
+    ) or 0

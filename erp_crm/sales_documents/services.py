@@ -1,0 +1,542 @@
+"""Issuing, cancelling and correcting sales documents.
+
+One business action = one transaction (the request's): the number is taken from the counter row
+with UPDATE … RETURNING, the files are rendered with that number, and the document, its files,
+hash and data snapshot are flushed together. Any failure rolls the whole thing back, the counter
+included, so numbers never skip and never repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from documents.numbering import DEFAULT_PATTERNS, format_number, validate_pattern
+from documents.render_docx import render_docx
+from documents.render_html import render_template_pdf
+from documents.sandbox import TemplateProblem
+from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm, has_permission
+from erp_crm.db import utcnow
+from erp_crm.deals import services as deal_services
+from erp_crm.deals.models import Deal, Outcome
+from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from erp_crm.organizations.models import Organization
+from erp_crm.sales_documents import context as contexts
+from erp_crm.sales_documents import template_store
+from erp_crm.sales_documents.models import (
+    Document,
+    DocumentCounter,
+    DocumentFile,
+    DocumentStatus,
+    NumberFormat,
+)
+from erp_crm.sales_documents.schema import (
+    DOCX_KINDS,
+    KIND_FILE_STEMS,
+    KIND_LABELS,
+    DocumentKind,
+)
+
+log = logging.getLogger(__name__)
+
+# Stage triggers of the pipelines (seeded in migration 0003) fired by issuing a kind.
+TRIGGERS = {
+    DocumentKind.CONTRACT: "contract_issued",
+    DocumentKind.INVOICE: "invoice_issued",
+    DocumentKind.ACT: "closing_documents",
+}
+# Called after a document is issued or cancelled: fn(session, document, action) — the accounting
+# outbox registers here, so erp_crm never imports the adapter.
+document_hooks: list[Callable[[Session, Document, str], None]] = []
+
+# --- access -------------------------------------------------------------------------------------
+
+
+def can_view_documents(user: User) -> bool:
+    return has_permission(user, Perm.DOCUMENTS_VIEW)
+
+
+def can_issue(user: User, deal: Deal) -> bool:
+    if has_permission(user, Perm.DOCUMENTS_MANAGE):
+        return True
+    return has_permission(user, Perm.DOCUMENTS_ISSUE) and deal_services.can_work_deal(user, deal)
+
+
+def can_change(user: User, document: Document, deal: Deal) -> bool:
+    """Cancel or correct: managers for their deals until signed; accountants/head always."""
+    if has_permission(user, Perm.DOCUMENTS_MANAGE):
+        return True
+    return (
+        can_issue(user, deal)
+        and document.status in (DocumentStatus.ISSUED.value, DocumentStatus.SENT.value)
+    )
+
+
+def _ensure(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+# --- lookups ------------------------------------------------------------------------------------
+
+
+def get_document(session: Session, document_id: int) -> Document:
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFound("Документ не найден.")
+    return document
+
+
+def deal_documents(session: Session, deal_id: int) -> list[Document]:
+    return list(
+        session.scalars(
+            select(Document).where(Document.deal_id == deal_id).order_by(Document.id)
+        )
+    )
+
+
+def active_of_kind(session: Session, deal_id: int, kind: str) -> Document | None:
+    return session.scalars(
+        select(Document)
+        .where(
+            Document.deal_id == deal_id,
+            Document.kind == kind,
+            Document.status != DocumentStatus.CANCELLED.value,
+        )
+        .order_by(Document.id.desc())
+    ).first()
+
+
+def seller_of(session: Session, deal: Deal) -> Organization:
+    org = deal.project.organization
+    if org is None or not org.is_active:
+        org = session.scalars(
+            select(Organization).where(Organization.is_active.is_(True)).order_by(Organization.id)
+        ).first()
+    if org is None:
+        raise ValidationError(
+            "Не задана организация-продавец: добавьте нашу организацию с реквизитами."
+        )
+    return org
+
+
+# --- numbering ----------------------------------------------------------------------------------
+
+
+def allocate_number(session: Session, organization_id: int, kind: str, year: int) -> int:
+    """The next number of (organization, kind, year), inside the caller's transaction.
+
+    The UPDATE locks the counter row until the transaction ends, so concurrent issuers queue;
+    a rollback returns the number. The first number of a year inserts the row; two first
+    issuers racing for it meet the primary key, and the loser takes the UPDATE path.
+    """
+    bump = (
+        update(DocumentCounter)
+        .where(
+            DocumentCounter.organization_id == organization_id,
+            DocumentCounter.kind == kind,
+            DocumentCounter.year == year,
+        )
+        .values(last_number=DocumentCounter.last_number + 1)
+        .returning(DocumentCounter.last_number)
+        .execution_options(synchronize_session=False)
+    )
+    number = session.execute(bump).scalar_one_or_none()
+    if number is not None:
+        return number
+    try:
+        with session.begin_nested():
+            session.add(
+                DocumentCounter(
+                    organization_id=organization_id, kind=kind, year=year, last_number=1
+                )
+            )
+        return 1
+    except IntegrityError:
+        return session.execute(bump).scalar_one()
+
+
+def number_pattern(session: Session, organization_id: int, kind: str) -> str:
+    custom = session.scalar(
+        select(NumberFormat.pattern).where(
+            NumberFormat.organization_id == organization_id, NumberFormat.kind == kind
+        )
+    )
+    return custom or DEFAULT_PATTERNS[kind]
+
+
+def set_number_pattern(
+    session: Session, organization: Organization, kind: str, pattern: str, *, actor: User
+) -> None:
+    _ensure(has_permission(actor, Perm.TEMPLATES_MANAGE), "Форматы номеров меняет администратор.")
+    if kind not in DEFAULT_PATTERNS:
+        raise ValidationError("Неизвестный вид документа.")
+    pattern = (pattern or "").strip()
+    errors = validate_pattern(pattern)
+    if errors:
+        raise ValidationError(errors[0], fields={"pattern": errors[0]})
+    row = session.scalar(
+        select(NumberFormat).where(
+            NumberFormat.organization_id == organization.id, NumberFormat.kind == kind
+        )
+    )
+    if row is None:
+        session.add(NumberFormat(organization_id=organization.id, kind=kind, pattern=pattern))
+    else:
+        row.pattern = pattern
+    session.flush()
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Rendered:
+    files: dict[str, bytes] = field(default_factory=dict)  # format -> bytes
+    version: str = ""
+
+
+def render_kind(
+    session: Session,
+    kind: str,
+    ctx: dict[str, Any],
+    *,
+    project_id: int | None,
+    organization: Organization,
+    preview: bool = False,
+    with_docx: bool = True,
+) -> Rendered:
+    """PDF from the HTML template (+ DOCX for the editable kinds). TemplateProblem → 422."""
+    html = template_store.resolve(session, kind, "html", project_id)
+    if html is None:
+        raise ValidationError(f"Нет шаблона для вида «{KIND_LABELS.get(kind, kind)}».")
+    result = Rendered(version=html.version)
+    try:
+        result.files["pdf"] = render_template_pdf(html.text, ctx, preview=preview)
+        if with_docx and kind in DOCX_KINDS:
+            docx = template_store.resolve(session, kind, "docx", project_id)
+            if docx is not None:
+                docx_ctx = {**ctx, **contexts.docx_images(organization)}
+                result.files["docx"] = render_docx(docx.content, docx_ctx, preview=preview)
+                result.version += " + " + docx.version
+    except TemplateProblem as err:
+        raise ValidationError(str(err)) from err
+    except ValueError as err:  # the restricted fetcher refused a resource
+        raise ValidationError(f"Шаблон ссылается на недоступный ресурс: {err}") from err
+    return result
+
+
+# --- issuing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prerequisites:
+    contract: Document | None = None
+    invoice: Document | None = None
+    act: Document | None = None
+    base: Document | None = None
+
+
+def _prerequisites(session: Session, deal: Deal, kind: str) -> Prerequisites:
+    found = Prerequisites(
+        contract=active_of_kind(session, deal.id, DocumentKind.CONTRACT),
+        invoice=active_of_kind(session, deal.id, DocumentKind.INVOICE),
+    )
+    if kind == DocumentKind.ACT:
+        if found.invoice is None and found.contract is None:
+            raise Conflict("Акт выставляется после счёта или договора по этой сделке.")
+        found.base = found.invoice or found.contract
+    if kind == DocumentKind.VAT_INVOICE:
+        found.act = active_of_kind(session, deal.id, DocumentKind.ACT)
+        if found.act is None:
+            raise Conflict("Счёт-фактура выставляется к акту: сначала выставьте акт.")
+        found.base = found.act
+    return found
+
+
+def _check_deal(deal: Deal, kind: str) -> None:
+    if deal.outcome == Outcome.LOST.value:
+        raise Conflict("Сделка проиграна: документы по ней не выставляются.")
+    if not deal.lines:
+        raise Conflict("В сделке нет строк: добавьте стенд, площадь или услуги.")
+    if kind in (DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.VAT_INVOICE):
+        if deal.amount <= 0:
+            raise Conflict("Сумма сделки равна нулю: документ на оплату не выставляется.")
+    client = deal.client
+    if kind in (DocumentKind.CONTRACT, DocumentKind.INVOICE, DocumentKind.ACT,
+                DocumentKind.VAT_INVOICE) and client.kind != "person" and not client.inn:
+        raise Conflict(f"У контрагента «{client.name}» не указан ИНН: он нужен в документе.")
+
+
+def _store_files(document: Document, rendered: Rendered) -> None:
+    stem = f"{KIND_FILE_STEMS[DocumentKind(document.kind)]} № {document.number}"
+    stem = stem.replace("/", "-")
+    for fmt, data in rendered.files.items():
+        document.files.append(
+            DocumentFile(
+                format=fmt,
+                filename=f"{stem}.{fmt}",
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                content=data,
+            )
+        )
+
+
+def _fire(session: Session, deal: Deal, kind: str, actor: User) -> str | None:
+    """Move the deal where the pipeline says; a refused move never blocks the document."""
+    event = TRIGGERS.get(DocumentKind(kind))
+    if event is None:
+        return None
+    try:
+        with session.begin_nested():
+            deal_services.fire_trigger(session, deal, event, actor=actor)
+    except DomainError as err:
+        log.info("deal %s not moved by %s: %s", deal.id, event, err)
+        return str(err)
+    return None
+
+
+def issue_document(
+    session: Session,
+    deal: Deal,
+    kind: str,
+    *,
+    actor: User,
+    on: dt.date | None = None,
+    corrects: Document | None = None,
+) -> Document:
+    """Issue one document of the deal: number, render, freeze. Returns the flushed Document."""
+    _ensure(can_issue(actor, deal), "Выставлять документы по сделке может её менеджер, "
+            "руководитель ОП или бухгалтер.")
+    try:
+        kind = DocumentKind(kind).value
+    except ValueError as err:
+        raise ValidationError("Неизвестный вид документа.", fields={"kind": "неизвестный"}) from err
+    _check_deal(deal, kind)
+    pre = _prerequisites(session, deal, kind)
+    if corrects is None and active_of_kind(session, deal.id, kind):
+        raise Conflict(
+            f"Документ «{KIND_LABELS[DocumentKind(kind)]}» по сделке уже выставлен: аннулируйте "
+            "его или выпустите исправление."
+        )
+    organization = seller_of(session, deal)
+    doc_date = on or dt.date.today()
+
+    correction_no = 0
+    if corrects is not None and kind == DocumentKind.VAT_INVOICE:
+        # A corrected VAT invoice keeps the number and date of the original (line 1) and gets a
+        # correction number (line 1а).
+        year, seq, number = corrects.year, corrects.seq, corrects.number
+        correction_no = 1 + (
+            session.scalar(
+                select(func.max(Document.correction_no)).where(
+                    Document.organization_id == corrects.organization_id,
+                    Document.kind == kind,
+                    Document.year == corrects.year,
+                    Document.seq == corrects.seq,
+                )
+            )
+            or 0
+        )
+        number_date = corrects.doc_date
+    else:
+        year = doc_date.year
+        seq = allocate_number(session, organization.id, kind, year)
+        number = format_number(
+            number_pattern(session, organization.id, kind),
+            n=seq,
+            year=year,
+            project=deal.project.code,
+        )
+        number_date = doc_date
+
+    ctx = contexts.build(
+        deal,
+        organization,
+        kind=kind,
+        number=number,
+        doc_date=number_date,
+        contract=pre.contract if kind != DocumentKind.CONTRACT else None,
+        invoice=pre.invoice if kind != DocumentKind.INVOICE else None,
+        act=pre.act,
+        corrects=corrects,
+        correction_no=correction_no,
+        correction_date=doc_date if correction_no else None,
+    )
+    rendered = render_kind(
+        session, kind, ctx, project_id=deal.project_id, organization=organization
+    )
+    document = Document(
+        organization_id=organization.id,
+        deal_id=deal.id,
+        client_id=deal.client_id,
+        project_id=deal.project_id,
+        kind=kind,
+        year=year,
+        seq=seq,
+        correction_no=correction_no,
+        number=number,
+        doc_date=number_date,
+        amount=ctx["totals"]["amount"],
+        vat_amount=ctx["totals"]["vat_amount"],
+        due_date=ctx["payment"]["due_date"] if kind == DocumentKind.INVOICE else None,
+        base_document_id=pre.base.id if pre.base else None,
+        corrects_id=corrects.id if corrects else None,
+        template_version=rendered.version[:120],
+        snapshot=contexts.snapshot(ctx),
+        issued_by_id=actor.id,
+    )
+    _store_files(document, rendered)
+    session.add(document)
+    session.flush()
+    for hook in document_hooks:
+        hook(session, document, "issued")
+    _fire(session, deal, kind, actor)
+    return document
+
+
+def issue_package(session: Session, deal: Deal, *, actor: User) -> list[Document]:
+    """Issue every package kind the deal does not have yet, in one transaction."""
+    from erp_crm.sales_documents.schema import PACKAGE_KINDS
+
+    _ensure(can_issue(actor, deal), "Выставлять документы по сделке может её менеджер, "
+            "руководитель ОП или бухгалтер.")
+    issued = []
+    for kind in PACKAGE_KINDS:
+        if active_of_kind(session, deal.id, kind) is None:
+            issued.append(issue_document(session, deal, kind, actor=actor))
+    return issued
+
+
+def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) -> bytes:
+    """A draft PDF («ПРОЕКТ») of a kind: nothing numbered, nothing stored."""
+    kind = DocumentKind(kind).value
+    _ensure(deal_services.can_view_deal(actor, deal) and can_view_documents(actor),
+            "Нет доступа к документам сделки.")
+    if not deal.lines:
+        raise Conflict("В сделке нет строк: добавьте стенд, площадь или услуги.")
+    organization = seller_of(session, deal)
+    ctx = contexts.build(
+        deal,
+        organization,
+        kind=kind,
+        number="ПРОЕКТ",
+        doc_date=dt.date.today(),
+        contract=active_of_kind(session, deal.id, DocumentKind.CONTRACT),
+        invoice=active_of_kind(session, deal.id, DocumentKind.INVOICE),
+        act=active_of_kind(session, deal.id, DocumentKind.ACT),
+        preview=True,
+    )
+    rendered = render_kind(
+        session, kind, ctx, project_id=deal.project_id, organization=organization,
+        preview=True, with_docx=False,
+    )
+    return rendered.files["pdf"]
+
+
+# --- after issuing ------------------------------------------------------------------------------
+
+
+def cancel_document(
+    session: Session, document: Document, *, actor: User, reason: str
+) -> Document:
+    """Аннулировать: the number stays taken, the files stay, the status says cancelled."""
+    deal = session.get(Deal, document.deal_id)
+    _ensure(can_change(actor, document, deal), "Аннулировать подписанный документ может "
+            "бухгалтер или руководитель ОП.")
+    if document.status == DocumentStatus.CANCELLED.value:
+        raise Conflict("Документ уже аннулирован.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Укажите причину аннулирования.", fields={"reason": "обязательно"})
+    dependants = session.scalars(
+        select(Document).where(
+            Document.base_document_id == document.id,
+            Document.status != DocumentStatus.CANCELLED.value,
+            Document.kind == DocumentKind.VAT_INVOICE.value,
+        )
+    ).all()
+    if dependants:
+        raise Conflict(
+            f"Сначала аннулируйте счёт-фактуру № {dependants[0].number}, выставленный к этому акту."
+        )
+    document.status = DocumentStatus.CANCELLED.value
+    document.cancelled_at = utcnow()
+    document.cancelled_by_id = actor.id
+    document.cancel_reason = reason[:1000]
+    session.flush()
+    for hook in document_hooks:
+        hook(session, document, "cancelled")
+    return document
+
+
+def issue_correction(
+    session: Session, document: Document, *, actor: User, reason: str
+) -> Document:
+    """A correction is a new document referring to the old one, which is cancelled."""
+    deal = session.get(Deal, document.deal_id)
+    _ensure(can_change(actor, document, deal), "Исправлять документ может бухгалтер, "
+            "руководитель ОП или менеджер сделки до подписания.")
+    if document.status == DocumentStatus.CANCELLED.value:
+        raise Conflict("Документ аннулирован: исправлять нечего.")
+    reason = (reason or "").strip() or "исправление"
+    if document.kind == DocumentKind.VAT_INVOICE:
+        # The corrected VAT invoice follows the same act; cancel the old one first so the
+        # "one VAT invoice per act" rule holds.
+        cancel_document(session, document, actor=actor, reason=f"Исправлен: {reason}")
+        return issue_document(session, deal, document.kind, actor=actor, corrects=document)
+    if document.kind == DocumentKind.ACT:
+        vat = session.scalars(
+            select(Document).where(
+                Document.base_document_id == document.id,
+                Document.status != DocumentStatus.CANCELLED.value,
+            )
+        ).first()
+        if vat is not None:
+            raise Conflict(
+                f"Сначала исправьте или аннулируйте счёт-фактуру № {vat.number} к этому акту."
+            )
+    cancel_document(session, document, actor=actor, reason=f"Исправлен: {reason}")
+    return issue_document(session, deal, document.kind, actor=actor, corrects=document)
+
+
+def set_status(session: Session, document: Document, status: str, *, actor: User) -> Document:
+    """issued → sent → signed (a manager for their deals; accountants and the head for any)."""
+    deal = session.get(Deal, document.deal_id)
+    _ensure(can_issue(actor, deal), "Нет права менять статус документов этой сделки.")
+    order = [DocumentStatus.ISSUED.value, DocumentStatus.SENT.value, DocumentStatus.SIGNED.value]
+    if status not in order[1:]:
+        raise ValidationError("Недопустимый статус.", fields={"status": "неизвестный"})
+    if document.status == DocumentStatus.CANCELLED.value:
+        raise Conflict("Документ аннулирован.")
+    if order.index(status) <= order.index(document.status):
+        raise Conflict("Статус документа уже не ниже выбранного.")
+    document.status = status
+    if status == DocumentStatus.SENT.value:
+        document.sent_at = utcnow()
+    else:
+        document.signed_at = utcnow()
+        document.sent_at = document.sent_at or document.signed_at
+    session.flush()
+    return document
+
+
+def file_of(session: Session, document: Document, fmt: str) -> DocumentFile:
+    found = session.scalar(
+        select(DocumentFile).where(
+            DocumentFile.document_id == document.id, DocumentFile.format == fmt
+        )
+    )
+    if found is None:
+        raise NotFound("У документа нет файла в этом формате.")
+    return found
