@@ -6,7 +6,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 # Debian packages the suite and the app use (PDF/DOCX checks, browser tests, Cyrillic fonts).
-DEB_PACKAGES ?= fonts-dejavu-core poppler-utils chromium
+DEB_PACKAGES ?= fonts-dejavu-core fonts-liberation2 poppler-utils chromium libreoffice-writer-nogui
 
 .PHONY: run test bench install assets system-deps lint clean
 
@@ -54,8 +54,10 @@ test: install
 # The client base (search, list pages, import) and the deals side (kanban, hall plan, plan vs
 # actual); figures are printed and saved under bench/results/.
 bench: install
+	$(MAKE) system-deps DEB_PACKAGES="wkhtmltopdf"
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.deals $(BENCH_DEALS_ARGS)
+	$(BIN)/python -m bench.documents $(BENCH_DOCUMENTS_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
