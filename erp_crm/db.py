@@ -183,6 +183,15 @@ class _DbState:
         return Session(bind=engine, expire_on_commit=False)
 
 
+def take_write_lock(session: Session) -> None:
+    """On SQLite, begin the session's transaction with BEGIN IMMEDIATE (the write lock at once,
+    not halfway through, when another writer may have committed). No-op on PostgreSQL. Call it
+    before the session's first statement."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
 def _is_write_request() -> bool:
     return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
 

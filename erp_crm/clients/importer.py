@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -49,7 +49,7 @@ from erp_crm.clients import access, bulk, services
 from erp_crm.clients.models import CLIENT_KIND_LABELS, Client, ClientKind, ContactPerson, ImportJob
 from erp_crm.core import requisites as rq
 from erp_crm.core import text
-from erp_crm.db import db, utcnow
+from erp_crm.db import db, take_write_lock, utcnow
 from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 
 log = logging.getLogger(__name__)
@@ -1447,13 +1447,6 @@ def launch(app: Flask, job_id: int, actor_id: int) -> None:
     thread.start()
 
 
-def _write_lock(session: Session) -> None:
-    """On SQLite, take the write lock when the batch begins (BEGIN IMMEDIATE), not halfway."""
-    bind = session.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-
-
 def _store(job: ImportJob, summary: Summary, *, with_report: bool) -> None:
     job.processed_rows = summary.total
     job.created_count = summary.created
@@ -1488,7 +1481,7 @@ class _JobRun:
     def _run(self) -> None:
         storage = Path(current_app.config["STORAGE_PATH"])
         with db.job_session() as session:
-            _write_lock(session)
+            take_write_lock(session)
             query = select(ImportJob).where(ImportJob.id == self.job_id).with_for_update()
             job = session.scalar(query)
             if job is None or not is_in_progress(job):
@@ -1517,7 +1510,7 @@ class _JobRun:
         """One transaction: the rows of the batch and the job's progress."""
         with db.job_session() as session:
             if not engine.dry_run:
-                _write_lock(session)
+                take_write_lock(session)
             actor = session.get(User, self.actor_id)
             if actor is None or not has_permission(actor, Perm.CLIENTS_IMPORT):
                 raise PermissionDenied("У пользователя, запустившего импорт, больше нет прав.")
@@ -1525,7 +1518,7 @@ class _JobRun:
             engine.process_batch(session, batch, actor=actor)
             if engine.dry_run:
                 session.rollback()  # nothing of the rows is kept, whatever happened
-                _write_lock(session)
+                take_write_lock(session)
             # The report is rewritten while it is small; a long one every tenth batch.
             small = len(engine.summary.rows) <= 5 * REPORT_DETAIL_ROWS
             job = get_job(session, self.job_id)

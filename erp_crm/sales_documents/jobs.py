@@ -17,13 +17,12 @@ from pathlib import Path
 from flask import Flask, current_app
 from pypdf import PdfReader, PdfWriter
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from documents.package import write_zip
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
-from erp_crm.db import db, utcnow
+from erp_crm.db import db, take_write_lock, utcnow
 from erp_crm.deals.models import Deal, Outcome
 from erp_crm.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from erp_crm.projects.models import Project
@@ -89,16 +88,10 @@ def launch(app: Flask, job_id: int) -> None:
     threading.Thread(target=run, args=(app, job_id), name=f"print-{job_id}", daemon=True).start()
 
 
-def _write_lock(session: Session) -> None:
-    bind = session.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-
-
 def _issue_one(app: Flask, job_id: int, deal_id: int) -> tuple[int | None, str | None]:
     """One deal in its own transaction: the document id, or the reason it could not be made."""
     with db.job_session(app) as session:
-        _write_lock(session)
+        take_write_lock(session)
         job = session.get(PrintJob, job_id)
         actor = session.get(User, job.created_by_id)
         deal = session.get(Deal, deal_id)
