@@ -1,0 +1,5 @@
+"""The app's side of the accounting exchange: the outbox, the exchange state and log, settings.
+
+erp_crm only writes here (a business change and its outbox row in one transaction) and reads the
+log; accounting_sync sends and receives. erp_crm never imports accounting_sync or zeep.
+"""

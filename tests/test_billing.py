@@ -1,0 +1,192 @@
+"""Payments: idempotent storage, allocation rules, reconciliation by hand, receivables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import uuid
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from erp_crm.audit.models import AuditEntry
+from erp_crm.billing import receivables as debts
+from erp_crm.billing import services as billing
+from erp_crm.billing.models import Payment, PaymentAllocation
+from erp_crm.errors import PermissionDenied, ValidationError
+from erp_crm.sales_documents import services as documents
+from tests.test_documents import make_deal
+
+
+@pytest.fixture
+def org(db_session, make_user):
+    from erp_crm.organizations import services as org_services
+    from tests.test_organizations import VALID
+
+    admin = make_user("admin", username="billadmin")
+    return org_services.create_organization(
+        db_session, org_services.OrganizationData(**VALID), actor=admin
+    )
+
+
+@pytest.fixture
+def admin(db_session, org):
+    from erp_crm.auth.models import User
+
+    return db_session.scalar(select(User).where(User.username == "billadmin"))
+
+
+def pay(session, amount, *, inn="7707083893", purpose="", guid=None, accounting_id=None,
+        on=dt.date(2026, 11, 25)):
+    data = billing.PaymentData(
+        accounting_id=accounting_id or str(uuid.uuid4()), number="77", pay_date=on,
+        payer_name="ООО «Ромашка»", payer_inn=inn, payer_kpp=None, amount=D(amount),
+        purpose=purpose, invoice_guid=guid,
+    )
+    return billing.record_payment(session, data)[0]
+
+
+@pytest.fixture
+def two_invoices(db_session, admin):
+    first = make_deal(db_session, admin)
+    second = make_deal(db_session, admin, client=first.client, stand_no=1)  # another project
+    return (documents.issue_document(db_session, first, "invoice", actor=admin),
+            documents.issue_document(db_session, second, "invoice", actor=admin))
+
+
+def test_the_same_payment_delivered_twice_is_stored_once(db_session, two_invoices):
+    invoice, _ = two_invoices
+    data = billing.PaymentData(accounting_id="1c-42", number="5", pay_date=dt.date(2026, 11, 25),
+                               payer_name="ООО «Ромашка»", payer_inn="7707083893",
+                               payer_kpp=None, amount=D("100.00"), purpose="",
+                               invoice_guid=invoice.guid)
+    first, created = billing.record_payment(db_session, data)
+    again, created_again = billing.record_payment(db_session, data)
+    assert (created, created_again, first.id) == (True, False, again.id)
+    assert db_session.scalar(select(func.sum(PaymentAllocation.amount))) == D("100.00")
+
+
+def test_reference_then_number_in_purpose_then_inn_and_amount(db_session, two_invoices):
+    first, second = two_invoices
+    by_ref = pay(db_session, "50.00", guid=second.guid, inn=None)
+    assert [(a.document_id, a.method) for a in by_ref.allocations] == [(second.id, "reference")]
+    by_number = pay(db_session, "70.00", purpose=f"Оплата по сч. № {first.number} от 23.11.2026")
+    assert [(a.document_id, a.method) for a in by_number.allocations] == [(first.id, "number")]
+    exact = pay(db_session, str(second.amount - D("50.00")), purpose="за выставку")
+    assert [(a.document_id, a.method) for a in exact.allocations] == [(second.id, "amount")]
+    unknown = pay(db_session, "10.00", inn="7736207543", purpose="что-то")
+    assert (unknown.allocations, unknown.client_id, unknown.unallocated) == ([], None, D("10.00"))
+
+
+def test_one_payment_for_several_invoices_and_the_overpayment_stays_as_credit(
+    db_session, two_invoices
+):
+    first, second = two_invoices
+    total = first.amount + second.amount
+    payment = pay(db_session, str(total + D("999.99")),
+                  purpose=f"Оплата счетов {first.number} и {second.number}")
+    assert sorted(a.amount for a in payment.allocations) == sorted([first.amount, second.amount])
+    assert payment.unallocated == D("999.99") and payment.client_id == first.client_id
+    assert debts.client_credits(db_session)[first.client_id] == D("999.99")
+    paid = billing.paid_amounts(db_session, [first.id, second.id])
+    assert billing.invoice_state(first, paid[first.id]) == "paid"
+
+
+def test_reconciliation_by_hand_split_and_unassign_are_audited(
+    db_session, two_invoices, make_user
+):
+    first, second = two_invoices
+    accountant = make_user("accountant")
+    manager = make_user("sales_manager")
+    payment = pay(db_session, "300.00", inn="7736207543")  # unknown payer: the queue
+    with pytest.raises(PermissionDenied):
+        billing.allocate_by_hand(db_session, payment, first, "100", actor=manager)
+    with pytest.raises(ValidationError, match="осталось неразнесённых"):
+        billing.allocate_by_hand(db_session, payment, first, "300.01", actor=accountant)
+    part = billing.allocate_by_hand(db_session, payment, first, D("100.00"), actor=accountant)
+    billing.allocate_by_hand(db_session, payment, second, D("200.00"), actor=accountant)
+    assert payment.unallocated == D("0.00")
+    billing.unassign(db_session, part, actor=accountant)
+    assert payment.unallocated == D("100.00")
+    actions = db_session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_type == "payment_allocations")
+    ).all()
+    assert sorted(actions) == ["create", "create", "delete"]
+    half_paid = billing.paid_amounts(db_session, [second.id])[second.id]
+    assert billing.invoice_state(second, half_paid) == "partly_paid"
+    overdue = billing.invoice_state(second, half_paid, today=second.due_date + dt.timedelta(1))
+    assert overdue == "overdue"
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(amounts=st.lists(st.decimals(min_value=D("0.01"), max_value=D("500000"), places=2),
+                        min_size=1, max_size=6),
+       with_numbers=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_allocation_never_exceeds_payments_or_invoices(
+    db_session, two_invoices, amounts, with_numbers
+):
+    """Whatever arrives, in any order: no invoice is paid beyond its amount, no payment is spent
+    beyond itself, and nothing is counted twice (each payment is applied once)."""
+    invoices = two_invoices
+    nested = db_session.begin_nested()
+    try:
+        for n, amount in enumerate(amounts):
+            target = invoices[n % 2]
+            purpose = f"оплата по счету № {target.number}" if with_numbers[n] else "оплата"
+            payment = pay(db_session, str(amount), purpose=purpose,
+                          accounting_id=f"prop-{n}")
+            pay(db_session, str(amount), purpose=purpose, accounting_id=f"prop-{n}")
+            allocated = sum((a.amount for a in payment.allocations), D(0))
+            assert allocated + payment.unallocated == payment.amount
+            assert payment.unallocated >= 0
+        paid = billing.paid_amounts(db_session, [i.id for i in invoices])
+        for invoice in invoices:
+            assert paid.get(invoice.id, D(0)) <= invoice.amount
+        assert db_session.scalar(select(func.count(Payment.id))) == len(amounts)
+    finally:
+        nested.rollback()
+
+
+def test_receivables_are_aged_and_exported(db_session, two_invoices):
+    first, second = two_invoices
+    pay(db_session, "100.00", guid=first.guid)
+    today = first.due_date + dt.timedelta(days=45)
+    report = debts.receivables(db_session, today=today)
+    assert report.totals["d31_60"] == first.amount - D("100.00") + second.amount
+    assert report.rows[0].invoices == 2
+    by_project = debts.receivables(db_session, group_by="project", today=first.due_date)
+    assert by_project.totals["not_due"] == report.total
+    assert debts.bucket_of(first.due_date, first.due_date + dt.timedelta(days=91)) == "d90_plus"
+    book = load_workbook(io.BytesIO(debts.to_xlsx(report)))
+    sheet = book.active
+    assert sheet.cell(row=3, column=1).value == "ООО «Ромашка»"
+    assert D(str(sheet.cell(row=sheet.max_row, column=8).value)) == report.total
+
+
+def test_payments_pages_and_api(client, db_session, two_invoices, make_user, api_token):
+    first, _ = two_invoices
+    payment = pay(db_session, "10.00", inn="7736207543", purpose="не наш")
+    make_user("accountant", username="billacc")
+    db_session.commit()
+    client.login("billacc")
+    queue = client.get("/payments/?show=unallocated").get_data(as_text=True)
+    assert "не наш" in queue
+    response = client.submit(f"/payments/{payment.id}/allocate",
+                             {"invoice": first.number, "amount": "10,00"})
+    assert response.status_code == 302
+    assert "Разнесено 10.00" in client.get(response.headers["Location"]).get_data(as_text=True)
+    headers = api_token("billacc")
+    body = client.get(f"/api/v1/invoices/{first.id}/payments", headers=headers).get_json()
+    assert (body["paid"], body["state"]) == ("10.00", "partly_paid")
+    listed = client.get("/api/v1/payments", headers=headers).get_json()
+    assert listed["total"] == 1 and listed["items"][0]["unallocated"] == "0.00"
+    debts_json = client.get("/api/v1/receivables?group_by=client", headers=headers).get_json()
+    assert debts_json["rows"][0]["name"] == "ООО «Ромашка»"
+    xlsx = client.get("/payments/receivables?format=xlsx")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert client.get("/api/v1/exchange-log", headers=headers).status_code == 200
