@@ -43,9 +43,20 @@ system-deps:
 install: $(VENV)/.installed assets system-deps
 assets: erp_crm/static/vendor/.copied
 
+# The demo runs end to end: the app, the 1C emulator (payments entered on its page come back to
+# the app) and the exchange worker; both helpers stop with the app.
+EMULATOR_PORT ?= 8081
+run: export ACCOUNTING_URL ?= http://127.0.0.1:$(EMULATOR_PORT)/buh/ws/ExpoExchange.1cws
+run: export ACCOUNTING_USER ?= Обмен
+run: export ACCOUNTING_PASSWORD ?= demo-exchange-2026
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
+	@echo "Эмулятор 1С: http://127.0.0.1:$(EMULATOR_PORT)/emulator/ ($(ACCOUNTING_USER) / $(ACCOUNTING_PASSWORD))"
+	@$(FLASK) accounting emulator --port $(EMULATOR_PORT) > instance/emulator.log 2>&1 & emu=$$!; \
+	$(FLASK) accounting worker --interval 15 > instance/exchange-worker.log 2>&1 & worker=$$!; \
+	trap 'kill $$emu $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install

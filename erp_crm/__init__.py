@@ -27,11 +27,15 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     Path(app.config["STORAGE_PATH"]).mkdir(parents=True, exist_ok=True)
 
     import erp_crm.models  # noqa: F401  (all mappers known before the first query)
+    from erp_crm.billing import hooks as billing_hooks
     from erp_crm.deals import hooks as deal_hooks
+    from erp_crm.integration import hooks as integration_hooks
     from erp_crm.sales_documents import hooks as document_hooks
 
     deal_hooks.install()
     document_hooks.install()
+    billing_hooks.install()
+    integration_hooks.install()
 
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -49,7 +53,16 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     register_template_helpers(app)
+    _load_plugins(app)
     return app
+
+
+def _load_plugins(app: Flask) -> None:
+    """Installed adapters (entry points `erp_crm.plugins`) hook in without being imported here."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="erp_crm.plugins"):
+        entry.load()(app)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -72,6 +85,8 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.auth.access import install_login_guard
     from erp_crm.auth.views import admin_bp as users_bp
     from erp_crm.auth.views import bp as auth_bp
+    from erp_crm.billing.views import bp as billing_bp
+    from erp_crm.budgets.views import bp as budgets_bp
     from erp_crm.clients.duplicates_views import bp as client_duplicates_bp
     from erp_crm.clients.group_views import bp as groups_bp
     from erp_crm.clients.transfer_views import bp as client_transfer_bp
@@ -81,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.deals.pipeline_views import bp as pipelines_bp
     from erp_crm.deals.views import bp as deals_bp
     from erp_crm.extensions import csrf
+    from erp_crm.integration.views import bp as exchange_bp
     from erp_crm.main.views import bp as main_bp
     from erp_crm.organizations.views import bp as organizations_bp
     from erp_crm.projects.plan_views import bp as plans_bp
@@ -112,6 +128,9 @@ def _register_blueprints(app: Flask) -> None:
         documents_bp,
         document_templates_bp,
         project_documents_bp,
+        budgets_bp,
+        billing_bp,
+        exchange_bp,
         api.bp,
     )
     for bp in blueprints:

@@ -11,12 +11,14 @@ from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import ROLE_LABELS, Role
+from erp_crm.budgets.demo import seed_demo_budgets
 from erp_crm.clients.demo import load_demo_clients
 from erp_crm.db import db
 from erp_crm.deals.demo import load_demo_deals
 from erp_crm.deals.lead_demo import load_demo_leads
 from erp_crm.organizations import services as org_services
 from erp_crm.projects.demo import load_demo_projects
+from erp_crm.sales_documents.demo import load_demo_documents
 
 # (username, full name, role). Demo passwords are "<username>-demo-2026": printed, not for
 # production.
@@ -84,6 +86,8 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
     projects = load_demo_projects(session, users)
     load_demo_deals(session, users, projects)
     load_demo_leads(session, users, projects)
+    load_demo_documents(session, users)
+    seed_demo_budgets(session, users["project"])
     return logins
 
 

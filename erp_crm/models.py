@@ -1,5 +1,8 @@
 """Imports every model module, so the metadata (and Alembic's autogenerate) sees all tables."""
 
+import erp_crm.billing.models  # noqa: F401  (payments)
+import erp_crm.budgets.models  # noqa: F401  (budget tables)
+import erp_crm.integration.models  # noqa: F401  (outbox, exchange state and log)
 from erp_crm.audit.models import AuditEntry
 from erp_crm.auth.models import ApiToken, LoginAttempt, User
 from erp_crm.clients.models import (

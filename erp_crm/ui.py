@@ -34,10 +34,12 @@ NAVIGATION: list[NavItem] = [
     NavItem("Группы", "groups.index", Perm.CLIENTS_VIEW, "collection"),
     NavItem("Проекты", "projects.index", Perm.PROJECTS_VIEW, "calendar-event"),
     NavItem("Планы", "plans.index", Perm.PROJECTS_VIEW, "graph-up"),
+    NavItem("Бюджеты", "budgets.index", Perm.BUDGETS_VIEW, "cash-stack"),
     NavItem("Сделки", "deals.index", Perm.DEALS_VIEW, "briefcase"),
     NavItem("Канбан", "kanban.board", Perm.DEALS_VIEW, "kanban"),
     NavItem("Лиды", "leads.index", Perm.LEADS_WORK, "inbox"),
     NavItem("Документы", "documents.index", Perm.DOCUMENTS_VIEW, "file-earmark-text"),
+    NavItem("Платежи", "billing.index", Perm.PAYMENTS_VIEW, "cash-coin"),
     NavItem("Организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building", "settings"),
     NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear", "settings"),
     NavItem("Воронки", "pipelines.index", Perm.PIPELINES_MANAGE, "funnel", "settings"),
@@ -46,6 +48,7 @@ NAVIGATION: list[NavItem] = [
         "file-earmark-code", "settings",
     ),
     NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history", "settings"),
+    NavItem("Обмен с 1С", "exchange.index", Perm.EXCHANGE_VIEW, "arrow-left-right", "settings"),
 ]
 
 

@@ -130,6 +130,7 @@ def register_api_modules() -> None:
     """Import the modules that declare endpoints (once; they register on import)."""
     from erp_crm.api import (  # noqa: F401
         auth,
+        billing,
         clients,
         clients_duplicates,
         clients_transfer,

@@ -56,6 +56,12 @@ class Perm(StrEnum):
     DOCUMENTS_ISSUE = "documents.issue"  # issue for deals one works (own; all with deals.all)
     DOCUMENTS_MANAGE = "documents.manage"  # any deal: issue, cancel, mark signed, batch print
     TEMPLATES_MANAGE = "templates.manage"  # document templates and number formats
+    PAYMENTS_VIEW = "payments.view"  # payments, invoice payment state, receivables
+    PAYMENTS_RECONCILE = "payments.reconcile"  # allocate, split, unassign by hand
+    BUDGETS_VIEW = "budgets.view"
+    BUDGETS_MANAGE = "budgets.manage"  # plan, version and approve project budgets
+    EXCHANGE_VIEW = "exchange.view"  # the exchange log with the accounting system
+    EXCHANGE_MANAGE = "exchange.manage"  # connection settings, retry dead messages
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -86,15 +92,36 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         _STAFF
         | _BASE_KEEPERS
         | _SELLING
-        | {Perm.CLIENTS_REASSIGN, Perm.DEALS_ALL, Perm.PLANS_MANAGE, Perm.DOCUMENTS_MANAGE}
+        | {
+            Perm.CLIENTS_REASSIGN,
+            Perm.DEALS_ALL,
+            Perm.PLANS_MANAGE,
+            Perm.DOCUMENTS_MANAGE,
+            Perm.PAYMENTS_VIEW,
+            Perm.BUDGETS_VIEW,
+        }
     ),
     Role.SALES_MANAGER: frozenset(
-        _STAFF | _SELLING | {Perm.CLIENTS_CREATE, Perm.CLIENTS_EDIT_OWN, Perm.GROUPS_PERSONAL}
+        _STAFF
+        | _SELLING
+        | {Perm.CLIENTS_CREATE, Perm.CLIENTS_EDIT_OWN, Perm.GROUPS_PERSONAL, Perm.PAYMENTS_VIEW}
     ),
     Role.ANALYST: frozenset(_STAFF | _BASE_KEEPERS | {Perm.LEADS_WORK}),
     # Accountants issue acts and VAT invoices for any deal, cancel and check documents.
-    Role.ACCOUNTANT: frozenset(_STAFF | {Perm.DOCUMENTS_ISSUE, Perm.DOCUMENTS_MANAGE}),
-    Role.PROJECT_MANAGER: frozenset(_STAFF | {Perm.PROJECTS_MANAGE, Perm.PLANS_MANAGE}),
+    Role.ACCOUNTANT: frozenset(
+        _STAFF
+        | {
+            Perm.DOCUMENTS_ISSUE,
+            Perm.DOCUMENTS_MANAGE,
+            Perm.PAYMENTS_VIEW,
+            Perm.PAYMENTS_RECONCILE,
+            Perm.BUDGETS_VIEW,
+            Perm.EXCHANGE_VIEW,
+        }
+    ),
+    Role.PROJECT_MANAGER: frozenset(
+        _STAFF | {Perm.PROJECTS_MANAGE, Perm.PLANS_MANAGE, Perm.BUDGETS_VIEW, Perm.BUDGETS_MANAGE}
+    ),
 }
 assert set(ROLE_PERMISSIONS) == _EVERY_ROLE, "every role needs a row in ROLE_PERMISSIONS"
 

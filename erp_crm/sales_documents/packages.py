@@ -45,12 +45,21 @@ def manual_pdf(session: Session, project: Project, kind: str, deal: Deal | None 
         raise NotFound("Шаблон руководства не найден.")
     from erp_crm.sales_documents.schema import demo_context
 
-    ctx = demo_context(kind)
+    # The manuals speak of the project; the rest of the context is filled so an uploaded
+    # template may use it, from the real deal when there is one — never with demo values.
+    from erp_crm.sales_documents.services import seller_of
+
+    if deal is not None:
+        ctx = contexts.build(deal, seller_of(session, deal), kind=kind, number="",
+                             doc_date=dt.date.today())
+    else:
+        ctx = demo_context(kind)
+        for key in ("seller", "buyer", "deal"):
+            ctx[key] = dict.fromkeys(ctx[key], "")
+        ctx["lines"], ctx["contract"], ctx["invoice"], ctx["act"] = [], None, None, None
     ctx["project"] = contexts.project_dict(project)
     ctx["doc"].update({"number": "", "date": dt.date.today(), "title": MANUAL_KINDS[kind],
                        "is_preview": False})
-    if deal is not None:
-        ctx["buyer"]["name"] = deal.client.name
     try:
         return render_template_pdf(template.text, ctx)
     except TemplateProblem as err:
