@@ -190,3 +190,15 @@ def test_payments_pages_and_api(client, db_session, two_invoices, make_user, api
     xlsx = client.get("/payments/receivables?format=xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert client.get("/api/v1/exchange-log", headers=headers).status_code == 200
+
+
+def test_the_deal_panel_and_the_document_page_show_the_invoice_payment_state(
+    client, db_session, two_invoices, admin
+):
+    first, _ = two_invoices
+    pay(db_session, "100.00", guid=first.guid)
+    db_session.commit()
+    client.login("billadmin")
+    panel = client.get(f"/documents/deal/{first.deal_id}/panel").get_data(as_text=True)
+    assert "Оплачен частично" in panel
+    assert "Оплачен частично" in client.get(f"/documents/{first.id}").get_data(as_text=True)

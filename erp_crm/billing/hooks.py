@@ -46,8 +46,22 @@ def payment_events(session: Session, client: Client) -> list[client_services.Tim
     ]
 
 
+def invoice_states(session: Session, invoices: list[Document]) -> dict[int, str]:
+    from erp_crm.billing.models import INVOICE_STATE_LABELS
+
+    paid = services.paid_amounts(session, [i.id for i in invoices])
+    return {
+        i.id: INVOICE_STATE_LABELS[services.invoice_state(i, paid.get(i.id, services.ZERO))]
+        for i in invoices
+    }
+
+
 def install() -> None:
     if move_deal_on_first_payment not in services.first_payment_hooks:
         services.first_payment_hooks.append(move_deal_on_first_payment)
+    from erp_crm.sales_documents import services as document_services
+
+    if invoice_states not in document_services.payment_state_sources:
+        document_services.payment_state_sources.append(invoice_states)
     if payment_events not in client_services.timeline_sources:
         client_services.timeline_sources.append(payment_events)

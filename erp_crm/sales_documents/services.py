@@ -57,6 +57,17 @@ TRIGGERS = {
 # Called after a document is issued or cancelled: fn(session, document, action) — the accounting
 # outbox registers here, so erp_crm never imports the adapter.
 document_hooks: list[Callable[[Session, Document, str], None]] = []
+# Payment state of invoices for the pages: fn(session, invoices) -> {id: Russian label}; the
+# billing area registers here (documents know nothing of payments).
+payment_state_sources: list[Callable[[Session, list[Document]], dict[int, str]]] = []
+
+
+def payment_states(session: Session, documents: list[Document]) -> dict[int, str]:
+    invoices = [d for d in documents if d.kind == DocumentKind.INVOICE.value and d.is_active]
+    states: dict[int, str] = {}
+    for source in payment_state_sources:
+        states.update(source(session, invoices))
+    return states
 
 # --- access -------------------------------------------------------------------------------------
 

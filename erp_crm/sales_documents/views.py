@@ -79,6 +79,7 @@ def deal_panel(deal_id: int) -> str:
         package_kinds=PACKAGE_KINDS,
         can_issue=services.can_issue(current_user, deal),
         missing_package=[k for k in PACKAGE_KINDS if k not in active],
+        payment_states=services.payment_states(db.session, documents),
     )
 
 
@@ -159,6 +160,7 @@ def show(document_id: int) -> str:
         related=related,
         users={u.id: u for u in db.session.scalars(select(User))},
         can_change=services.can_change(current_user, document, deal),
+        payment_state=services.payment_states(db.session, [document]).get(document.id),
         can_issue=services.can_issue(current_user, deal),
     )
 
@@ -233,6 +235,7 @@ def index() -> str:
     return render_template(
         "documents/index.html",
         page=page,
+        payment_states=services.payment_states(db.session, page.items),
         clients=clients,
         projects=db.session.scalars(select(Project).order_by(Project.opening_date.desc())).all(),
         filters={"kind": kind, "status": status, "project_id": project_id, "q": q},
