@@ -88,29 +88,41 @@ def launch(app: Flask, job_id: int) -> None:
     threading.Thread(target=run, args=(app, job_id), name=f"print-{job_id}", daemon=True).start()
 
 
-def _issue_one(app: Flask, job_id: int, deal_id: int) -> tuple[int | None, str | None]:
-    """One deal in its own transaction: the document id, or the reason it could not be made."""
+CHUNK = 8  # deals per transaction: rendered together on the render pool
+
+
+def _issue_chunk(app: Flask, job_id: int, deal_ids: list[int]) -> list[int]:
+    """Issue the missing documents of some deals in one short transaction; their ids.
+
+    A deal that cannot have the document (no ИНН, say) is reported and skipped inside a
+    savepoint, which gives its number back; the files of the rest are rendered together.
+    """
     with db.job_session(app) as session:
         take_write_lock(session)
         job = session.get(PrintJob, job_id)
         actor = session.get(User, job.created_by_id)
-        deal = session.get(Deal, deal_id)
-        existing = services.active_of_kind(session, deal_id, job.kind)
-        error = None
-        document_id = existing.id if existing else None
-        if existing is None:
+        ids: list[int] = []
+        pending = []
+        failed = list(job.failed)
+        for deal_id in deal_ids:
+            existing = services.active_of_kind(session, deal_id, job.kind)
+            if existing is not None:
+                ids.append(existing.id)
+                continue
+            deal = session.get(Deal, deal_id)
             try:
                 with session.begin_nested():
-                    document_id = services.issue_document(
-                        session, deal, job.kind, actor=actor
-                    ).id
-                job.issued += 1
+                    pending.append(services.prepare_issue(session, deal, job.kind, actor=actor))
             except DomainError as err:
-                error = str(err)
-                job.failed = [*job.failed, {"deal_id": deal_id, "error": error}]
-        job.done += 1
+                failed.append({"deal_id": deal_id, "error": str(err)})
+        services.render_pending(pending)
+        for item in pending:
+            ids.append(services.finish_issue(session, item, actor=actor).id)
+        job.failed = failed
+        job.issued += len(pending)
+        job.done += len(deal_ids)
         job.heartbeat_at = utcnow()
-        return document_id, error
+        return ids
 
 
 def run(app: Flask, job_id: int) -> None:
@@ -119,10 +131,11 @@ def run(app: Flask, job_id: int) -> None:
             _run(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
         except Exception as err:  # noqa: BLE001 - the page must learn the job died
             log.exception("print job %s failed", job_id)
+            message = err.message if isinstance(err, DomainError) else type(err).__name__
             with db.job_session(app) as session:
                 job = session.get(PrintJob, job_id)
                 job.status = "failed"
-                job.error = f"Печать остановлена из-за ошибки: {type(err).__name__}"
+                job.error = f"Печать остановлена: {message}"
                 job.finished_at = utcnow()
 
 
@@ -132,10 +145,8 @@ def _run(app: Flask, job_id: int) -> None:
         job.status, job.heartbeat_at = "running", utcnow()
         deal_ids = list(job.deal_ids)
     document_ids = []
-    for deal_id in deal_ids:
-        document_id, _error = _issue_one(app, job_id, deal_id)
-        if document_id is not None:
-            document_ids.append(document_id)
+    for start in range(0, len(deal_ids), CHUNK):
+        document_ids.extend(_issue_chunk(app, job_id, deal_ids[start:start + CHUNK]))
     zip_path, pdf_path = result_paths(app, job_id)
     with db.job_session(app) as session:
         _write_results(session, document_ids, zip_path, pdf_path)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from documents.numbering import DEFAULT_PATTERNS, format_number, validate_pattern
+from documents.pool import RenderTask, render_all
 from documents.render_docx import render_docx
 from documents.render_html import render_template_pdf
 from documents.sandbox import TemplateProblem
@@ -43,6 +44,7 @@ from erp_crm.sales_documents.schema import (
     DOCX_KINDS,
     KIND_FILE_STEMS,
     KIND_LABELS,
+    PACKAGE_KINDS,
     DocumentKind,
 )
 
@@ -288,10 +290,10 @@ def _check_deal(deal: Deal, kind: str) -> None:
         raise Conflict(f"У контрагента «{client.name}» не указан ИНН: он нужен в документе.")
 
 
-def _store_files(document: Document, rendered: Rendered) -> None:
+def _store_files(document: Document, files: dict[str, bytes]) -> None:
     stem = f"{KIND_FILE_STEMS[DocumentKind(document.kind)]} № {document.number}"
     stem = stem.replace("/", "-")
-    for fmt, data in rendered.files.items():
+    for fmt, data in files.items():
         document.files.append(
             DocumentFile(
                 format=fmt,
@@ -317,7 +319,16 @@ def _fire(session: Session, deal: Deal, kind: str, actor: User) -> str | None:
     return None
 
 
-def issue_document(
+@dataclass
+class PendingIssue:
+    """A numbered document row waiting for its files (rendering may run in parallel)."""
+
+    document: Document
+    deal: Deal
+    tasks: list[tuple[str, RenderTask]]  # (file format, what to render)
+
+
+def prepare_issue(
     session: Session,
     deal: Deal,
     kind: str,
@@ -325,8 +336,8 @@ def issue_document(
     actor: User,
     on: dt.date | None = None,
     corrects: Document | None = None,
-) -> Document:
-    """Issue one document of the deal: number, render, freeze. Returns the flushed Document."""
+) -> PendingIssue:
+    """Check, number and record a document (flushed, without files yet); see issue_document."""
     _ensure(can_issue(actor, deal), "Выставлять документы по сделке может её менеджер, "
             "руководитель ОП или бухгалтер.")
     try:
@@ -341,6 +352,9 @@ def issue_document(
             "его или выпустите исправление."
         )
     organization = seller_of(session, deal)
+    html = template_store.resolve(session, kind, "html", deal.project_id)
+    if html is None:
+        raise ValidationError(f"Нет шаблона для вида «{KIND_LABELS[DocumentKind(kind)]}».")
     doc_date = on or dt.date.today()
 
     correction_no = 0
@@ -384,9 +398,14 @@ def issue_document(
         correction_no=correction_no,
         correction_date=doc_date if correction_no else None,
     )
-    rendered = render_kind(
-        session, kind, ctx, project_id=deal.project_id, organization=organization
-    )
+    tasks = [("pdf", RenderTask("html", html.text, ctx))]
+    version = html.version
+    if kind in DOCX_KINDS:
+        docx = template_store.resolve(session, kind, "docx", deal.project_id)
+        if docx is not None:
+            docx_ctx = {**ctx, **contexts.docx_images(organization)}
+            tasks.append(("docx", RenderTask("docx", docx.content, docx_ctx)))
+            version += " + " + docx.version
     document = Document(
         organization_id=organization.id,
         deal_id=deal.id,
@@ -403,30 +422,70 @@ def issue_document(
         due_date=ctx["payment"]["due_date"] if kind == DocumentKind.INVOICE else None,
         base_document_id=pre.base.id if pre.base else None,
         corrects_id=corrects.id if corrects else None,
-        template_version=rendered.version[:120],
+        template_version=version[:120],
         snapshot=contexts.snapshot(ctx),
         issued_by_id=actor.id,
     )
-    _store_files(document, rendered)
     session.add(document)
     session.flush()
+    return PendingIssue(document=document, deal=deal, tasks=tasks)
+
+
+def render_pending(pending: list[PendingIssue]) -> None:
+    """Render the files of prepared documents, all at once on the render pool."""
+    flat = [task for item in pending for _fmt, task in item.tasks]
+    try:
+        results = iter(render_all(flat))
+    except TemplateProblem as err:
+        raise ValidationError(str(err)) from err
+    except ValueError as err:  # the restricted fetcher refused a resource
+        raise ValidationError(f"Шаблон ссылается на недоступный ресурс: {err}") from err
+    for item in pending:
+        _store_files(item.document, {fmt: next(results) for fmt, _task in item.tasks})
+
+
+def finish_issue(session: Session, item: PendingIssue, *, actor: User) -> Document:
+    """Write the files, tell the hooks (accounting outbox), fire the pipeline's trigger."""
+    session.flush()
     for hook in document_hooks:
-        hook(session, document, "issued")
-    _fire(session, deal, kind, actor)
-    return document
+        hook(session, item.document, "issued")
+    _fire(session, item.deal, item.document.kind, actor)
+    return item.document
+
+
+def issue_document(
+    session: Session,
+    deal: Deal,
+    kind: str,
+    *,
+    actor: User,
+    on: dt.date | None = None,
+    corrects: Document | None = None,
+) -> Document:
+    """Issue one document of the deal: number, render, freeze. Returns the flushed Document.
+
+    All in the caller's transaction: a failure anywhere rolls the number back with the rest.
+    """
+    item = prepare_issue(session, deal, kind, actor=actor, on=on, corrects=corrects)
+    render_pending([item])
+    return finish_issue(session, item, actor=actor)
 
 
 def issue_package(session: Session, deal: Deal, *, actor: User) -> list[Document]:
-    """Issue every package kind the deal does not have yet, in one transaction."""
-    from erp_crm.sales_documents.schema import PACKAGE_KINDS
+    """Issue every package kind the deal does not have yet, in one transaction.
 
+    Each is numbered and recorded in order (the invoice refers to the contract issued just
+    before it), then all files are rendered together on the render pool.
+    """
     _ensure(can_issue(actor, deal), "Выставлять документы по сделке может её менеджер, "
             "руководитель ОП или бухгалтер.")
-    issued = []
-    for kind in PACKAGE_KINDS:
-        if active_of_kind(session, deal.id, kind) is None:
-            issued.append(issue_document(session, deal, kind, actor=actor))
-    return issued
+    pending = [
+        prepare_issue(session, deal, kind, actor=actor)
+        for kind in PACKAGE_KINDS
+        if active_of_kind(session, deal.id, kind) is None
+    ]
+    render_pending(pending)
+    return [finish_issue(session, item, actor=actor) for item in pending]
 
 
 def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) -> bytes:
