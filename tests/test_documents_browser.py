@@ -1,0 +1,155 @@
+"""Documents in a real Chromium: the deal card loads its documents panel (htmx), issues the
+package in one click, and batch printing shows a progress bar that fills while the job runs.
+
+Same set-up as the kanban browser test: the app on a free localhost port, its own SQLite file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from werkzeug.serving import make_server
+
+from erp_crm.audit.services import set_actor
+from erp_crm.auth import services as auth_services
+from erp_crm.db import db
+from erp_crm.deals import services
+from erp_crm.organizations import services as org_services
+from erp_crm.projects.models import Stand
+from tests.conftest import PASSWORD, make_test_app
+from tests.deal_fixtures import make_client, make_project
+from tests.test_kanban_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.test_organizations import VALID
+
+pytestmark = pytest.mark.browser
+
+
+def _seed(app) -> dict:
+    from sqlalchemy import select
+
+    with app.app_context(), db.job_session() as session:
+        head = auth_services.create_user(
+            session,
+            auth_services.UserData(username="docs_head", full_name="Соколова Анна Петровна",
+                                   role="head_of_sales", password=PASSWORD),
+            actor=None,
+        )
+        set_actor(session, head)
+        org_services.create_organization(session, org_services.OrganizationData(**VALID),
+                                         actor=head)
+        project = make_project(session, stands=6)
+        stands = session.scalars(select(Stand).order_by(Stand.number)).all()
+        deals = []
+        for n, (name, inn) in enumerate([("ООО «Ромашка»", "7707083893"),
+                                         ("АО «Вектор & Ко»", "7736207543"),
+                                         ("ПАО «Север»", "7702070139")]):
+            deal = services.create_deal(
+                session,
+                services.DealData(client_id=make_client(session, head, name=name, inn=inn).id,
+                                  project_id=project.id),
+                actor=head,
+            )
+            services.add_stand_line(session, deal, stands[n], actor=head)
+            deals.append(deal.id)
+        return {"project": project.id, "deals": deals}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[tuple[str, dict]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install the Debian package chromium")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
+    tmp = tmp_path_factory.mktemp("docs-browser")
+    app = make_test_app("sqlite:///" + str(tmp / "docs.sqlite3"), tmp / "instance")
+    with app.app_context():
+        flask_migrate.upgrade()
+    data = _seed(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", data
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["erp_db"].engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def page(live):
+    from playwright.sync_api import sync_playwright
+
+    base_url, _data = live
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ru-RU",
+                                      accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.problems = []
+        page.on("pageerror", lambda e: page.problems.append(str(e)))
+        page.on(
+            "console",
+            lambda m: (
+                page.problems.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda r: (
+                page.problems.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
+        page.goto(f"{base_url}/login")
+        page.fill("#username", "docs_head")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda url: "/login" not in url)
+        yield page
+        browser.close()
+
+
+def test_the_deal_card_issues_the_package_in_one_click(live, page):
+    base_url, data = live
+    deal = data["deals"][0]
+    page.goto(f"{base_url}/deals/{deal}")
+    package = page.locator("#documents button", has_text="Выставить пакет")
+    package.wait_for()  # the panel arrived through htmx
+    package.click()
+    page.wait_for_selector(".alert-success")
+    assert "Выставлены" in page.locator(".alert-success").inner_text()
+    rows = page.locator("#deal-documents tbody tr")
+    rows.first.wait_for()
+    text = page.locator("#deal-documents").inner_text()
+    for title in ("Заявка на участие", "Договор", "Счёт на оплату"):
+        assert title in text
+    assert "Выставлен" in text
+    pdf = page.request.get(f"{base_url}/documents/deal/{deal}/package.pdf")
+    assert pdf.status == 200 and pdf.body()[:5] == b"%PDF-"
+    assert not page.problems, page.problems
+
+
+def test_batch_printing_shows_its_progress_until_the_pdf_is_ready(live, page):
+    base_url, data = live
+    page.goto(f"{base_url}/documents/projects/{data['project']}")
+    page.select_option("select[name=kind]", "invoice")
+    page.click("button:has-text('Запустить')")
+    job = page.locator(".print-job").first
+    job.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('.print-job .progress-bar').textContent.trim() === '100%'"
+    )
+    link = page.locator(".print-job a", has_text="Один PDF")
+    link.wait_for()
+    assert "выставлено новых документов: 2" in page.locator(".print-job").first.inner_text()
+    merged = page.request.get(base_url + link.get_attribute("href"))
+    assert merged.status == 200 and merged.body()[:5] == b"%PDF-"
+    assert not page.problems, page.problems
