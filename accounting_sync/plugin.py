@@ -19,10 +19,12 @@ def ping(app: Flask) -> str:
     return f"Связь есть: версия сервиса обмена {result.version}{when}."
 
 
-def sync(app: Flask) -> str:
+def sync(app: Flask) -> tuple[str, list[str]]:
+    """One exchange pass: its summary and the errors met (an unreachable 1C among them)."""
     from accounting_sync.sync import sync_once
 
-    return sync_once(app).summary()
+    report = sync_once(app)
+    return report.summary(), report.errors
 
 
 def install(app: Flask) -> None:

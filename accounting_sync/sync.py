@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from accounting_sync import messages as m
 from accounting_sync.errors import AccountingError
-from erp_crm.db import db, take_write_lock, utcnow
+from erp_crm.db import db, utcnow
 from erp_crm.integration import services as integration
 from erp_crm.integration.models import (
     DocumentSyncState,
@@ -64,7 +64,7 @@ class SyncReport:
 def make_client(app: Flask) -> Any:
     from accounting_sync.client import AccountingClient
 
-    with app.app_context(), db.job_session(app) as session:
+    with app.app_context(), db.job_session(app, write=True) as session:
         conn = integration.connection(session)
     return AccountingClient(
         conn.url, conn.username, conn.password, node=conn.node,
@@ -210,7 +210,7 @@ def _send(client: Any, batch: Batch) -> m.PutResponse:
 
 def _sent(app: Flask, batch: Batch, response: m.PutResponse) -> None:
     ids = {r.guid: r.accounting_id for r in response.results}
-    with db.job_session(app) as session:
+    with db.job_session(app, write=True) as session:
         now = utcnow()
         for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(batch.ids))):
             row.status, row.sent_at = "sent", now
@@ -228,7 +228,7 @@ def _failed(app: Flask, batch: Batch, error: AccountingError, report: SyncReport
     config = app.config
     base = float(config.get("ACCOUNTING_BACKOFF_SECONDS", 10))
     limit = int(config.get("ACCOUNTING_MAX_ATTEMPTS", integration.MAX_ATTEMPTS))
-    with db.job_session(app) as session:
+    with db.job_session(app, write=True) as session:
         now = utcnow()
         for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(batch.ids))):
             row.attempts += 1
@@ -246,8 +246,7 @@ def _failed(app: Flask, batch: Batch, error: AccountingError, report: SyncReport
 def send_outbox(app: Flask, client: Any, report: SyncReport, *, batch_size: int = 50,
                 progress: Callable[[str], None] | None = None) -> None:
     while True:
-        with db.job_session(app) as session:
-            take_write_lock(session)
+        with db.job_session(app, write=True) as session:
             batch = _next_batch(session, batch_size)
         if batch is None:
             return
@@ -329,19 +328,18 @@ def _budget_applier() -> Callable[..., bool] | None:
 def fetch_changes(app: Flask, client: Any, report: SyncReport, *, page_size: int = 100,
                   max_pages: int = 100, progress: Callable[[str], None] | None = None) -> None:
     for _ in range(max_pages):
-        with db.job_session(app) as session:
+        with db.job_session(app, write=True) as session:  # may create the node's row
             received_no = integration.state(session).received_no
         try:
             changes = client.get_changes(received_no, page_size)  # no transaction open
         except AccountingError as err:
             report.errors.append(err.message)
-            with db.job_session(app) as session:
+            with db.job_session(app, write=True) as session:
                 integration.log(session, "GetChanges", False, err.message)
             return
         if changes.message_no == 0:
             return
-        with db.job_session(app) as session:
-            take_write_lock(session)
+        with db.job_session(app, write=True) as session:
             st = integration.state(session)
             if changes.message_no <= st.received_no:
                 report.messages_ignored += 1

@@ -30,6 +30,14 @@ def zip_bytes(entries: Iterable[tuple[str, bytes]]) -> bytes:
     return out.getvalue()
 
 
+def is_readable_pdf(data: bytes) -> bool:
+    """True when pypdf opens the file and finds at least one page (not just a %PDF header)."""
+    try:
+        return len(PdfReader(io.BytesIO(data)).pages) > 0
+    except Exception:  # noqa: BLE001 - pypdf raises many kinds on broken files
+        return False
+
+
 def merge_pdfs(pdfs: Iterable[bytes]) -> bytes:
     writer = PdfWriter()
     for data in pdfs:

@@ -65,7 +65,11 @@ class TemplateProblem(Exception):
 
 def describe_error(err: Exception) -> str:
     if isinstance(err, TemplateSyntaxError):
-        return f"Ошибка в шаблоне (строка {err.lineno}): {err.message}"
+        return (
+            f"Ошибка синтаксиса шаблона около строки {err.lineno}: проверьте парность "
+            "{{ }} и {% %}, теги if/for и их end. Подробности (англ.): "
+            f"{err.message}"
+        )
     if isinstance(err, SecurityError):
         return "Шаблон пытается выполнить запрещённую операцию и не может быть использован."
     if isinstance(err, UndefinedError):

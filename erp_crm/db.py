@@ -149,9 +149,16 @@ class Database:
         return session
 
     @contextmanager
-    def job_session(self, app: Flask | None = None) -> Iterator[Session]:
-        """A session for CLI commands and workers: commits on success, rolls back on error."""
+    def job_session(self, app: Flask | None = None, *, write: bool = False) -> Iterator[Session]:
+        """A session for CLI commands and workers: commits on success, rolls back on error.
+
+        `write=True` for a session that will change data: on SQLite it begins with the write
+        lock (see take_write_lock), so it waits for another writer instead of failing with
+        «database is locked» when it reads first and writes later.
+        """
         session = self.state(app).new_session()
+        if write:
+            take_write_lock(session)
         try:
             yield session
             session.commit()

@@ -256,3 +256,19 @@ def test_an_approved_budget_goes_to_1c_and_its_actuals_come_back(
         assert actual is not None and actual.month == dt.date(2026, 10, 1) and actual.amount > 0
     finally:
         server.stop()
+
+
+def test_sync_now_says_so_when_1c_is_unreachable_and_bad_urls_are_refused(
+    app, client, db_session, admin, emulator
+):
+    db_session.commit()
+    client.login("syncadmin")
+    for bad in ("http://", "http://exa mple.com/ws", "ftp://host/ws"):
+        answer = client.submit("/exchange/settings", {"url": bad, "username": USER})
+        assert answer.status_code == 422, bad
+    saved = client.submit("/exchange/settings", {"url": "http://127.0.0.1:1/buh/ws/x.1cws",
+                                                 "username": USER, "password": PASSWORD})
+    assert saved.status_code == 302
+    done = client.submit("/exchange/sync")
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Обмен с ошибками" in page and "Обмен выполнен" not in page

@@ -14,9 +14,11 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from erp_crm.audit.models import AuditEntry
+from erp_crm.auth.models import User
 from erp_crm.billing import receivables as debts
 from erp_crm.billing import services as billing
 from erp_crm.billing.models import Payment, PaymentAllocation
+from erp_crm.deals.models import Deal
 from erp_crm.errors import PermissionDenied, ValidationError
 from erp_crm.sales_documents import services as documents
 from tests.test_documents import make_deal
@@ -179,7 +181,7 @@ def test_payments_pages_and_api(client, db_session, two_invoices, make_user, api
     response = client.submit(f"/payments/{payment.id}/allocate",
                              {"invoice": first.number, "amount": "10,00"})
     assert response.status_code == 302
-    assert "Разнесено 10.00" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Разнесено 10,00" in client.get(response.headers["Location"]).get_data(as_text=True)
     headers = api_token("billacc")
     body = client.get(f"/api/v1/invoices/{first.id}/payments", headers=headers).get_json()
     assert (body["paid"], body["state"]) == ("10.00", "partly_paid")
@@ -202,3 +204,36 @@ def test_the_deal_panel_and_the_document_page_show_the_invoice_payment_state(
     panel = client.get(f"/documents/deal/{first.deal_id}/panel").get_data(as_text=True)
     assert "Оплачен частично" in panel
     assert "Оплачен частично" in client.get(f"/documents/{first.id}").get_data(as_text=True)
+
+
+def test_a_paid_invoice_cannot_be_cancelled_and_unassigning_forgets_a_guessed_client(
+    db_session, two_invoices, make_user
+):
+    from erp_crm.errors import Conflict
+
+    first, second = two_invoices
+    accountant = make_user("accountant")
+    payment = pay(db_session, "100.00", inn="7736207543")  # an unknown payer
+    allocation = billing.allocate_by_hand(db_session, payment, first, "100.00", actor=accountant)
+    assert payment.client_id == first.client_id
+    with pytest.raises(Conflict, match="снимите разнесение"):
+        documents.cancel_document(db_session, first, actor=accountant, reason="ошибка")
+    billing.unassign(db_session, allocation, actor=accountant)
+    assert payment.client_id is None and payment.unallocated == D("100.00")
+    documents.cancel_document(db_session, first, actor=accountant, reason="ошибка")
+    assert first.status == "cancelled"
+    with pytest.raises(ValidationError, match="например"):
+        billing.allocate_by_hand(db_session, payment, second, "1e2", actor=accountant)
+
+
+def test_a_vat_invoice_names_the_payment_orders_that_paid_before_it(db_session, two_invoices):
+    from tests.test_documents import pdf_text
+
+    first, _ = two_invoices
+    actor = db_session.get(User, first.issued_by_id)
+    pay(db_session, "100.00", guid=first.guid, on=dt.date.today())
+    deal = db_session.get(Deal, first.deal_id)
+    documents.issue_document(db_session, deal, "act", actor=actor)
+    vat = documents.issue_document(db_session, deal, "vat_invoice", actor=actor)
+    assert vat.snapshot["payments"] == [{"number": "77", "date": dt.date.today().isoformat()}]
+    assert f"№ 77 от {dt.date.today():%d.%m.%Y}" in pdf_text(vat.files[0].content)

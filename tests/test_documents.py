@@ -72,6 +72,14 @@ def make_deal(session, actor, *, project=None, client=None, name="ООО «Ро�
     return deal
 
 
+def sell(session, deal, actor):
+    """Move a deal to its pipeline's first sale stage (contract and on)."""
+    stage = next(s for s in deal.pipeline.stages if s.is_sale)
+    deal_services.move_to_stage(session, deal, stage, actor=actor,
+                                next_contact_date=dt.date.today() + dt.timedelta(days=7))
+    return deal
+
+
 # --- money, words, VAT: known cases to the kopeck -------------------------------------------------
 
 
@@ -292,7 +300,7 @@ def test_act_needs_an_invoice_or_contract_and_a_vat_invoice_needs_its_act(db_ses
     vat = services.issue_document(db_session, deal, "vat_invoice", actor=admin)
     with pytest.raises(Conflict):
         services.issue_document(db_session, deal, "vat_invoice", actor=admin)
-    with pytest.raises(Conflict, match="Сначала аннулируйте счёт-фактуру"):
+    with pytest.raises(Conflict, match="Сначала аннулируйте документ «Счёт-фактура"):
         services.cancel_document(db_session, act, actor=admin, reason="ошибка")
     corrected = services.issue_correction(db_session, vat, actor=admin, reason="адрес")
     assert (corrected.number, corrected.correction_no, corrected.corrects_id) == (
@@ -410,11 +418,20 @@ def test_a_docx_template_with_an_injection_or_unknown_field_is_refused(db_sessio
                                         actor=admin)
 
 
+def test_a_template_without_the_number_date_or_buyer_is_refused(db_session, admin):
+    with pytest.raises(ValidationError, match="doc.date"):
+        templates_admin.upload_template(
+            db_session, kind="invoice", filename="bare.html",
+            data=b"<p>{{ doc.number }} {{ buyer.name }}</p>", name=None, project=None,
+            actor=admin)
+
+
 def test_an_unknown_placeholder_is_named_on_upload_and_visible_in_previews(db_session, admin):
     with pytest.raises(ValidationError, match="buyer.favourite_colour"):
         templates_admin.upload_template(
             db_session, kind="invoice", filename="x.html",
-            data=b"<p>{{ buyer.name }} {{ buyer.favourite_colour }}</p>", name=None,
+            data=b"<p>{{ doc.number }} {{ doc.date }} {{ buyer.name }} "
+            b"{{ buyer.favourite_colour }}</p>", name=None,
             project=None, actor=admin)
     from documents.sandbox import render_string
 
@@ -450,10 +467,16 @@ def test_templates_cannot_read_files_or_reach_the_network(db_session, admin, tmp
             f'<img src="file://{secret}"><p>{{{{ buyer.name }}}}</p>'
             "</body></html>"
         ).encode()
-        template = templates_admin.upload_template(
-            db_session, kind="invoice", filename="fetch.html", data=html, name=None,
-            project=None, actor=admin)
-        pdf = templates_admin.preview_template(template, actor=admin).content
+        # Refused at upload with the reference named …
+        with pytest.raises(ValidationError, match="внешний ресурс"):
+            templates_admin.upload_template(
+                db_session, kind="invoice", filename="fetch.html", data=html, name=None,
+                project=None, actor=admin)
+        # … and even rendered anyway, the fetcher reaches nothing.
+        from documents.render_html import render_template_pdf
+        from erp_crm.sales_documents.schema import demo_context
+
+        pdf = render_template_pdf(html.decode(), demo_context("invoice"))
     finally:
         server.shutdown()
     assert _Spy.hits == []
@@ -532,7 +555,8 @@ def test_template_upload_and_preview_through_the_api(client, db_session, api_tok
     bad = client.post("/api/v1/document-templates", headers=headers,
                       content_type="multipart/form-data",
                       data={"kind": "invoice", "file": (io.BytesIO(b"{{ x.y }"), "x.html")})
-    assert bad.status_code == 422 and "Ошибка в шаблоне" in bad.get_json()["error"]["message"]
+    assert bad.status_code == 422
+    assert "Ошибка синтаксиса шаблона" in bad.get_json()["error"]["message"]
 
 
 def test_batch_printing_issues_the_missing_invoices_and_builds_one_pdf(
@@ -543,13 +567,23 @@ def test_batch_printing_issues_the_missing_invoices_and_builds_one_pdf(
     boss = make_user("head_of_sales", username="batchhead")
     project = make_project(db_session, code="BATCH", name="Пакет-Экспо")
     deals = [
-        make_deal(db_session, boss, project=project, name=f"ООО «Экспонент {i}»",
-                  inn=inn, stand_no=i)
+        sell(db_session, make_deal(db_session, boss, project=project,
+                                   name=f"ООО «Экспонент {i}»", inn=inn, stand_no=i), boss)
         for i, inn in enumerate(["7707083893", "7710140679", "7736207543"])
     ]
     services.issue_document(db_session, deals[0], "invoice", actor=boss)
-    nameless = make_deal(db_session, boss, project=project, name="ООО «Без ИНН»", inn=None,
-                         stand_no=3)
+    nameless = sell(db_session, make_deal(db_session, boss, project=project,
+                                          name="ООО «Без ИНН»", inn=None, stand_no=3), boss)
+    early = deal_services.create_deal(  # still at an early stage: not printed in a batch
+        db_session,
+        deal_services.DealData(
+            client_id=make_client(db_session, boss, name="ООО «Ещё думает»",
+                                  inn="7728168971").id,
+            project_id=project.id,
+        ),
+        actor=boss,
+    )
+    deal_services.add_registration_line(db_session, early, actor=boss)
     db_session.commit()
     client.login("batchacc")
     response = client.submit(f"/documents/projects/{project.id}/batch", {"kind": "invoice"},
@@ -585,3 +619,14 @@ def test_stamp_upload_refuses_a_non_image(client, db_session, org, admin):
     assert "PNG или JPEG" in client.get(response.headers["Location"]).get_data(as_text=True)
     db_session.expire_all()
     assert db_session.get(Organization, org.id).stamp_image is None
+
+
+def test_a_manual_that_is_not_a_real_pdf_is_refused(db_session, admin):
+    project = make_project(db_session, code="MAN27", name="Руководство-Экспо")
+    with pytest.raises(ValidationError, match="не открывается как PDF"):
+        packages.upload_manual(db_session, project, "technical_manual", "m.pdf",
+                               b"%PDF-1.4 garbage", actor=admin)
+    real = services.issue_document(db_session, make_deal(db_session, admin), "invoice",
+                                   actor=admin).files[0].content
+    packages.upload_manual(db_session, project, "technical_manual", "m.pdf", real, actor=admin)
+    assert packages.manual_pdf(db_session, project, "technical_manual") == real

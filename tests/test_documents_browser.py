@@ -54,6 +54,12 @@ def _seed(app) -> dict:
                 actor=head,
             )
             services.add_stand_line(session, deal, stands[n], actor=head)
+            if n:  # the other two are sold: batch printing takes them
+                import datetime as dt
+
+                sale = next(s for s in deal.pipeline.stages if s.is_sale)
+                services.move_to_stage(session, deal, sale, actor=head,
+                                       next_contact_date=dt.date.today() + dt.timedelta(7))
             deals.append(deal.id)
         return {"project": project.id, "deals": deals}
 
@@ -123,6 +129,7 @@ def test_the_deal_card_issues_the_package_in_one_click(live, page):
     page.goto(f"{base_url}/deals/{deal}")
     package = page.locator("#documents button", has_text="Выставить пакет")
     package.wait_for()  # the panel arrived through htmx
+    page.once("dialog", lambda dialog: dialog.accept())  # the confirmation lists the kinds
     package.click()
     page.wait_for_selector(".alert-success")
     assert "Выставлены" in page.locator(".alert-success").inner_text()
@@ -141,6 +148,7 @@ def test_batch_printing_shows_its_progress_until_the_pdf_is_ready(live, page):
     base_url, data = live
     page.goto(f"{base_url}/documents/projects/{data['project']}")
     page.select_option("select[name=kind]", "invoice")
+    page.once("dialog", lambda dialog: dialog.accept())  # «Выставить … по 2 сделкам?»
     page.click("button:has-text('Запустить')")
     job = page.locator(".print-job").first
     job.wait_for()

@@ -56,11 +56,41 @@ def invoice_states(session: Session, invoices: list[Document]) -> dict[int, str]
     }
 
 
+def refuse_cancel_when_paid(session: Session, document: Document) -> str | None:
+    """An invoice with money on it cannot disappear: the payments would be lost."""
+    paid = services.paid_amounts(session, [document.id]).get(document.id)
+    if paid:
+        return (
+            f"По счёту № {document.number} разнесены оплаты на {ru_number(paid)} руб.: сначала "
+            "снимите разнесение на страницах платежей (Платежи), затем аннулируйте счёт."
+        )
+    return None
+
+
+def payment_documents(session: Session, deal_id: int, on) -> list[dict]:
+    """Payment orders that paid the deal's invoices by a date (a VAT invoice's line 5)."""
+    from erp_crm.billing.models import PaymentAllocation
+
+    rows = session.execute(
+        select(Payment.number, Payment.pay_date)
+        .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+        .join(Document, Document.id == PaymentAllocation.document_id)
+        .where(Document.deal_id == deal_id, Payment.pay_date <= on)
+        .distinct()
+        .order_by(Payment.pay_date, Payment.number)
+    ).all()
+    return [{"number": number, "date": pay_date} for number, pay_date in rows]
+
+
 def install() -> None:
     if move_deal_on_first_payment not in services.first_payment_hooks:
         services.first_payment_hooks.append(move_deal_on_first_payment)
     from erp_crm.sales_documents import services as document_services
 
+    if payment_documents not in document_services.payment_document_sources:
+        document_services.payment_document_sources.append(payment_documents)
+    if refuse_cancel_when_paid not in document_services.cancel_checks:
+        document_services.cancel_checks.append(refuse_cancel_when_paid)
     if invoice_states not in document_services.payment_state_sources:
         document_services.payment_state_sources.append(invoice_states)
     if payment_events not in client_services.timeline_sources:

@@ -244,6 +244,9 @@ def allocate_by_hand(
     if invoice.status == DocumentStatus.CANCELLED.value:
         raise Conflict(f"Счёт № {invoice.number} аннулирован.")
     due = outstanding(session, invoice)
+    if isinstance(amount, str) and amount and not re.fullmatch(r"\d+(?:\.\d{1,2})?", amount):
+        raise ValidationError("Сумма — число с копейками через запятую, например 15000,50.",
+                              fields={"amount": "не число"})
     try:
         value = money(amount) if amount not in (None, "") else min(due, payment.unallocated)
     except ArithmeticError as err:
@@ -272,6 +275,13 @@ def unassign(session: Session, allocation: PaymentAllocation, *, actor: User) ->
     payment.unallocated = money(payment.unallocated + allocation.amount)
     session.delete(allocation)
     session.flush()
+    session.expire(payment, ["allocations"])
+    if not payment.allocations:
+        # The client may have come from that allocation (an unknown payer): back to what the
+        # payer's requisites say.
+        client = _client_by_inn(session, payment.payer_inn, payment.payer_kpp)
+        payment.client_id = client.id if client else None
+        session.flush()
     return payment
 
 

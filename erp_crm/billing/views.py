@@ -23,6 +23,7 @@ from erp_crm.errors import NotFound
 from erp_crm.projects.models import Project
 from erp_crm.sales_documents.models import Document
 from erp_crm.sales_documents.views import send_bytes
+from erp_crm.ui import ru_number
 
 bp = Blueprint("billing", __name__, url_prefix="/payments")
 
@@ -78,7 +79,7 @@ def allocate(payment_id: int) -> Response:
         db.session, payment, invoice, (request.form.get("amount") or "").replace(",", ".")
         .replace(" ", "").replace("\u00a0", "") or None, actor=current_user,
     )
-    flash(f"Разнесено {allocation.amount} руб. на счёт № {invoice.number}.", "success")
+    flash(f"Разнесено {ru_number(allocation.amount)} руб. на счёт № {invoice.number}.", "success")
     return redirect(url_for("billing.show", payment_id=payment.id))
 
 

@@ -8,6 +8,7 @@ leaving it puts them back on hold; losing needs a reason from the catalog and fr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -205,11 +206,22 @@ def create_deal(
 # --- lines --------------------------------------------------------------------------------------
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+MAX_QUANTITY = Decimal(100_000)  # m² or pieces on one line: more is a typo
+
+
 def _decimal(value: Any, field: str) -> Decimal:
+    """A number as people type it («12,5», «1 000»); exponents («1e3») and junk are refused."""
+    text = str(value).replace(",", ".").replace(" ", "").replace("\u00a0", "")
+    if not _PLAIN_NUMBER.fullmatch(text):
+        raise ValidationError(fields={field: "Введите число, например 12,5."})
     try:
-        return Decimal(str(value).replace(",", ".").replace(" ", ""))
+        number = Decimal(text)
     except (InvalidOperation, ValueError):
         raise ValidationError(fields={field: "Введите число."}) from None
+    if abs(number) > MAX_QUANTITY * 1000:
+        raise ValidationError(fields={field: "Слишком большое число: проверьте ввод."})
+    return number
 
 
 def _stand_price(session: Session, project_id: int, stand_type: str) -> StandPrice:
@@ -296,6 +308,8 @@ def add_space_line(
     _ensure_can_work(actor, deal)
     _ensure_open(deal)
     area = _decimal(area_m2, "area_m2")
+    if area > MAX_QUANTITY:
+        raise ValidationError(fields={"area_m2": "Площадь больше 100 000 м²: проверьте ввод."})
     price = _stand_price(session, deal.project_id, stand_type)
     line = pricing.space_line(
         description=f"Выставочная площадь: {STAND_TYPE_LABELS[stand_type].lower()}",  # type: ignore[index]
@@ -316,6 +330,8 @@ def add_service_line(
     _ensure_open(deal)
     if item.project_id != deal.project_id or not item.is_active:
         raise ValidationError(fields={"service_item_id": "Выберите услугу из прайс-листа проекта."})
+    if _decimal(quantity, "quantity") > MAX_QUANTITY:
+        raise ValidationError(fields={"quantity": "Количество больше 100 000: проверьте ввод."})
     line = pricing.service_line(
         service_item_id=item.id,
         description=item.name,

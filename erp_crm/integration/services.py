@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
@@ -73,7 +74,13 @@ def save_settings(
         raise PermissionDenied("Настройки обмена меняет администратор.")
     url = (url or "").strip()
     errors = {}
-    if not url.startswith(("http://", "https://")) or len(url) > 500:
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(ch.isspace() for ch in url)
+        or len(url) > 500
+    ):
         errors["url"] = "Адрес веб-сервиса: http(s)://сервер/база/ws/ExpoExchange.1cws"
     if not (username or "").strip():
         errors["username"] = "Укажите пользователя 1С."

@@ -81,11 +81,15 @@ def sync_now() -> Response:
     # The exchange opens its own short transactions; this request holds none while it runs.
     db.session.commit()
     try:
-        summary = adapter["sync"](current_app._get_current_object())  # type: ignore[attr-defined]
+        summary, errors = adapter["sync"](current_app._get_current_object())  # type: ignore[attr-defined]
     except adapter["error"] as err:
         flash(f"Обмен не выполнен: {err}", "danger")
     else:
-        flash(f"Обмен выполнен: {summary}.", "success")
+        if errors:
+            flash("Обмен с ошибками: " + "; ".join(dict.fromkeys(errors)) + f". Итог: {summary}.",
+                  "danger")
+        else:
+            flash(f"Обмен выполнен: {summary}.", "success")
     return redirect(url_for("exchange.index"))
 
 

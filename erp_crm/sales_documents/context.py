@@ -136,6 +136,7 @@ def build(
     correction_date: dt.date | None = None,
     preview: bool = False,
     images: bool = True,
+    payments: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The context of one document of a deal (see schema.PLACEHOLDERS)."""
     project = deal.project
@@ -186,6 +187,7 @@ def build(
                    if totals["vat_amount"] else "без НДС")
             ),
         },
+        "payments": payments or [],
         "advances": [],
         "stamp": _data_uri(organization.stamp_image) if images else "",
         "signature": _data_uri(organization.signature_image) if images else "",

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from documents.package import write_zip
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
-from erp_crm.db import db, take_write_lock, utcnow
-from erp_crm.deals.models import Deal, Outcome
+from erp_crm.db import db, utcnow
+from erp_crm.deals.models import Deal, Outcome, Stage
 from erp_crm.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from erp_crm.projects.models import Project
 from erp_crm.sales_documents import services
@@ -48,19 +48,10 @@ def create_job(session: Session, project: Project, kind: str, *, actor: User) ->
     )
     if running is not None and not is_stalled(running):
         raise Conflict("Пакетная печать по проекту уже идёт: дождитесь окончания.")
-    deal_ids = list(
-        session.scalars(
-            select(Deal.id)
-            .where(
-                Deal.project_id == project.id,
-                Deal.outcome != Outcome.LOST.value,
-                Deal.amount > 0,
-            )
-            .order_by(Deal.id)
-        )
-    )
+    deal_ids = list(session.scalars(eligible_deals(project.id).order_by(Deal.id)))
     if not deal_ids:
-        raise Conflict("В проекте нет сделок с суммой: печатать нечего.")
+        raise Conflict("В проекте нет сделок на этапах продажи (договор и дальше): печатать "
+                       "нечего.")
     job = PrintJob(
         project_id=project.id, kind=kind, created_by_id=actor.id, deal_ids=deal_ids,
         total=len(deal_ids), failed=[],
@@ -68,6 +59,21 @@ def create_job(session: Session, project: Project, kind: str, *, actor: User) ->
     session.add(job)
     session.flush()
     return job
+
+
+def eligible_deals(project_id: int):
+    """Deals the batch prints for: sold ones (a sale stage: contract and on), not lost, priced.
+    Earlier stages get their documents one by one from the deal card."""
+    return (
+        select(Deal.id)
+        .join(Stage, Stage.id == Deal.stage_id)
+        .where(
+            Deal.project_id == project_id,
+            Deal.outcome != Outcome.LOST.value,
+            Deal.amount > 0,
+            Stage.is_sale.is_(True),
+        )
+    )
 
 
 def is_stalled(job: PrintJob) -> bool:
@@ -97,8 +103,7 @@ def _issue_chunk(app: Flask, job_id: int, deal_ids: list[int]) -> list[int]:
     A deal that cannot have the document (no ИНН, say) is reported and skipped inside a
     savepoint, which gives its number back; the files of the rest are rendered together.
     """
-    with db.job_session(app) as session:
-        take_write_lock(session)
+    with db.job_session(app, write=True) as session:
         job = session.get(PrintJob, job_id)
         actor = session.get(User, job.created_by_id)
         ids: list[int] = []
@@ -131,8 +136,12 @@ def run(app: Flask, job_id: int) -> None:
             _run(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
         except Exception as err:  # noqa: BLE001 - the page must learn the job died
             log.exception("print job %s failed", job_id)
-            message = err.message if isinstance(err, DomainError) else type(err).__name__
-            with db.job_session(app) as session:
+            message = (
+                err.message if isinstance(err, DomainError)
+                else "ошибка на сервере; запустите печать снова — выставленные документы не "
+                "задвоятся"
+            )
+            with db.job_session(app, write=True) as session:
                 job = session.get(PrintJob, job_id)
                 job.status = "failed"
                 job.error = f"Печать остановлена: {message}"
@@ -140,7 +149,7 @@ def run(app: Flask, job_id: int) -> None:
 
 
 def _run(app: Flask, job_id: int) -> None:
-    with db.job_session(app) as session:
+    with db.job_session(app, write=True) as session:
         job = session.get(PrintJob, job_id)
         job.status, job.heartbeat_at = "running", utcnow()
         deal_ids = list(job.deal_ids)
@@ -148,8 +157,9 @@ def _run(app: Flask, job_id: int) -> None:
     for start in range(0, len(deal_ids), CHUNK):
         document_ids.extend(_issue_chunk(app, job_id, deal_ids[start:start + CHUNK]))
     zip_path, pdf_path = result_paths(app, job_id)
-    with db.job_session(app) as session:
+    with db.job_session(app) as session:  # reads only: the files go to disk
         _write_results(session, document_ids, zip_path, pdf_path)
+    with db.job_session(app, write=True) as session:
         job = session.get(PrintJob, job_id)
         job.status = "done"
         job.result_path = str(zip_path)

@@ -73,10 +73,11 @@ def upload_manual(
         raise PermissionDenied("Руководства участника загружает руководитель проекта.")
     if kind not in MANUAL_KINDS:
         raise ValidationError("Выберите вид руководства.", fields={"kind": "неизвестный"})
-    if not data.startswith(b"%PDF-"):
-        raise ValidationError("Загрузите руководство в формате PDF.", fields={"file": "не PDF"})
     if len(data) > MAX_MANUAL_BYTES:
         raise ValidationError("Файл больше 20 МБ.", fields={"file": "слишком большой"})
+    if not data.startswith(b"%PDF-") or not package.is_readable_pdf(data):
+        raise ValidationError("Файл не открывается как PDF: загрузите руководство в формате PDF.",
+                              fields={"file": "не PDF"})
     row = session.scalar(
         select(ProjectManual).where(ProjectManual.project_id == project.id,
                                     ProjectManual.kind == kind)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from erp_crm.auth.access import require_permission
@@ -50,6 +51,9 @@ def index(project_id: int) -> str:
         manuals=manuals,
         is_stalled=jobs.is_stalled,
         kind_labels=KIND_LABELS,
+        eligible=db.session.scalar(
+            select(func.count()).select_from(jobs.eligible_deals(project.id).subquery())
+        ),
     )
 
 

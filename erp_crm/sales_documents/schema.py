@@ -151,6 +151,10 @@ PLACEHOLDERS: dict[str, str] = {
     "payment.due_date": "оплатить до",
     "payment.days": "срок оплаты, банковских дней",
     "payment.purpose": "назначение платежа для банка",
+    "payments": "платёжные поручения, оплатившие сделку до отгрузки (строка 5 счёта-фактуры):"
+    " список number, date",
+    "payments[].number": "номер платёжного поручения",
+    "payments[].date": "дата платёжного поручения",
     "advances": "авансовые счета-фактуры (строка 5б): список number, date",
     "advances[].number": "номер авансового счёта-фактуры",
     "advances[].date": "дата авансового счёта-фактуры",
@@ -305,6 +309,7 @@ def demo_context(kind: str, *, on: dt.date | None = None) -> dict[str, Any]:
             "purpose": "Оплата по счёту № ОБРАЗЕЦ за участие в выставке «Волга-Пром 2027», "
             "в т.ч. НДС",
         },
+        "payments": [{"number": "417", "date": on - dt.timedelta(days=1)}],
         "advances": [],
         "stamp": "",
         "signature": "",

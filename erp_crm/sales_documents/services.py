@@ -59,6 +59,12 @@ TRIGGERS = {
 # Called after a document is issued or cancelled: fn(session, document, action) — the accounting
 # outbox registers here, so erp_crm never imports the adapter.
 document_hooks: list[Callable[[Session, Document, str], None]] = []
+# Reasons a document may not be cancelled, from other areas: fn(session, document) -> message
+# or None (billing: an invoice with payments allocated to it).
+cancel_checks: list[Callable[[Session, Document], str | None]] = []
+# Payment documents that paid a deal by a date (line 5 of a VAT invoice): fn(session, deal_id,
+# on) -> [{"number", "date"}] — billing registers here.
+payment_document_sources: list[Callable[[Session, int, dt.date], list[dict[str, Any]]]] = []
 # Payment state of invoices for the pages: fn(session, invoices) -> {id: Russian label}; the
 # billing area registers here (documents know nothing of payments).
 payment_state_sources: list[Callable[[Session, list[Document]], dict[int, str]]] = []
@@ -92,6 +98,15 @@ def can_change(user: User, document: Document, deal: Deal) -> bool:
         can_issue(user, deal)
         and document.status in (DocumentStatus.ISSUED.value, DocumentStatus.SENT.value)
     )
+
+
+def _ensure_can_change(actor: User, document: Document, deal: Deal) -> None:
+    if not can_issue(actor, deal):
+        raise PermissionDenied(
+            "Документы этой сделки меняет её менеджер, руководитель ОП или бухгалтер."
+        )
+    _ensure(can_change(actor, document, deal), "Подписанный документ аннулирует или исправляет "
+            "бухгалтер или руководитель ОП.")
 
 
 def _ensure(allowed: bool, message: str) -> None:
@@ -397,6 +412,11 @@ def prepare_issue(
         corrects=corrects,
         correction_no=correction_no,
         correction_date=doc_date if correction_no else None,
+        payments=[
+            found
+            for source in payment_document_sources
+            for found in source(session, deal.id, number_date)
+        ] if kind == DocumentKind.VAT_INVOICE else None,
     )
     tasks = [("pdf", RenderTask("html", html.text, ctx))]
     version = html.version
@@ -522,24 +542,27 @@ def cancel_document(
 ) -> Document:
     """Аннулировать: the number stays taken, the files stay, the status says cancelled."""
     deal = session.get(Deal, document.deal_id)
-    _ensure(can_change(actor, document, deal), "Аннулировать подписанный документ может "
-            "бухгалтер или руководитель ОП.")
+    _ensure_can_change(actor, document, deal)
     if document.status == DocumentStatus.CANCELLED.value:
         raise Conflict("Документ уже аннулирован.")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Укажите причину аннулирования.", fields={"reason": "обязательно"})
-    dependants = session.scalars(
+    dependant = session.scalars(
         select(Document).where(
             Document.base_document_id == document.id,
             Document.status != DocumentStatus.CANCELLED.value,
-            Document.kind == DocumentKind.VAT_INVOICE.value,
         )
-    ).all()
-    if dependants:
+    ).first()
+    if dependant is not None:
         raise Conflict(
-            f"Сначала аннулируйте счёт-фактуру № {dependants[0].number}, выставленный к этому акту."
+            f"Сначала аннулируйте документ «{dependant.audit_label()}», выставленный на "
+            "основании этого."
         )
+    for check in cancel_checks:
+        problem = check(session, document)
+        if problem:
+            raise Conflict(problem)
     document.status = DocumentStatus.CANCELLED.value
     document.cancelled_at = utcnow()
     document.cancelled_by_id = actor.id
@@ -555,8 +578,7 @@ def issue_correction(
 ) -> Document:
     """A correction is a new document referring to the old one, which is cancelled."""
     deal = session.get(Deal, document.deal_id)
-    _ensure(can_change(actor, document, deal), "Исправлять документ может бухгалтер, "
-            "руководитель ОП или менеджер сделки до подписания.")
+    _ensure_can_change(actor, document, deal)
     if document.status == DocumentStatus.CANCELLED.value:
         raise Conflict("Документ аннулирован: исправлять нечего.")
     reason = (reason or "").strip() or "исправление"

@@ -9,6 +9,7 @@ older template shows as ⟦name⟧.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -31,6 +32,14 @@ from erp_crm.sales_documents.schema import (
 )
 
 MAX_HTML_BYTES = 1024 * 1024
+# What a sales document cannot do without: its number and date, and whom it is addressed to.
+REQUIRED = ("doc.number", "doc.date")
+BUYER = ("buyer.name", "buyer.full_name")
+# A reference the renderer would refuse to fetch: say so at upload, not as a silent blank.
+EXTERNAL = re.compile(
+    r"""(?:\b(?:src|href)\s*=\s*["']?|url\(\s*["']?)\s*(?P<url>(?:https?:|file:|ftp:|//)[^"')\s>]*)""",
+    re.IGNORECASE,
+)
 TEMPLATE_KINDS = {**{k.value: v for k, v in KIND_LABELS.items()}, **MANUAL_KINDS}
 
 
@@ -83,8 +92,26 @@ def check_upload(kind: str, filename: str, data: bytes) -> str:
             ) from err
         errors, report = check_html_template(source, set(KNOWN_PATHS))
         unknown = report.unknown
+        external = EXTERNAL.search(source)
+        if external and not errors:
+            raise ValidationError(
+                f"Шаблон ссылается на внешний ресурс ({external.group('url')[:80]}): документы "
+                "не загружают файлы из сети и с диска. Вставьте изображение как data:URI.",
+                fields={"file": "внешний ресурс"},
+            )
     if errors:
         raise ValidationError(errors[0], fields={"file": errors[0]})
+    used = report.used if engine == "html" else result.placeholders.used
+    if not errors and kind in KIND_LABELS:
+        missing = [p for p in REQUIRED if p not in used]
+        if not any(p in used for p in BUYER):
+            missing.append("buyer.name")
+        if missing:
+            raise ValidationError(
+                "В шаблоне нет обязательных полей: " + ", ".join(missing)
+                + ". Без них документ нельзя выставить.",
+                fields={"file": "нет обязательных полей"},
+            )
     if unknown:
         names = ", ".join(sorted(unknown)[:10])
         raise ValidationError(
