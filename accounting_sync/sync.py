@@ -219,7 +219,7 @@ def _sent(app: Flask, batch: Batch, response: m.PutResponse) -> None:
             row.accounting_id = ids.get(row.object_guid, row.accounting_id)
         integration.log(
             session, f"Put:{batch.kind}", True,
-            f"{len(batch.ids)} объект(ов), ответ 1С: {response.status}",
+            f"объектов: {len(batch.ids)}, ответ 1С: {response.status}",
             message_no=batch.message_no,
         )
 

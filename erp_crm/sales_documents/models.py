@@ -144,7 +144,12 @@ class Document(Audited, Base):
         return self.status != DocumentStatus.CANCELLED.value
 
     def audit_label(self) -> str:
-        return f"{self.title} № {self.number} от {self.doc_date:%d.%m.%Y}"
+        label = f"{self.title} № {self.number} от {self.doc_date:%d.%m.%Y}"
+        if self.correction_no:
+            label += f" (исправление № {self.correction_no})"
+        elif self.corrects_id:
+            label += " (исправленный)"
+        return label
 
 
 class DocumentFile(Base):

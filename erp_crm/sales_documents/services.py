@@ -307,6 +307,8 @@ def _check_deal(deal: Deal, kind: str) -> None:
 
 def _store_files(document: Document, files: dict[str, bytes]) -> None:
     stem = f"{KIND_FILE_STEMS[DocumentKind(document.kind)]} № {document.number}"
+    if document.correction_no:
+        stem += f" (исправление {document.correction_no})"
     stem = stem.replace("/", "-")
     for fmt, data in files.items():
         document.files.append(

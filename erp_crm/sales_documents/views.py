@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
 from erp_crm.auth.access import require_permission
@@ -214,7 +214,7 @@ def set_status(document_id: int) -> Response:
 @require_permission(Perm.DOCUMENTS_VIEW)
 def index() -> str:
     args = request.args
-    query = select(Document).order_by(Document.issued_at.desc(), Document.id.desc())
+    query = select(Document).order_by(Document.doc_date.desc(), Document.id.desc())
     kind, status = args.get("kind") or "", args.get("status") or ""
     project_id = args.get("project_id", type=int)
     q = (args.get("q") or "").strip()
@@ -225,8 +225,14 @@ def index() -> str:
     if project_id:
         query = query.where(Document.project_id == project_id)
     if q:
-        matching_clients = select(Client.id).where(Client.inn == q)
-        query = query.where(or_(Document.number == q, Document.client_id.in_(matching_clients)))
+        from erp_crm.core.text import like_pattern, normalize
+
+        matching_clients = select(Client.id).where(
+            or_(Client.inn == q, Client.name_norm.like(like_pattern(normalize(q))))
+        )
+        query = query.where(
+            or_(func.lower(Document.number) == q.lower(), Document.client_id.in_(matching_clients))
+        )
     page = paginate(db.session, query, page=parse_page(args.get("page")), per_page=50)
     client_ids = {d.client_id for d in page.items}
     clients = {
