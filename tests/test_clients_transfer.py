@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -737,3 +738,300 @@ def test_a_zip_bomb_named_xlsx_is_refused_before_it_is_unpacked(tmp_path):
     assert bomb.stat().st_size < 1024 * 1024
     with pytest.raises(DomainError, match="слишком велик"):
         importer._check_xlsx_archive(bomb)
+
+
+# --- reading XLSX: python-calamine, openpyxl as the fallback --------------------------------------
+
+
+def _xlsx_with(path, rows, *, patch=None, epoch1904=False):
+    """An XLSX written by openpyxl; `patch(sheet_xml) -> sheet_xml` edits the sheet's XML (cells
+    openpyxl cannot write: cached formula results, error cells, inline strings)."""
+    workbook = openpyxl.Workbook()
+    if epoch1904:
+        workbook.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    sheet = workbook.active
+    sheet.title = "Клиенты"
+    for row in rows:
+        sheet.append(row)
+    for cell, number_format in (("E3", "dd.mm.yyyy"), ("F3", "[h]:mm:ss"), ("G3", "0%")):
+        sheet[cell].number_format = number_format
+    workbook.save(path)
+    if patch is not None:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: archive.read(info) for info in archive.infolist()}
+        name = "xl/worksheets/sheet1.xml"
+        members[name] = patch(members[name].decode()).encode()
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member, data in members.items():
+                archive.writestr(member, data)
+    return path
+
+
+def _read_all(table):
+    return (table.header, table.header_row, table.total, table.source, list(table.rows))
+
+
+def _cells(path):
+    with importer.open_table(path, path.name) as table:
+        return _read_all(table)
+
+
+def _cells_by_openpyxl(path):
+    with importer._open_with_openpyxl(path) as table:
+        return _read_all(table)
+
+
+_TRICKY_ROWS = [
+    ["Список клиентов на 01.02.2026"],
+    [None, "Наименование", "ИНН", "Телефон", "Дата", "Время", "Доля", "Согласие"],
+    [
+        None,
+        "ООО «Башнефть-Сервис»",
+        int(INN_ZERO),  # Excel's number: the leading zero is lost
+        79171234567,
+        dt.datetime(2024, 5, 1),
+        dt.timedelta(hours=30),
+        0.5,
+        True,
+    ],
+    [None, "  АО «Берёзка»  ", INN_B, "+7 846 207-11-44", dt.datetime(2024, 5, 1, 13, 45, 10)],
+    [],
+    [None, "ИП Ёлкин", 3.0, -5, dt.date(2020, 2, 29), dt.time(12, 30), 0.1 + 0.2, False],
+    [None, "   ", None, None, 45000.5, 1e20, 123456789012345],
+]
+
+
+def _formula_and_inline(sheet_xml):
+    # A formula with its cached result (as Excel saves it) and a rich-text inline string.
+    extra = (
+        '<row r="9"><c r="B9" t="inlineStr"><is><r><t>ООО «Встро</t></r><r><t>енная»</t></r>'
+        '</is></c><c r="C9"><f>1+1</f><v>7707083893</v></c>'
+        '<c r="D9" t="str"><f>"a"&amp;"b"</f><v>ab</v></c></row>'
+    )
+    sheet_xml = sheet_xml.replace('<dimension ref="A1:H7"/>', '<dimension ref="A1:H9"/>')
+    return sheet_xml.replace("</sheetData>", extra + "</sheetData>")
+
+
+@pytest.mark.parametrize("epoch1904", [False, True], ids=["1900", "1904"])
+def test_calamine_reads_an_xlsx_as_openpyxl_does(tmp_path, epoch1904):
+    path = _xlsx_with(
+        tmp_path / "clients.xlsx", _TRICKY_ROWS, patch=_formula_and_inline, epoch1904=epoch1904
+    )
+    assert importer._open_with_calamine(path) is not None  # the fast path is taken
+    found = _cells(path)
+    assert found == _cells_by_openpyxl(path)
+    header, header_row, total, source, rows = found
+    # The title line is skipped, the columns keep their places (column A is empty).
+    assert (header_row, total, source) == (2, 7, "Книга Excel, лист «Клиенты»")
+    assert header[1:3] == ["Наименование", "ИНН"]
+    by_number = dict(rows)
+    assert by_number[3][1:] == [
+        "ООО «Башнефть-Сервис»",
+        "274062111",
+        "79171234567",
+        "2024-05-01",
+        "1 day, 6:00:00",
+        "0.5",
+        "да",
+    ]
+    assert by_number[4][1:] == ["АО «Берёзка»", INN_B, "+7 846 207-11-44", "2024-05-01 13:45:10"]
+    assert 5 not in by_number  # the empty row
+    assert by_number[6][1:] == ["ИП Ёлкин", "3", "-5", "2020-02-29", "12:30:00", "0.3", "нет"]
+    assert by_number[9][1:] == ["ООО «Встроенная»", "7707083893", "ab"]  # the cached result
+
+
+def test_the_row_count_of_a_book_with_a_stale_dimension_is_the_real_one(tmp_path):
+    """openpyxl takes the count of rows (the progress bar's total) from <dimension>, which
+    Excel keeps right; calamine counts the rows themselves, right even when it is not."""
+    path = _xlsx_with(
+        tmp_path / "clients.xlsx",
+        _TRICKY_ROWS,
+        patch=lambda xml: _formula_and_inline(xml).replace("A1:H9", "A1:H3"),
+    )
+    assert importer._open_with_calamine(path) is not None
+    calamine, by_openpyxl = _cells(path), _cells_by_openpyxl(path)
+    assert (calamine[2], by_openpyxl[2]) == (7, 1)
+    assert calamine[:2] + calamine[3:] == by_openpyxl[:2] + by_openpyxl[3:]
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        # An error cell: openpyxl reads "#N/A", calamine an empty cell.
+        lambda xml: xml.replace(
+            "</sheetData>", '<row r="9"><c r="B9" t="e"><v>#N/A</v></c></row></sheetData>'
+        ),
+        # An integer of 17 digits (no producer but Excel's rounding writes it so).
+        lambda xml: xml.replace(
+            "</sheetData>", '<row r="9"><c r="B9"><v>12345678901234567</v></c></row></sheetData>'
+        ),
+    ],
+    ids=["error-cell", "long-integer"],
+)
+def test_what_calamine_reads_otherwise_goes_to_openpyxl(tmp_path, patch):
+    path = _xlsx_with(tmp_path / "clients.xlsx", _TRICKY_ROWS, patch=patch)
+    assert importer._open_with_calamine(path) is None
+    found = _cells(path)
+    assert found == _cells_by_openpyxl(path)
+    assert dict(found[4])[9][1] in ("#N/A", "12345678901234567")
+
+
+def test_a_book_calamine_fails_on_is_read_by_openpyxl(tmp_path, monkeypatch):
+    import python_calamine
+
+    path = _xlsx_with(tmp_path / "clients.xlsx", _TRICKY_ROWS)
+    expected = _cells(path)
+
+    def broken(*_args, **_kwargs):
+        raise python_calamine.CalamineError("simulated")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", broken)
+    assert importer._open_with_calamine(path) is None
+    assert _cells(path) == expected
+
+
+def test_an_xlsx_neither_reader_can_open_is_refused_with_the_message(tmp_path):
+    path = tmp_path / "clients.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook><broken")
+    with pytest.raises(importer.ValidationError) as raised:
+        _cells(path)
+    assert "повреждён" in raised.value.fields["file"]
+
+
+def test_the_zip_bomb_check_comes_before_either_reader(tmp_path, monkeypatch):
+    bomb = tmp_path / "clients.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * (60 * 1024 * 1024))
+
+    def must_not_run(_path):
+        raise AssertionError("the archive was read before its check")
+
+    monkeypatch.setattr(importer, "_open_with_calamine", must_not_run)
+    monkeypatch.setattr(importer, "_calamine_would_differ", must_not_run)
+    with pytest.raises(importer.ValidationError, match="слишком велик"):
+        _cells(bomb)
+
+
+def test_a_reader_error_reaches_the_run_after_the_batches_before_it():
+    """The read-ahead thread: batches come out in order, a reader's error when its turn comes."""
+
+    def batches():
+        yield [(2, ["ООО «Один»"])]
+        yield [(3, ["ООО «Два»"])]
+        raise importer._bad_file("Книга Excel повреждена: чтение прервано после строки 3.")
+
+    engine = importer._Engine({0: "name"}, dry_run=True)
+    ahead = importer._ReadAhead(engine, batches())
+    seen = []
+    with pytest.raises(importer.ValidationError, match="после строки 3"):
+        for batch, parsed in ahead:
+            seen.append((batch[0][0], parsed[0].changes["name"]))
+    ahead.close()
+    assert seen == [(2, "ООО «Один»"), (3, "ООО «Два»")]
+
+
+# --- contact checks and the batch writer ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        services.ContactData(full_name="Иванов", phones=["+7 846 207-11-44", "88462071144"]),
+        services.ContactData(full_name=" Петров ", position=" Директор ", emails=["A@B.RU"]),
+        services.ContactData(full_name="Сидоров", phones=["12"], emails=["not-an-address"]),
+        services.ContactData(full_name="Сидоров", emails=["a@b.ru", "x@", "A@b.ru"]),
+        services.ContactData(full_name="", phones=["8 (927) 123-45-67"], emails=["a@localhost"]),
+        services.ContactData(full_name="Кузнецов", phones=["+44 20 7946 0958", "+7 999 0"]),
+    ],
+)
+def test_the_importer_checks_contacts_as_the_service_does(db_session, data):
+    def outcome(check):
+        try:
+            return check(db_session, data)
+        except importer.ValidationError as err:
+            return err.fields
+
+    def by_service(session, contact):
+        return services.validate_contact(session, contact)[0]
+
+    assert outcome(importer.validate_contact) == outcome(by_service)
+
+
+def test_reserved_ids_are_new_and_written_rows_keep_them(db_session, make_user):
+    from erp_crm.clients import bulk
+    from erp_crm.clients.models import ContactChannel
+
+    analyst = make_user("analyst")
+    set_actor(db_session, analyst)
+    connection = db_session.connection()
+    ids = bulk.reserve_ids(connection, Client.__table__, 3)
+    assert ids == sorted(set(ids)) and len(ids) == 3
+    assert ids[0] > (db_session.scalar(select(func.max(Client.id))) or 0)
+    now = importer.utcnow()
+    columns = ["id", "kind", "name", "name_norm", "readiness", "relationship_type",
+               "mailing_consent", "created_at", "updated_at"]  # fmt: skip
+    rows = [(i, "legal", f"ООО «{i}»", f"ооо {i}", 0, "cold", i % 2 == 0, now, now) for i in ids]
+    bulk.write_rows(connection, Client.__table__, columns, rows)
+    stored = db_session.execute(
+        select(Client.id, Client.name, Client.mailing_consent, Client.created_at)
+        .where(Client.id.in_(ids))
+        .order_by(Client.id)
+    ).all()
+    assert [(r.id, r.name, r.mailing_consent) for r in stored] == [
+        (i, f"ООО «{i}»", i % 2 == 0) for i in ids
+    ]
+    assert all(abs((r.created_at - now).total_seconds()) < 1 for r in stored)
+    # A row added the ordinary way afterwards gets an id after the reserved ones.
+    later = services.create_client(db_session, services.ClientData(name="Потом"), actor=analyst)
+    assert later.id > ids[-1]
+    # A database error of the bulk write is SQLAlchemy's (the batch is then redone row by row).
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), db_session.begin_nested():
+        bulk.write_rows(
+            db_session.connection(),
+            ContactChannel.__table__,
+            ["contact_id", "kind", "value"],
+            [(-1, "phone", "+78462071144")],  # no such contact
+        )
+
+
+def test_a_row_the_database_refuses_is_rejected_and_the_rest_of_its_batch_kept(
+    db_session, make_user, tmp_path, backend
+):
+    """PostgreSQL refuses a NUL character in text (COPY as INSERT did); SQLite keeps it."""
+    analyst = make_user("analyst")
+    rows = [
+        ["Наименование", "ИНН", "Примечание"],
+        ["ООО «Ромашка»", INN_A, "x" * 70_000],  # the NUL lies beyond the sniffed start
+        ["АО «Берёзка»", INN_B, "нуль \x00 внутри"],
+        ["ООО «Третья»", INN_C, ""],
+    ]
+    report = _import(db_session, tmp_path, rows, analyst)
+    if backend == "postgresql":
+        assert (report["created"], report["rejected"]) == (2, 1)
+        rejected = [r for r in report["rows"] if r["action"] == "reject"]
+        assert rejected[0]["row"] == 3 and "ошибка базы данных" in rejected[0]["errors"]["row"]
+        assert set(clients_by_inn(db_session)) == {INN_A, INN_C}
+    else:
+        assert (report["created"], report["rejected"]) == (3, 0)
+
+
+def test_the_larger_sqlite_page_cache_of_a_batch_is_given_back(db_session, backend):
+    def cache_size():
+        return db_session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
+
+    if backend != "sqlite":
+        with importer._page_cache_for_writes(db_session):
+            pass  # nothing to do elsewhere
+        return
+    before = cache_size()
+    with importer._page_cache_for_writes(db_session):
+        assert cache_size() == -importer.SQLITE_BATCH_CACHE_KIB
+    assert cache_size() == before
+    with pytest.raises(RuntimeError), importer._page_cache_for_writes(db_session):
+        raise RuntimeError("a failed batch")
+    assert cache_size() == before
