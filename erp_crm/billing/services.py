@@ -138,7 +138,7 @@ def record_payment(
     return payment, True
 
 
-def _open_invoices(session: Session, client_id: int) -> list[Document]:
+def open_invoices(session: Session, client_id: int) -> list[Document]:
     invoices = session.scalars(
         select(Document)
         .where(
@@ -181,15 +181,15 @@ def auto_allocate(session: Session, payment: Payment, *, actor: User | None = No
             if payment.client_id is None:
                 payment.client_id = invoice.client_id
     if not targets and payment.client_id is not None:
-        open_invoices = _open_invoices(session, payment.client_id)
-        by_number = {i.number: i for i in open_invoices}
+        candidates = open_invoices(session, payment.client_id)
+        by_number = {i.number: i for i in candidates}
         for number in numbers_in_purpose(payment.purpose):
             invoice = by_number.get(number)
             if invoice is not None and all(invoice is not t for t, _ in targets):
                 targets.append((invoice, "number"))
         if not targets:
-            paid = paid_amounts(session, [i.id for i in open_invoices])
-            exact = [i for i in open_invoices
+            paid = paid_amounts(session, [i.id for i in candidates])
+            exact = [i for i in candidates
                      if i.amount - paid.get(i.id, ZERO) == payment.amount]
             if len(exact) == 1:
                 targets.append((exact[0], "amount"))

@@ -55,9 +55,7 @@ def show(payment_id: int) -> str:
     }
     candidates = []
     if payment.client_id:
-        from erp_crm.billing.services import _open_invoices
-
-        candidates = _open_invoices(db.session, payment.client_id)
+        candidates = services.open_invoices(db.session, payment.client_id)
     paid = services.paid_amounts(db.session, [c.id for c in candidates])
     return render_template(
         "billing/show.html",
@@ -120,9 +118,8 @@ def receivables() -> Response | str:
         project_id=args.get("project_id", type=int), manager_id=args.get("manager_id", type=int),
     )
     if args.get("format") == "xlsx":
-        response = send_bytes(debts.to_xlsx(report), "Дебиторская задолженность.xlsx", "zip")
-        response.mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        return response
+        name = f"Дебиторская задолженность {report.group_by} {report.today:%Y-%m-%d}.xlsx"
+        return send_bytes(debts.to_xlsx(report), name, "xlsx")
     return render_template(
         "billing/receivables.html", report=report, buckets=debts.BUCKETS,
         bucket_labels=debts.BUCKET_LABELS, groupings=debts.GROUPINGS,

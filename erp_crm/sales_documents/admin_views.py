@@ -32,6 +32,15 @@ IMAGE_FIELDS = {
 }
 
 
+def _template_file(content: bytes, filename: str, engine: str) -> Response:
+    """A template to download for editing (HTML as text: never rendered by the browser)."""
+    if engine == "docx":
+        return send_bytes(content, filename, "docx")
+    response = Response(content, mimetype="text/plain; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 def _template(template_id: int) -> DocumentTemplate:
     template = db.session.get(DocumentTemplate, template_id)
     if template is None:
@@ -105,12 +114,7 @@ def preview(template_id: int) -> Response:
 @require_permission(Perm.TEMPLATES_MANAGE)
 def download(template_id: int) -> Response:
     template = _template(template_id)
-    fmt = "docx" if template.engine == "docx" else None
-    if fmt:
-        return send_bytes(template.content, template.filename, "docx")
-    response = Response(template.content, mimetype="text/plain; charset=utf-8")
-    response.headers["Content-Disposition"] = "attachment; filename=template.html"
-    return response
+    return _template_file(template.content, template.filename, template.engine)
 
 
 @bp.route("/<int:template_id>/active", methods=["POST"])
@@ -135,11 +139,7 @@ def shipped(kind: str, engine: str) -> Response:
     found = template_store.shipped(kind, engine)
     if found is None:
         abort(404)
-    if engine == "docx":
-        return send_bytes(found.content, f"{kind}.docx", "docx")
-    response = Response(found.content, mimetype="text/plain; charset=utf-8")
-    response.headers["Content-Disposition"] = f"attachment; filename={kind}.html"
-    return response
+    return _template_file(found.content, f"{kind}.{engine}", engine)
 
 
 @bp.route("/number-format/<int:organization_id>", methods=["POST"])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from erp_crm.clients import services as client_services
 from erp_crm.clients.models import Client
 from erp_crm.sales_documents.models import Document, DocumentStatus
+from erp_crm.ui import ru_number
 
 
 def document_events(session: Session, client: Client) -> list[client_services.TimelineEvent]:
@@ -27,8 +28,7 @@ def document_events(session: Session, client: Client) -> list[client_services.Ti
             client_services.TimelineEvent(
                 at=doc.issued_at,
                 kind="document.issued",
-                title=f"Выставлен документ: {doc.audit_label()}, "
-                f"{doc.amount:,.2f} руб.".replace(",", " ").replace(".", ","),
+                title=f"Выставлен документ: {doc.audit_label()}, {ru_number(doc.amount)} руб.",
                 details={"document_id": doc.id},
                 actor_id=doc.issued_by_id,
             )

@@ -27,7 +27,7 @@ from erp_crm.deals.models import Deal, Outcome, Stage
 from erp_crm.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from erp_crm.projects.models import Project
 from erp_crm.sales_documents import services
-from erp_crm.sales_documents.models import Document, DocumentFile, PrintJob
+from erp_crm.sales_documents.models import DocumentFile, PrintJob
 from erp_crm.sales_documents.schema import DocumentKind
 
 log = logging.getLogger(__name__)
@@ -199,13 +199,3 @@ def project_jobs(session: Session, project_id: int) -> list[PrintJob]:
             .limit(10)
         )
     )
-
-
-def documents_of_project(session: Session, project_id: int, kind: str) -> int:
-    from sqlalchemy import func
-
-    return session.scalar(
-        select(func.count(Document.id)).where(
-            Document.project_id == project_id, Document.kind == kind
-        )
-    ) or 0
