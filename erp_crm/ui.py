@@ -12,7 +12,7 @@ from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Flask
 from flask_login import current_user
 
-from erp_crm.auth.permissions import ROLE_LABELS, Perm, Role, has_permission
+from erp_crm.auth.permissions import ROLE_LABELS, Perm, Role, permissions_of
 from erp_crm.core.text import display_phone
 
 LOCAL_TZ = ZoneInfo("Europe/Moscow")
@@ -90,10 +90,13 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _inject() -> dict:
-        def can(perm: Perm | str) -> bool:
-            return has_permission(current_user, Perm(perm))
+        # The user's permissions are looked up once per page, not at every `can()` of it.
+        granted = permissions_of(current_user._get_current_object())
 
-        nav = [i for i in NAVIGATION if i.perm is None or can(i.perm)]
+        def can(perm: Perm | str) -> bool:
+            return Perm(perm) in granted
+
+        nav = [i for i in NAVIGATION if i.perm is None or i.perm in granted]
         return {
             "can": can,
             "navigation": nav,

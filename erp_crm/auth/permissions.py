@@ -131,12 +131,16 @@ class _HasRole(Protocol):
     is_active: bool
 
 
+def permissions_of(user: _HasRole | None) -> frozenset[Perm]:
+    """What an active user's role grants. Anonymous or inactive users have nothing."""
+    if user is None or not getattr(user, "is_authenticated", True) or not user.is_active:
+        return frozenset()
+    try:
+        return ROLE_PERMISSIONS[Role(user.role)]
+    except ValueError:
+        return frozenset()
+
+
 def has_permission(user: _HasRole | None, perm: Perm) -> bool:
     """True when an active user's role grants `perm`. Anonymous or inactive users have none."""
-    if user is None or not getattr(user, "is_authenticated", True) or not user.is_active:
-        return False
-    try:
-        role = Role(user.role)
-    except ValueError:
-        return False
-    return perm in ROLE_PERMISSIONS[role]
+    return perm in permissions_of(user)

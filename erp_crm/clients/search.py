@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, select, union
+from stdnum.ru import inn as stdnum_inn
 
 from erp_crm.auth.models import User
 from erp_crm.clients.models import (
@@ -99,6 +100,23 @@ def _clients_with_channel(kind: str, pattern: str) -> Select:
     )
 
 
+def _clients_with_phone(q: str, digits: str) -> Select:
+    """Clients with a phone matching the typed number.
+
+    A whole number (one that parses as a valid phone: «8 927 555-12-34», «+7 (927) 5551234»,
+    «9275551234») is looked up by its E.164 form, an equality on the (kind, value) index; a part
+    of a number («555-12-34») is searched as a substring (trigram index on PostgreSQL).
+    """
+    whole = text.normalize_phone(q) if len(digits) >= 10 else None
+    if whole is None:
+        return _clients_with_channel("phone", text.like_pattern(digits))
+    return (
+        select(ContactPerson.client_id)
+        .join(ContactChannel, ContactChannel.contact_id == ContactPerson.id)
+        .where(ContactChannel.kind == "phone", ContactChannel.value == whole)
+    )
+
+
 def _search_condition(q: str) -> Any:
     """name / ИНН / phone / e-mail, chosen by what the query looks like.
 
@@ -114,7 +132,10 @@ def _search_condition(q: str) -> Any:
         # A number is an ИНН (whole, or its beginning) or a phone, never a name.
         inn = re.sub(r"\D", "", q)
         if len(inn) in (10, 12):
-            by_inn = select(Client.id).where(Client.inn == inn)
+            inn_match = Client.inn == inn
+            if stdnum_inn.is_valid(inn) and text.normalize_phone(q) is None:
+                # A whole ИНН with a right check digit that is no phone number: nothing else
+                return inn_match
         else:
             # The beginning of an ИНН as a range, not LIKE 'x%': a LIKE prefix cannot use the
             # btree index under a non-C collation (nor ever on SQLite, whose LIKE folds case).
@@ -122,11 +143,11 @@ def _search_condition(q: str) -> Any:
             bounds = [Client.inn >= inn]
             if len(upper) == len(inn):
                 bounds.append(Client.inn < upper)
-            by_inn = select(Client.id).where(*bounds)
+            inn_match = and_(*bounds)
         if len(digits) < 5:
-            return Client.id.in_(by_inn)
-        by_phone = _clients_with_channel("phone", text.like_pattern(digits))
-        return Client.id.in_(union(by_inn, by_phone))
+            return inn_match
+        by_inn = select(Client.id).where(inn_match)
+        return Client.id.in_(union(by_inn, _clients_with_phone(q, digits)))
     normalized = text.normalize(q)
     if normalized:
         return Client.name_norm.like(text.like_pattern(normalized), escape="\\")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from erp_crm.audit import services as audit
 from erp_crm.auth.models import User
-from erp_crm.auth.permissions import Perm, has_permission
+from erp_crm.auth.permissions import ROLE_PERMISSIONS, Perm, has_permission
 from erp_crm.clients import access
 from erp_crm.clients.models import (
     Client,
@@ -531,12 +531,18 @@ reassign_hooks: list[Any] = []
 
 def curators(session: Session) -> list[User]:
     """Active users who can curate clients (the choices of a curator field)."""
-    users = session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.full_name))
-    return [
-        u
-        for u in users
-        if has_permission(u, Perm.CLIENTS_EDIT_OWN) or has_permission(u, Perm.CLIENTS_EDIT_ALL)
+    roles = [
+        role.value
+        for role, granted in ROLE_PERMISSIONS.items()
+        if granted & {Perm.CLIENTS_EDIT_OWN, Perm.CLIENTS_EDIT_ALL}
     ]
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.is_active.is_(True), User.role.in_(roles))
+            .order_by(User.full_name)
+        )
+    )
 
 
 # --- timeline -----------------------------------------------------------------------------------

@@ -82,8 +82,9 @@ def index() -> str:
         page=parse_page(request.args.get("page")),
         per_page=current_app.config["ITEMS_PER_PAGE"],
     )
-    visible = groups.visible_groups(db.session, current_user)
-    manageable = [g for g in visible if access.can_manage_group(current_user, g)]
+    actor = current_user._get_current_object()
+    visible = groups.visible_groups(db.session, actor)
+    manageable = [g for g in visible if access.can_manage_group(actor, g)]
     bulk = BulkGroupForm()
     bulk.group_id.choices = choices((g.id, g.name) for g in manageable)
     saved = db.session.scalars(
