@@ -237,3 +237,45 @@ def test_a_vat_invoice_names_the_payment_orders_that_paid_before_it(db_session, 
     vat = documents.issue_document(db_session, deal, "vat_invoice", actor=actor)
     assert vat.snapshot["payments"] == [{"number": "77", "date": dt.date.today().isoformat()}]
     assert f"№ 77 от {dt.date.today():%d.%m.%Y}" in pdf_text(vat.files[0].content)
+
+
+def test_merging_clients_moves_deals_documents_and_payments_and_the_undo_moves_them_back(
+    db_session, admin
+):
+    """The duplicate's invoice and its payment follow the deal to the survivor (the survivor's
+    card shows them); the frozen files stay as they were; undoing the merge takes them back."""
+    from erp_crm.clients import dedupe
+    from erp_crm.clients import services as client_services
+    from erp_crm.clients.models import Client
+    from erp_crm.sales_documents.models import Document, DocumentFile
+    from tests.deal_fixtures import make_client
+
+    deal = make_deal(db_session, admin, name="ООО «Ромашка» (дубль)")
+    duplicate = deal.client
+    invoice = documents.issue_document(db_session, deal, "invoice", actor=admin)
+    payment = pay(db_session, "1000.00", guid=invoice.guid)
+    survivor = make_client(db_session, admin, name="ООО «Ромашка»", inn="7736207543")
+    files = {
+        f.id: f.sha256
+        for f in db_session.scalars(
+            select(DocumentFile).where(DocumentFile.document_id == invoice.id)
+        )
+    }
+
+    dedupe.merge_clients(db_session, survivor, duplicate, actor=admin)
+    db_session.flush()
+    db_session.expire_all()
+    assert db_session.get(Document, invoice.id).client_id == survivor.id
+    assert db_session.get(Payment, payment.id).client_id == survivor.id
+    assert db_session.get(Deal, deal.id).client_id == survivor.id
+    kinds = {e.kind for e in client_services.timeline(db_session, survivor)}
+    assert {"document.issued", "payment"} <= kinds
+    for file_id, sha in files.items():
+        assert db_session.get(DocumentFile, file_id).sha256 == sha
+
+    dedupe.unmerge_client(db_session, db_session.get(Client, duplicate.id), actor=admin)
+    db_session.flush()
+    db_session.expire_all()
+    assert db_session.get(Document, invoice.id).client_id == duplicate.id
+    assert db_session.get(Payment, payment.id).client_id == duplicate.id
+    assert db_session.get(Deal, deal.id).client_id == duplicate.id

@@ -359,7 +359,7 @@ def test_rows_a_merge_hook_moves_go_back_on_undo_without_any_undo_of_its_own(
     db_session, keeper, monkeypatch
 ):
     """A hook that re-points a table referencing clients (here: leads) needs no undo of its own;
-    rows of such tables that no hook moves are named in the audit row as left on the duplicate."""
+    rows of such tables that no hook moves are moved by the merge itself, and go back alike."""
     from sqlalchemy import update
 
     from erp_crm.deals.models import Lead
@@ -375,24 +375,21 @@ def test_rows_a_merge_hook_moves_go_back_on_undo_without_any_undo_of_its_own(
     theirs = Lead(company_name="Дубля", client_id=duplicate.id)
     db_session.add_all([own, theirs])
     db_session.flush()
+    own_id, theirs_id = own.id, theirs.id
+    lead_owner = select(Lead.client_id).where(Lead.id == theirs_id)
 
-    monkeypatch.setattr(dedupe, "merge_hooks", [])
-    dedupe.merge_clients(db_session, survivor, duplicate, actor=keeper)
-    [row] = audit_rows(db_session, survivor, "merged")
-    assert row.changes["left_on_duplicate"] == {"leads.client_id": [theirs.id]}
-    dedupe.unmerge_client(db_session, duplicate, actor=keeper)
+    for hooks in ([], [move_leads]):
+        monkeypatch.setattr(dedupe, "merge_hooks", hooks)
+        dedupe.merge_clients(db_session, survivor, duplicate, actor=keeper)
+        assert db_session.scalar(lead_owner) == survivor.id
+        row = audit_rows(db_session, survivor, "merged")[-1]
+        assert row.changes["moved_by_hooks"] == {"leads.client_id": [theirs_id]}
+        assert row.changes["left_on_duplicate"] == {}
+        assert row.changes["hooks"] == {dedupe.hook_key(h): None for h in hooks}
 
-    monkeypatch.setattr(dedupe, "merge_hooks", [move_leads])
-    dedupe.merge_clients(db_session, survivor, duplicate, actor=keeper)
-    lead_owner = select(Lead.client_id).where(Lead.id == theirs.id)
-    assert db_session.scalar(lead_owner) == survivor.id
-    row = audit_rows(db_session, survivor, "merged")[-1]
-    assert row.changes["moved_by_hooks"] == {"leads.client_id": [theirs.id]}
-    assert row.changes["hooks"] == {dedupe.hook_key(move_leads): None}
-
-    dedupe.unmerge_client(db_session, duplicate, actor=keeper)
-    assert db_session.scalar(lead_owner) == duplicate.id
-    assert db_session.scalar(select(Lead.client_id).where(Lead.id == own.id)) == survivor.id
+        dedupe.unmerge_client(db_session, duplicate, actor=keeper)
+        assert db_session.scalar(lead_owner) == duplicate.id
+        assert db_session.scalar(select(Lead.client_id).where(Lead.id == own_id)) == survivor.id
 
 
 def test_a_hook_with_its_own_undo_gets_back_what_it_described(db_session, keeper, monkeypatch):

@@ -801,6 +801,22 @@ def merge_clients(
     for hook in merge_hooks:
         hooks[hook_key(hook)] = hook(session, survivor, duplicate, actor)
     session.flush()
+    # What the hooks left behind moves here: deals, documents, payments, leads — every record of
+    # a later capability that points to the duplicate now points to the survivor, so its card
+    # shows the whole history. (Issued documents keep their frozen files and data: only the
+    # link to the client record changes.)
+    for (table, column), rows in before.items():
+        left = _rows_of(session, table, column, duplicate.id) & rows
+        if left:
+            session.execute(
+                update(table)
+                .where(_pk_condition(table, sorted(left)), column == duplicate.id)
+                .values({column.name: survivor.id})
+            )
+    if any(before.values()):
+        session.expire_all()  # ORM objects of the moved rows may still hold the duplicate's id
+    # "moved_by_hooks" (the name kept for the merge records already stored): every row moved to
+    # the survivor, by a hook or above; the undo moves exactly these back.
     moved_by_hooks: dict[str, list] = {}
     left_on_duplicate: dict[str, list] = {}
     for (table, column), rows in before.items():
