@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
+from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from erp_crm.config import PROJECT_ROOT, Config
@@ -22,6 +23,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     elif isinstance(config, dict):
         config = Config(**config)
     app = Flask(__name__, instance_path=str(config.INSTANCE_PATH), instance_relative_config=False)
+    app.url_map.converters["int"] = RecordIdConverter
     app.config.update(config.as_dict())
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     Path(app.config["STORAGE_PATH"]).mkdir(parents=True, exist_ok=True)
@@ -55,6 +57,15 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     _load_plugins(app)
     return app
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:…>` in every route: an id the database can hold (32 bits), else the URL matches
+    nothing — a 404, not PostgreSQL's "integer out of range" or SQLite's overflow as a 500."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _load_plugins(app: Flask) -> None:

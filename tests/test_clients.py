@@ -283,6 +283,77 @@ def test_group_and_competitor_filters(db_session, base):
     assert _names(db_session, actor, competitor_id=str(expo.id)) == ["ООО «Ромашка»"]
 
 
+def test_participation_in_our_project_filter(db_session, base, make_user):
+    """Clients with a deal in a project; «won» narrows to the project's participants."""
+    from erp_crm.deals import services as deal_services
+    from erp_crm.deals.models import Deal
+    from tests.deal_fixtures import make_project
+
+    actor = make_user("head_of_sales", username="head_p")
+    project = make_project(db_session)
+    other = make_project(db_session, code="OTH27", name="Другая выставка")
+    deal_services.create_deal(
+        db_session,
+        deal_services.DealData(client_id=base["romashka"].id, project_id=project.id),
+        actor=actor,
+    )
+    deal_services.create_deal(
+        db_session,
+        deal_services.DealData(client_id=base["yolka"].id, project_id=other.id),
+        actor=actor,
+    )
+    db_session.flush()
+    assert _names(db_session, actor, project_id=str(project.id)) == ["ООО «Ромашка»"]
+    assert _names(db_session, actor, project_id=str(other.id)) == ["АО «Ёлка-Трейд»"]
+    assert _names(db_session, actor, project_id=str(project.id), project_outcome="won") == []
+    db_session.execute(
+        Deal.__table__.update()
+        .where(Deal.client_id == base["romashka"].id)
+        .values(outcome="won")
+    )
+    assert _names(db_session, actor, project_id=str(project.id), project_outcome="won") == [
+        "ООО «Ромашка»"
+    ]
+    assert _names(db_session, actor, project_id=str(project.id), project_outcome="junk") == [
+        "ООО «Ромашка»"
+    ]
+
+
+def test_another_managers_personal_group_matches_nobody(db_session, base, make_user):
+    owner = make_user("sales_manager", username="owner_g")
+    other = make_user("sales_manager", username="other_g")
+    personal = groups.create_group(db_session, name="Мои горячие", kind="personal", actor=owner)
+    groups.add_to_group(db_session, personal, [base["yolka"].id], actor=owner)
+    db_session.flush()
+    assert _names(db_session, owner, group_id=str(personal.id)) == ["АО «Ёлка-Трейд»"]
+    assert _names(db_session, other, group_id=str(personal.id)) == []
+    assert _names(db_session, base["analyst"], group_id=str(personal.id)) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "curator_id=99999999999999999999",
+        "group_id=99999999999999999999",
+        "readiness=99999999999999999999",
+        "project_id=-99999999999999999999",
+        "q=%00",
+        "city=%00",
+        "q=a%00b",
+    ],
+)
+def test_absurd_filter_values_are_ignored_not_a_500(client, base, args):
+    client.login("iao")
+    assert client.get(f"/clients/?{args}").status_code == 200
+    assert client.get(f"/clients/export.csv?{args}").status_code == 200
+
+
+def test_a_huge_id_in_a_link_is_not_found(client, base):
+    client.login("iao")
+    assert client.get("/clients/999999999999999999999").status_code == 404
+    assert client.get("/clients/2147483648").status_code == 404
+
+
 def test_list_page_searches_and_paginates(client, base, db_session, analyst):
     for n in range(60):
         new_client(db_session, analyst, name=f"Строймаш {n:02d}", city="Самара")

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, select, union
+from sqlalchemy import Select, and_, exists, or_, select, union
 from stdnum.ru import inn as stdnum_inn
 
 from erp_crm.auth.models import User
 from erp_crm.clients.models import (
     Client,
+    ClientGroup,
     CompetitorParticipation,
     ContactChannel,
     ContactPerson,
+    GroupKind,
     client_group_members,
 )
 from erp_crm.core import text
@@ -28,11 +31,35 @@ SORTS = {
 }
 
 
+# Ids are 32-bit integers in the database: a bigger number in a link can match nothing, and
+# PostgreSQL refuses to compare it ("integer out of range").
+_MAX_ID = 2**31 - 1
+
+
 def _int(value: Any) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return number if number is None or -_MAX_ID <= number <= _MAX_ID else None
+
+
+def _str(value: Any, limit: int = 200) -> str:
+    """A text filter value: stripped, bounded, without NUL (PostgreSQL text cannot hold it)."""
+    return (value or "").replace("\x00", "").strip()[:limit]
+
+
+# "Took part in our project": the deals area knows what that means and installs a condition
+# maker here (deals depend on clients, not the other way round). Given a project id and an
+# outcome ("" any deal, "won", "open", "lost"), it returns a condition on Client.
+ProjectCondition = Callable[[int, str], Any]
+project_conditions: list[ProjectCondition] = []
+PROJECT_OUTCOMES = {
+    "": "любая сделка",
+    "won": "участник (продажа)",
+    "open": "сделка в работе",
+    "lost": "отказ",
+}
 
 
 @dataclass
@@ -48,6 +75,8 @@ class ClientFilter:
     readiness: int | None = None
     relationship: str = ""
     competitor_id: int | None = None
+    project_id: int | None = None
+    project_outcome: str = ""
     mailing_consent: str = ""
     include_merged: bool = False
     sort: str = "name"
@@ -58,18 +87,22 @@ class ClientFilter:
         """From request.args (or any mapping); unknown or malformed values are ignored."""
         get = args.get
         return cls(
-            q=(get("q") or "").strip()[:200],
-            kind=get("kind") or "",
-            region=(get("region") or "").strip(),
-            city=(get("city") or "").strip(),
-            industry=(get("industry") or "").strip(),
-            source=(get("source") or "").strip(),
+            q=_str(get("q")),
+            kind=_str(get("kind")),
+            region=_str(get("region")),
+            city=_str(get("city")),
+            industry=_str(get("industry")),
+            source=_str(get("source")),
             group_id=_int(get("group_id")),
             curator_id=_int(get("curator_id")),
             readiness=_int(get("readiness")),
-            relationship=get("relationship") or "",
+            relationship=_str(get("relationship")),
             competitor_id=_int(get("competitor_id")),
-            mailing_consent=get("mailing_consent") or "",
+            project_id=_int(get("project_id")),
+            project_outcome=get("project_outcome")
+            if get("project_outcome") in PROJECT_OUTCOMES
+            else "",
+            mailing_consent=_str(get("mailing_consent")),
             include_merged=str(get("include_merged") or "").lower() in {"1", "true", "on"},
             sort=get("sort") if get("sort") in SORTS else "name",
             direction="desc" if get("direction") == "desc" else "asc",
@@ -185,12 +218,18 @@ def client_query(flt: ClientFilter, *, actor: User, visible_only_own: bool = Fal
     if flt.mailing_consent in ("yes", "no"):
         where.append(Client.mailing_consent.is_(flt.mailing_consent == "yes"))
     if flt.group_id is not None:
+        # Only a group the actor may see: another manager's personal group matches nobody.
         where.append(
             exists().where(
                 client_group_members.c.client_id == Client.id,
                 client_group_members.c.group_id == flt.group_id,
+                ClientGroup.id == client_group_members.c.group_id,
+                or_(ClientGroup.kind == GroupKind.COMMON.value, ClientGroup.owner_id == actor.id),
             )
         )
+    if flt.project_id is not None:
+        for condition in project_conditions:
+            where.append(condition(flt.project_id, flt.project_outcome))
     if flt.competitor_id is not None:
         where.append(
             exists().where(

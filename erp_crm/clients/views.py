@@ -32,12 +32,13 @@ from erp_crm.clients.models import (
     CompetitorParticipation,
     SavedFilter,
 )
-from erp_crm.clients.search import ClientFilter, client_query
+from erp_crm.clients.search import PROJECT_OUTCOMES, ClientFilter, client_query
 from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.deals import services as deal_services
 from erp_crm.errors import NotFound, ValidationError
+from erp_crm.projects import services as project_services
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 
@@ -106,6 +107,8 @@ def index() -> str:
         competitors=db.session.scalars(
             select(CompetitorExhibition).order_by(CompetitorExhibition.name)
         ).all(),
+        projects=project_services.list_projects(db.session),
+        project_outcomes=PROJECT_OUTCOMES,
         kinds=CLIENT_KIND_LABELS,
         readiness=READINESS_LABELS,
         relationships=RELATIONSHIP_LABELS,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.orm import Session
 
 from erp_crm.auth.models import User
+from erp_crm.clients import search as client_search
 from erp_crm.clients import services as client_services
 from erp_crm.clients.models import Client
 from erp_crm.deals import services
@@ -56,8 +57,19 @@ def move_deals_on_merge(session: Session, survivor: Client, duplicate: Client, a
     )
 
 
+def took_part_in_project(project_id: int, outcome: str) -> ColumnElement[bool]:
+    """The client list's "participation in our project": a deal of the client in the project,
+    of any outcome or the one asked ("won": a participant)."""
+    condition = exists().where(Deal.client_id == Client.id, Deal.project_id == project_id)
+    if outcome:
+        condition = condition.where(Deal.outcome == outcome)
+    return condition
+
+
 def install() -> None:
     """Called once at app creation."""
+    if took_part_in_project not in client_search.project_conditions:
+        client_search.project_conditions.append(took_part_in_project)
     if deal_events in client_services.timeline_sources:
         return
     client_services.sales_counters.append(services.won_deals_count)
