@@ -348,6 +348,23 @@ def test_absurd_filter_values_are_ignored_not_a_500(client, base, args):
     assert client.get(f"/clients/export.csv?{args}").status_code == 200
 
 
+def test_saved_filters_are_saved_named_and_deleted_from_the_list_page(client, base, db_session):
+    from erp_crm.clients.models import SavedFilter
+
+    client.login("iao")
+    too_long = client.submit(
+        "/clients/filters", {"name": "Ф" * 101, "query": "region=X"}, follow_redirects=True
+    )
+    assert "не больше 100 символов" in too_long.get_data(as_text=True)
+    client.submit("/clients/filters", {"name": "Казань", "query": "city=Казань"})
+    saved = db_session.scalar(select(SavedFilter).where(SavedFilter.name == "Казань"))
+    page = client.get("/clients/").get_data(as_text=True)
+    assert f'form="delete-filter-{saved.id}"' in page
+    assert f'action="/clients/filters/{saved.id}/delete"' in page
+    client.submit(f"/clients/filters/{saved.id}/delete")
+    assert db_session.scalar(select(SavedFilter).where(SavedFilter.name == "Казань")) is None
+
+
 def test_a_huge_id_in_a_link_is_not_found(client, base):
     client.login("iao")
     assert client.get("/clients/999999999999999999999").status_code == 404

@@ -94,6 +94,10 @@ class CompetitorExhibitionForm(FlaskForm):
 
 class SavedFilterForm(FlaskForm):
     name = StringField(
-        "Название фильтра", validators=[DataRequired("Назовите фильтр."), Length(max=100)]
+        "Название фильтра",
+        validators=[
+            DataRequired("Назовите фильтр."),
+            Length(max=100, message="Название фильтра — не больше 100 символов."),
+        ],
     )
     query = HiddenField()

@@ -143,8 +143,8 @@ def bulk_groups() -> Response:
 def save_filter() -> Response:
     form = SavedFilterForm()
     if not form.validate_on_submit():
-        flash("Назовите фильтр.", "danger")
-        return redirect(url_for("clients.index"))
+        flash(next(iter(form.name.errors), "Назовите фильтр."), "danger")
+        return redirect(url_for("clients.index") + "?" + (form.query.data or ""))
     name = form.name.data.strip()
     existing = db.session.scalar(
         select(SavedFilter).where(SavedFilter.user_id == current_user.id, SavedFilter.name == name)
