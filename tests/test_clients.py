@@ -365,6 +365,52 @@ def test_saved_filters_are_saved_named_and_deleted_from_the_list_page(client, ba
     assert db_session.scalar(select(SavedFilter).where(SavedFilter.name == "Казань")) is None
 
 
+def test_editing_into_another_clients_requisites_asks_first(client, base, db_session):
+    yolka = base["yolka"]
+    client.login("iao")
+    form = {
+        "kind": "legal",
+        "name": yolka.name,
+        "inn": "7707083893",
+        "kpp": "773601001",
+        "city": "Казань",
+        "readiness": "1",
+    }
+    response = client.submit(f"/clients/{yolka.id}/edit", form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "С такими данными уже есть контрагент" in page and "Ромашка" in page
+    db_session.expire_all()
+    assert db_session.get(Client, yolka.id).inn == "7736207543"
+    confirmed = client.submit(f"/clients/{yolka.id}/edit", {**form, "confirm_duplicate": "y"})
+    assert confirmed.status_code == 302
+    db_session.expire_all()
+    assert db_session.get(Client, yolka.id).inn == "7707083893"
+    # an edit that leaves the requisites, name and city alone asks nothing
+    again = client.submit(f"/clients/{yolka.id}/edit", {**form, "readiness": "2"})
+    assert again.status_code == 302
+
+
+def test_a_contact_with_another_clients_phone_is_saved_with_a_warning(client, base, db_session):
+    romashka = base["romashka"]
+    client.login("iao")
+    response = client.submit(
+        f"/clients/{romashka.id}/contacts/new",
+        {"full_name": "Сидоров Иван", "phones": "8 (927) 555-12-34"},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "Контактное лицо добавлено" in page
+    assert "Такой же телефон или e-mail есть у контрагента" in page and "Ёлка-Трейд" in page
+
+
+def test_a_managers_new_client_form_shows_the_curator_fixed(client, base):
+    client.login("mgr_s")
+    page = client.get("/clients/new").get_data(as_text=True)
+    select_tag = page[page.index('name="curator_id"') - 200 : page.index('name="curator_id"') + 50]
+    assert "disabled" in select_tag
+
+
 def test_a_huge_id_in_a_link_is_not_found(client, base):
     client.login("iao")
     assert client.get("/clients/999999999999999999999").status_code == 404

@@ -193,6 +193,8 @@ def create() -> Response | tuple[str, int]:
     from erp_crm.clients import dedupe
 
     form = _client_form()
+    if not access.can_change_curator(current_user):
+        form.curator_id.render_kw = {"disabled": True}  # a manager's new client is their own
     duplicates = []
     if form.validate_on_submit():
         data = _client_data(form)
@@ -224,25 +226,53 @@ def create() -> Response | tuple[str, int]:
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
 @require_permission(Perm.CLIENTS_VIEW)
 def edit(client_id: int) -> Response | tuple[str, int]:
+    from erp_crm.clients import dedupe
+
     client = services.get_client(db.session, client_id)
     ensure(access.can_edit_client(current_user, client))
     form = _client_form(client)
     if not access.can_change_curator(current_user):
         form.curator_id.render_kw = {"disabled": True}
+    form.confirm_duplicate.label.text = "Это другой контрагент — сохранить всё равно"
+    duplicates = []
     if form.validate_on_submit():
         data = _client_data(form)
         if not access.can_change_curator(current_user):
             data.curator_id = client.curator_id
         try:
-            services.update_client(db.session, client, data, actor=current_user)
+            cleaned = services.validate_client(db.session, data, client)
+            if _identity_changed(client, cleaned):
+                duplicates = dedupe.likely_duplicates(
+                    db.session,
+                    name=cleaned.name or "",
+                    city=cleaned.city,
+                    inn=cleaned.inn,
+                    kpp=cleaned.kpp,
+                    exclude_id=client.id,
+                )
+            if duplicates and not form.confirm_duplicate.data:
+                form.form_errors.append(
+                    "С такими данными уже есть контрагент. Проверьте список ниже; если это "
+                    "другой контрагент, отметьте «сохранить всё равно»."
+                )
+            else:
+                services.update_client(db.session, client, data, actor=current_user)
+                flash("Изменения сохранены.", "success")
+                return redirect(url_for("clients.show", client_id=client.id))
         except ValidationError as err:
             apply_errors(form, err)
-        else:
-            flash("Изменения сохранены.", "success")
-            return redirect(url_for("clients.show", client_id=client.id))
     return render_template(
-        "clients/form.html", form=form, client=client, duplicates=[]
+        "clients/form.html", form=form, client=client, duplicates=duplicates
     ), form_status(form)
+
+
+def _identity_changed(client: Client, data: services.ClientData) -> bool:
+    """Whether an edit touches what duplicates are recognised by (requisites, name, city)."""
+    return (
+        (data.inn or None, data.kpp or None) != (client.inn, client.kpp)
+        or (data.name or "") != client.name
+        or (data.city or None) != client.city
+    )
 
 
 # --- the card -----------------------------------------------------------------------------------
@@ -321,10 +351,36 @@ def add_contact(client_id: int) -> Response | tuple[str, int]:
             apply_errors(form, err)
         else:
             flash("Контактное лицо добавлено.", "success")
+            _warn_shared_channels(client, form)
             return redirect(url_for("clients.show", client_id=client.id))
     return render_template(
         "clients/contact_form.html", form=form, client=client, contact=None
     ), form_status(form)
+
+
+def _warn_shared_channels(client: Client, form: ContactForm) -> None:
+    """A phone or e-mail that another client's contact has: likely a duplicate — say so."""
+    from erp_crm.clients import dedupe
+
+    values = services.ContactData.from_mapping(form_values(form))
+    others = dedupe.likely_duplicates(
+        db.session,
+        name=None,
+        city=None,
+        inn=None,
+        kpp=None,
+        phones=values.phones,
+        emails=values.emails,
+        exclude_id=client.id,
+        limit=5,
+    )
+    if others:
+        names = ", ".join(f"«{c.name}» (№ {c.id})" for c in others)
+        flash(
+            f"Такой же телефон или e-mail есть у контрагента: {names}. Возможно, это дубль — "
+            "проверьте на странице «Дубли».",
+            "warning",
+        )
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -345,6 +401,7 @@ def edit_contact(contact_id: int) -> Response | tuple[str, int]:
             apply_errors(form, err)
         else:
             flash("Контактное лицо сохранено.", "success")
+            _warn_shared_channels(contact.client, form)
             return redirect(url_for("clients.show", client_id=contact.client_id))
     return render_template(
         "clients/contact_form.html", form=form, client=contact.client, contact=contact
