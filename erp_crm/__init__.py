@@ -50,11 +50,13 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     _register_cli(app)
     _register_request_hooks(app)
 
+    from erp_crm.audit import presentation as audit_presentation
     from erp_crm.errors import register_error_handlers
     from erp_crm.ui import register_template_helpers
 
     register_error_handlers(app)
     register_template_helpers(app)
+    audit_presentation.register(app)
     _load_plugins(app)
     return app
 

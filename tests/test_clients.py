@@ -411,6 +411,23 @@ def test_a_managers_new_client_form_shows_the_curator_fixed(client, base):
     assert "disabled" in select_tag
 
 
+def test_history_and_timeline_read_in_russian_with_names_not_ids(client, base, db_session):
+    romashka, manager = base["romashka"], base["manager"]
+    services.update_client(
+        db_session,
+        romashka,
+        services.ClientData(**{**ROMASHKA, "curator_id": None, "mailing_consent": True}),
+        actor=base["analyst"],
+    )
+    db_session.commit()
+    client.login("iao")
+    for url in (f"/audit/clients/{romashka.id}", f"/clients/{romashka.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "Куратор</span>: " + manager.full_name + " → —" in page, url
+        assert "Согласие на рассылку</span>: нет → да" in page, url
+        assert "<code>curator_id</code>" not in page
+
+
 def test_a_huge_id_in_a_link_is_not_found(client, base):
     client.login("iao")
     assert client.get("/clients/999999999999999999999").status_code == 404
