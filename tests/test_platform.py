@@ -71,6 +71,14 @@ def test_demo_data_fills_an_empty_database_once(app, client, db_session, runner_
     assert refused.exit_code != 0
     client.login("manager1", "manager1-demo-2026")
     assert client.get("/").status_code == 200
+    # a believable base: every kind of client, and duplicates for the analysts to find
+    from erp_crm.clients import dedupe
+    from erp_crm.clients.models import Client
+
+    kinds = set(db_session.scalars(select(Client.kind)))
+    assert kinds == {"legal", "sole_trader", "person"}
+    pairs = dedupe.scored_pairs(db_session)
+    assert len(pairs) >= 6
 
 
 def test_wsgi_is_two_lines_and_layout_exists():

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from erp_crm.auth.models import User
 from erp_crm.clients import groups, services
+from erp_crm.clients.models import Client
 from erp_crm.core.requisites import complete_inn, complete_ogrn
 
 CITIES = [
@@ -184,14 +185,18 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
     members: dict[str, list[int]] = {key: [] for key in common}
     hot_members: list[int] = []
     used_names: set[str] = set()
+    twins: list[Client] = []  # clients that get a duplicate entered by someone else
     for n in range(count):
         root, tail = rng.choice(ROOTS), rng.choice(TAILS)
         city, region = rng.choice(CITIES)
-        kind = "sole_trader" if n % 9 == 0 else "legal"
+        kind = "sole_trader" if n % 9 == 0 else ("person" if n % 13 == 0 else "legal")
         base = f"{root}{tail.lower()}"
+        person = rng.choice(MEN)
         name = (
             f"ИП {rng.choice(SURNAMES)} {rng.choice(MEN)[0][0]}."
             if kind == "sole_trader"
+            else f"{rng.choice(SURNAMES)} {person[0]} {person[1]}"
+            if kind == "person"
             else f"ООО «{base}»"
         )
         if name in used_names:
@@ -202,10 +207,12 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
             inn = complete_inn(f"{region_code}{n:07d}")
             ogrn = complete_ogrn(f"1{rng.randint(2, 22):02d}{region_code}{n:07d}"[:12])
             kpp = f"{inn[:4]}01001"
-        else:
+        elif kind == "sole_trader":
             inn = complete_inn(f"{region_code}{n:08d}")
             ogrn = complete_ogrn(f"3{rng.randint(4, 22):02d}{region_code}{n:09d}"[:14])
             kpp = None
+        else:  # a private person: a visitor turned exhibitor, an individual expert
+            inn, ogrn, kpp = None, None, None
         industry = rng.choice(INDUSTRIES)
         readiness = rng.choice([0, 0, 1, 2, 3, 3, 4])
         curator = rng.choice(managers)
@@ -226,7 +233,7 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
                 region=region,
                 city=city,
                 industry=industry,
-                website=f"https://{LATIN[root]}{LATIN[tail]}{n}.ru",
+                website=f"https://{LATIN[root]}{LATIN[tail]}{n}.ru" if kind == "legal" else None,
                 source=rng.choice(SOURCES),
                 readiness=readiness,
                 curator_id=curator.id,
@@ -259,6 +266,8 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
                 rng.choice([2024, 2025]),
                 actor=analyst,
             )
+        if kind == "legal" and len(twins) < 6 and n % 17 == 5:
+            twins.append(client)
         if region == "Самарская область":
             members["geo"].append(client.id)
         if industry == "Строительство":
@@ -269,9 +278,42 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
             members["mailing"].append(client.id)
         if curator is managers[0] and readiness >= 3:
             hot_members.append(client.id)
+    _add_duplicates(session, twins, analyst)
     for key, group in common.items():
         if members[key]:
             groups.add_to_group(session, group, members[key], actor=analyst)
     if hot_members:
         groups.add_to_group(session, hot, hot_members, actor=managers[0])
     return count
+
+
+def _add_duplicates(session: Session, originals: list[Client], analyst: User) -> None:
+    """The duplicates a shared base collects: the same company entered again, its name written
+    another way — half with the same ИНН/КПП, half without requisites but with a known phone —
+    for the analysts' «Дубли» page."""
+    for i, original in enumerate(originals):
+        core = original.name.removeprefix("ООО «").removesuffix("»")
+        same_requisites = i % 2 == 0
+        twin = services.create_client(
+            session,
+            services.ClientData(
+                kind="legal",
+                name=f"{core} ООО" if same_requisites else f'ООО "{core.upper()}"',
+                inn=original.inn if same_requisites else None,
+                kpp=original.kpp if same_requisites else None,
+                city=original.city,
+                region=original.region,
+                industry=original.industry,
+                source="Звонок в офис",
+                readiness=original.readiness,
+                curator_id=original.curator_id,
+            ),
+            actor=analyst,
+        )
+        phones = [p for c in original.contacts for p in c.phones][:1]
+        services.add_contact(
+            session,
+            twin,
+            services.ContactData(full_name="Приёмная", position="Секретарь", phones=phones),
+            actor=analyst,
+        )

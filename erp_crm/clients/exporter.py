@@ -41,7 +41,7 @@ from erp_crm.ui import LOCAL_TZ
 CHUNK = 1000
 FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # werkzeug adds "; charset=utf-8" to text types itself
 }
 
 # The headers are the importer's synonyms where a column can be imported back.
