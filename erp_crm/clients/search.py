@@ -55,10 +55,10 @@ def _str(value: Any, limit: int = 200) -> str:
 ProjectCondition = Callable[[int, str], Any]
 project_conditions: list[ProjectCondition] = []
 PROJECT_OUTCOMES = {
-    "": "любая сделка",
-    "won": "участник (продажа)",
-    "open": "сделка в работе",
-    "lost": "отказ",
+    "": "Любая сделка",
+    "won": "Участник (продажа)",
+    "open": "Сделка в работе",
+    "lost": "Отказ",
 }
 
 
