@@ -307,9 +307,7 @@ def test_participation_in_our_project_filter(db_session, base, make_user):
     assert _names(db_session, actor, project_id=str(other.id)) == ["АО «Ёлка-Трейд»"]
     assert _names(db_session, actor, project_id=str(project.id), project_outcome="won") == []
     db_session.execute(
-        Deal.__table__.update()
-        .where(Deal.client_id == base["romashka"].id)
-        .values(outcome="won")
+        Deal.__table__.update().where(Deal.client_id == base["romashka"].id).values(outcome="won")
     )
     assert _names(db_session, actor, project_id=str(project.id), project_outcome="won") == [
         "ООО «Ромашка»"
@@ -426,6 +424,22 @@ def test_history_and_timeline_read_in_russian_with_names_not_ids(client, base, d
         assert "Куратор</span>: " + manager.full_name + " → —" in page, url
         assert "Согласие на рассылку</span>: нет → да" in page, url
         assert "<code>curator_id</code>" not in page
+
+
+def test_the_card_shows_the_mailing_subscriptions(client, base, db_session):
+    news = groups.create_group(
+        db_session,
+        name="Новости выставки",
+        kind="common",
+        category="mailing",
+        actor=base["analyst"],
+    )
+    groups.add_to_group(db_session, news, [base["yolka"].id], actor=base["analyst"])
+    db_session.commit()
+    client.login("iao")
+    page = client.get(f"/clients/{base['yolka'].id}").get_data(as_text=True)
+    assert "подписки: «Новости выставки»" in page
+    assert "согласия нет: в рассылки не включать" in page
 
 
 def test_a_huge_id_in_a_link_is_not_found(client, base):
