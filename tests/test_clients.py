@@ -442,6 +442,28 @@ def test_the_card_shows_the_mailing_subscriptions(client, base, db_session):
     assert "согласия нет: в рассылки не включать" in page
 
 
+def test_a_phone_extension_is_kept_shown_and_found(client, base, db_session):
+    from erp_crm.core.text import display_phone
+
+    contact = services.add_contact(
+        db_session,
+        base["romashka"],
+        services.ContactData(full_name="Секретарь", phones=["8 (846) 207-11-44 доб. 305"]),
+        actor=base["analyst"],
+    )
+    db_session.commit()
+    assert contact.phones == ["+78462071144;ext=305"]
+    assert display_phone(contact.phones[0]) == "+7 846 207-11-44 доб. 305"
+    for q in ("8 846 207-11-44", "+7 (846) 2071144 доб. 305", "207-11-44"):
+        assert _names(db_session, base["analyst"], q=q) == ["ООО «Ромашка»"], q
+    assert _names(db_session, base["analyst"], q="+7 846 207-11-44 доб. 306") == []
+    client.login("iao")
+    card = client.get(f"/clients/{base['romashka'].id}").get_data(as_text=True)
+    assert 'href="tel:+78462071144;ext=305"' in card and "доб. 305" in card
+    form = client.get(f"/clients/contacts/{contact.id}/edit").get_data(as_text=True)
+    assert "+7 846 207-11-44 доб. 305" in form
+
+
 def test_a_huge_id_in_a_link_is_not_found(client, base):
     client.login("iao")
     assert client.get("/clients/999999999999999999999").status_code == 404

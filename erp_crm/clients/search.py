@@ -143,11 +143,20 @@ def _clients_with_phone(q: str, digits: str) -> Select:
     whole = text.normalize_phone(q) if len(digits) >= 10 else None
     if whole is None:
         return _clients_with_channel("phone", text.like_pattern(digits))
+    value = ContactChannel.value
+    matches = value == whole
+    if text.EXTENSION not in whole:
+        # the number alone finds its extensions too: "+7…;ext=…" sorts between "+7…;" and "+7…<"
+        matches = or_(matches, and_(value > whole + ";", value < whole + "<"))
     return (
         select(ContactPerson.client_id)
         .join(ContactChannel, ContactChannel.contact_id == ContactPerson.id)
-        .where(ContactChannel.kind == "phone", ContactChannel.value == whole)
+        .where(ContactChannel.kind == "phone", matches)
     )
+
+
+# Digits as people type them, with an optional phone extension: «8 (846) 207-11-44 доб. 305».
+_NUMBER = re.compile(r"[\d\s()+\-]+(?:(?:доб|ext|x|#)\.?\s*\d+)?", re.IGNORECASE)
 
 
 def _search_condition(q: str) -> Any:
@@ -161,7 +170,7 @@ def _search_condition(q: str) -> Any:
     if "@" in q:
         ids = _clients_with_channel("email", text.like_pattern(q.strip().lower()))
         return Client.id.in_(ids)
-    if re.fullmatch(r"[\d\s()+\-]+", q) and len(digits) >= 4:
+    if _NUMBER.fullmatch(q) and len(digits) >= 4:
         # A number is an ИНН (whole, or its beginning) or a phone, never a name.
         inn = re.sub(r"\D", "", q)
         if len(inn) in (10, 12):

@@ -35,6 +35,7 @@ from erp_crm.clients.models import (
 from erp_crm.clients.search import PROJECT_OUTCOMES, ClientFilter, client_query
 from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
+from erp_crm.core.text import display_phone
 from erp_crm.db import db
 from erp_crm.deals import services as deal_services
 from erp_crm.errors import NotFound, ValidationError
@@ -327,7 +328,7 @@ def _contact_form(contact=None) -> ContactForm:
     form = ContactForm(obj=contact)
     form.curator_id.choices = _curator_choices("— как у клиента —")
     if request.method == "GET" and contact is not None:
-        form.phones.data = "\n".join(contact.phones)
+        form.phones.data = "\n".join(display_phone(p) for p in contact.phones)
         form.emails.data = "\n".join(contact.emails)
         form.curator_id.data = str(contact.curator_id or "")
     return form

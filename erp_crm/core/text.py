@@ -38,8 +38,15 @@ def like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+EXTENSION = ";ext="
+
+
 def normalize_phone(value: str | None) -> str | None:
-    """E.164 (+78462071144) for a valid number, None when it is not a phone number."""
+    """E.164 (+78462071144) for a valid number, None when it is not a phone number.
+
+    An extension («доб. 305», «ext. 305», «#305») is kept the way RFC 3966 writes it:
+    +78462071144;ext=305 (offices are reached through their PBX; dropping it loses the person).
+    """
     if not value or not value.strip():
         return None
     try:
@@ -48,15 +55,19 @@ def normalize_phone(value: str | None) -> str | None:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164}{EXTENSION}{number.extension}" if number.extension else e164
 
 
 def display_phone(e164: str) -> str:
+    """+7 846 207-11-44, with «доб. 305» for an extension."""
     try:
         number = phonenumbers.parse(e164, "RU")
     except phonenumbers.NumberParseException:
         return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    extension, number.extension = number.extension, None
+    shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return f"{shown} доб. {extension}" if extension else shown
 
 
 def phone_digits(value: str) -> str:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from documents import formatting
+from erp_crm.core.text import display_phone
 from erp_crm.deals.models import Deal
 from erp_crm.organizations.models import Organization
 from erp_crm.sales_documents.schema import (
@@ -55,12 +56,12 @@ def _buyer(deal: Deal) -> dict[str, Any]:
         "ogrn": client.ogrn or "",
         "address": client.legal_address or "",
         "postal_address": client.postal_address or client.legal_address or "",
-        "phone": (contact.phones[0] if contact and contact.phones else ""),
+        "phone": (display_phone(contact.phones[0]) if contact and contact.phones else ""),
         "email": (contact.emails[0] if contact and contact.emails else ""),
         "website": client.website or "",
         "contact_name": contact.full_name if contact else "",
         "contact_position": (contact.position or "") if contact else "",
-        "contact_phone": (contact.phones[0] if contact and contact.phones else ""),
+        "contact_phone": (display_phone(contact.phones[0]) if contact and contact.phones else ""),
         "contact_email": (contact.emails[0] if contact and contact.emails else ""),
     }
 
