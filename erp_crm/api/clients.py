@@ -3,27 +3,44 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import Any
 
 from flask import current_app, jsonify, request
 from werkzeug.wrappers import Response
 
 from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
-from erp_crm.clients import access, services
+from erp_crm.clients import access, dedupe, services
 from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.clients.search import ClientFilter, client_query
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
-from erp_crm.errors import PermissionDenied
+from erp_crm.errors import PermissionDenied, ValidationError
+
+
+def _text_field(column: Any) -> dict:
+    """A text field's schema, with the column's length limit when it has one."""
+    limit = services.column_limit(column)
+    return {"type": ["string", "null"], **({"maxLength": limit} if limit else {})}
+
 
 _STR = {"type": ["string", "null"]}
 CLIENT_FIELDS = {
-    **{f.name: _STR for f in fields(services.ClientData)},
+    **{f.name: _text_field(Client.__table__.c[f.name]) for f in fields(services.ClientData)},
     "kind": {"type": "string", "enum": ["legal", "sole_trader", "person"]},
     "readiness": {"type": "integer", "minimum": 0, "maximum": 4},
-    "curator_id": {"type": ["integer", "null"]},
+    "curator_id": {"type": ["integer", "null"], "description": services.CURATOR_ROLE_MESSAGE},
     "mailing_consent": {"type": "boolean"},
 }
+CONFIRM_DUPLICATES = {
+    "type": "boolean",
+    "default": False,
+    "description": "Сохранить, хотя в базе есть вероятные дубли. Без него, если дубли найдены "
+    "(при создании — по ИНН/КПП, названию и городу; при изменении — если меняются ИНН, КПП, "
+    "название или город), ответ 409 со списком error.duplicates: [{id, name, score, reasons}].",
+}
+CLIENT_REQUEST = {**CLIENT_FIELDS, "confirm_duplicates": CONFIRM_DUPLICATES}
+_CLIENT_LABELS = {**services.CLIENT_LABELS, "confirm_duplicates": "Подтверждение дублей"}
 CLIENT = {
     "type": "object",
     "properties": {
@@ -35,13 +52,17 @@ CLIENT = {
     },
 }
 CONTACT_FIELDS = {
-    "full_name": {"type": "string"},
-    "position": _STR,
+    "full_name": {"type": "string", "maxLength": services.column_limit(ContactPerson.full_name)},
+    "position": _text_field(ContactPerson.__table__.c.position),
     "phones": {"type": "array", "items": {"type": "string"}},
     "emails": {"type": "array", "items": {"type": "string"}},
-    "birthday": {"type": ["string", "null"], "format": "date"},
+    "birthday": {
+        "type": ["string", "null"],
+        "format": "date",
+        "description": "ГГГГ-ММ-ДД, не в будущем и не раньше 1900 года.",
+    },
     "notes": _STR,
-    "curator_id": {"type": ["integer", "null"]},
+    "curator_id": {"type": ["integer", "null"], "description": services.CURATOR_ROLE_MESSAGE},
 }
 CONTACT = {
     "type": "object",
@@ -66,6 +87,8 @@ _FILTER_PARAMS = [
         ("readiness", "integer"),
         ("relationship", "string"),
         ("competitor_id", "integer"),
+        ("project_id", "integer"),
+        ("project_outcome", "string"),
         ("mailing_consent", "string"),
         ("sort", "string"),
         ("direction", "string"),
@@ -99,6 +122,68 @@ def contact_dict(contact: ContactPerson) -> dict:
         "curator_id": contact.curator_id,
         "is_active": contact.is_active,
     }
+
+
+_TYPE_MESSAGES = {
+    "string": "ожидается строка",
+    "integer": "ожидается целое число",
+    "boolean": "ожидается true или false",
+    "array": "ожидается список",
+}
+
+
+def _is_type(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "array":
+        return isinstance(value, list)
+    return kind == "null" and value is None
+
+
+def check_types(body: dict[str, Any], properties: dict[str, dict], labels: dict[str, str]) -> None:
+    """Refuse JSON values of another type than declared (422 naming each field), rather than
+    letting `{"a": 1}` become the text "{'a': 1}" or `true` become user 1. Null stands for "not
+    given" everywhere: the service then says what is required. Unknown keys are ignored."""
+    errors: dict[str, str] = {}
+    for key, value in body.items():
+        schema = properties.get(key)
+        if schema is None or value is None:
+            continue
+        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        label = labels.get(key, key)
+        if not any(_is_type(value, kind) for kind in kinds):
+            wanted = next(k for k in kinds if k != "null")
+            errors[key] = f"{label}: {_TYPE_MESSAGES[wanted]}."
+        elif isinstance(value, list) and not all(
+            _is_type(item, schema["items"]["type"]) for item in value
+        ):
+            errors[key] = f"{label}: ожидается список строк."
+    if errors:
+        raise ValidationError(services.fields_message(errors, labels), fields=errors)
+
+
+def _confirmed(body: dict[str, Any]) -> bool:
+    return body.get("confirm_duplicates") is True
+
+
+def _duplicates_response(candidates: list[dedupe.DuplicateCandidate]) -> tuple[Response, int]:
+    """409: likely duplicates found; the caller repeats with "confirm_duplicates": true."""
+    names = ", ".join(f"«{c.name}» (№ {c.id})" for c in candidates)
+    body = {
+        "error": {
+            "message": f"Похоже, такой контрагент уже есть: {names}. Если это другой "
+            'контрагент, повторите запрос с "confirm_duplicates": true.',
+            "duplicates": [
+                {"id": c.id, "name": c.name, "score": c.score, "reasons": c.reasons}
+                for c in candidates
+            ],
+        }
+    }
+    return jsonify(body), 409
 
 
 @api_route(
@@ -141,12 +226,18 @@ def list_clients() -> Response:
     summary="Создать контрагента",
     tag="clients",
     perm=Perm.CLIENTS_CREATE,
-    request_schema={"type": "object", "required": ["name"], "properties": CLIENT_FIELDS},
+    request_schema={"type": "object", "required": ["name"], "properties": CLIENT_REQUEST},
     response_schema=CLIENT,
     status=201,
 )
 def create_client() -> tuple[Response, int]:
-    data = services.ClientData.from_mapping(json_body())
+    body = json_body()
+    check_types(body, CLIENT_REQUEST, _CLIENT_LABELS)
+    data = services.ClientData.from_mapping(body)
+    cleaned = services.validate_client(db.session, data)
+    duplicates = dedupe.duplicates_before_saving(db.session, cleaned)
+    if duplicates and not _confirmed(body):
+        return _duplicates_response(duplicates)
     client = services.create_client(db.session, data, actor=api_user())
     current_app.logger.info("client %s created via API by %s", client.id, api_user().username)
     return jsonify(client_dict(client)), 201
@@ -173,12 +264,21 @@ def get_client(client_id: int) -> Response:
     summary="Изменить контрагента",
     tag="clients",
     perm=Perm.CLIENTS_VIEW,
-    request_schema={"type": "object", "properties": CLIENT_FIELDS},
+    request_schema={"type": "object", "properties": CLIENT_REQUEST},
     response_schema=CLIENT,
 )
-def update_client(client_id: int) -> Response:
+def update_client(client_id: int) -> Response | tuple[Response, int]:
     client = services.get_client(db.session, client_id)
-    data = services.ClientData.from_model(client).merged_with(json_body())
+    if not access.can_edit_client(api_user(), client):
+        raise PermissionDenied("Изменять контрагента может его куратор, руководитель ОП или ИАО.")
+    body = json_body()
+    check_types(body, CLIENT_REQUEST, _CLIENT_LABELS)
+    data = services.ClientData.from_model(client).merged_with(body)
+    cleaned = services.validate_client(db.session, data, client)
+    if not _confirmed(body) and (
+        duplicates := dedupe.duplicates_before_saving(db.session, cleaned, client)
+    ):
+        return _duplicates_response(duplicates)
     services.update_client(db.session, client, data, actor=api_user())
     return jsonify(client_dict(client))
 
@@ -213,7 +313,9 @@ def list_contacts(client_id: int) -> Response:
 )
 def add_contact(client_id: int) -> tuple[Response, int]:
     client = services.get_client(db.session, client_id)
+    body = json_body()
+    check_types(body, CONTACT_FIELDS, services.CONTACT_LABELS)
     contact = services.add_contact(
-        db.session, client, services.ContactData.from_mapping(json_body()), actor=api_user()
+        db.session, client, services.ContactData.from_mapping(body), actor=api_user()
     )
     return jsonify(contact_dict(contact)), 201

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from erp_crm.audit import services as audit
 from erp_crm.auth.models import User
-from erp_crm.auth.permissions import ROLE_PERMISSIONS, Perm, has_permission
+from erp_crm.auth.permissions import ROLE_LABELS, ROLE_PERMISSIONS, Perm, has_permission
 from erp_crm.clients import access
 from erp_crm.clients.models import (
     Client,
@@ -31,20 +31,161 @@ from erp_crm.core import text
 from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 _TRUE = {"1", "true", "yes", "on", "y", "да"}
+_FALSE = {"", "0", "false", "no", "off", "n", "нет", "-"}
 _KIND_VALUES = frozenset(k.value for k in ClientKind)
+_MAX_ID = 2**31 - 1  # ids are 32-bit integers in both databases
+
+# Russian names of the fields, for messages that must say which field is wrong.
+CLIENT_LABELS = {
+    "name": "Наименование",
+    "kind": "Вид",
+    "full_name": "Полное наименование",
+    "inn": "ИНН",
+    "kpp": "КПП",
+    "ogrn": "ОГРН / ОГРНИП",
+    "legal_address": "Юридический адрес",
+    "postal_address": "Почтовый адрес",
+    "region": "Регион",
+    "city": "Город",
+    "industry": "Отрасль",
+    "website": "Сайт",
+    "source": "Источник",
+    "readiness": "Готовность к покупке",
+    "curator_id": "Куратор",
+    "notes": "Заметки",
+    "mailing_consent": "Согласие на рассылку",
+    "external_id": "Внешний код",
+}
+CONTACT_LABELS = {
+    "full_name": "ФИО",
+    "position": "Должность",
+    "phones": "Телефоны",
+    "emails": "Электронная почта",
+    "birthday": "День рождения",
+    "notes": "Заметки",
+    "curator_id": "Куратор контакта",
+}
+EXHIBITION_LABELS = {"name": "Название выставки", "organizer": "Организатор", "city": "Город"}
+EARLIEST_BIRTHDAY = dt.date(1900, 1, 1)
+READINESS_MESSAGE = "Готовность — число от 0 до 4."
 
 
-def _text(value: Any) -> str | None:
+class BadValue(ValueError):
+    """A value of the wrong type or content; the message is Russian and shown as is."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+def too_long(limit: int) -> str:
+    return f"Слишком длинное значение: не больше {limit} символов."
+
+
+def nul_message(label: str | None) -> str:
+    where = f" «{label}»" if label else ""
+    return f"Недопустимый символ в поле{where}: нулевой символ (\\0)."
+
+
+def column_limit(column: Any) -> int | None:
+    """The String length of a model column (None for Text): the limits are never copied."""
+    return getattr(column.type, "length", None)
+
+
+def _text(value: Any, label: str | None = None, *, limit: int | None = None) -> str | None:
+    """Stripped text, None for nothing; raise BadValue for what is not text, holds a NUL (which
+    PostgreSQL refuses to store) or is longer than `limit`. Numbers are taken as their digits
+    (a spreadsheet cell); booleans, lists and objects are refused, not printed as Python."""
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BadValue("Ожидается текст.")
     value = str(value).strip()
+    if "\x00" in value:
+        raise BadValue(nul_message(label))
+    if limit is not None and len(value) > limit:
+        raise BadValue(too_long(limit))
     return value or None
 
 
 def _bool(value: Any) -> bool:
+    """A real boolean, or the words a form or a spreadsheet uses (да/нет, true/false, 1/0)."""
     if isinstance(value, bool):
         return value
-    return str(value or "").strip().lower() in _TRUE
+    if value is None:
+        return False
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise BadValue("Ожидается «да» или «нет» (true или false).")
+
+
+def _integer(value: Any, message: str) -> int | None:
+    """An integer given as a number or as digits; None for nothing. Booleans are no numbers."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise BadValue(message)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isascii():
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise BadValue(message)
+
+
+def _user_id(value: Any) -> int | None:
+    """A user's id (a curator), None for nothing; never a boolean, never past 32 bits."""
+    user_id = _integer(value, "Неверный куратор.")
+    if user_id is not None and not 1 <= user_id <= _MAX_ID:
+        raise BadValue("Неверный куратор.")
+    return user_id
+
+
+def can_curate(user: User | None) -> bool:
+    """An active user whose role works clients: the rule of `curators()`, for one user."""
+    return has_permission(user, Perm.CLIENTS_EDIT_OWN) or has_permission(
+        user, Perm.CLIENTS_EDIT_ALL
+    )
+
+
+def _curator_roles() -> str:
+    labels = [
+        ROLE_LABELS[role][:1].lower() + ROLE_LABELS[role][1:]
+        for role, granted in ROLE_PERMISSIONS.items()
+        if granted & {Perm.CLIENTS_EDIT_OWN, Perm.CLIENTS_EDIT_ALL}
+    ]
+    return ", ".join(labels[:-1]) + " или " + labels[-1] if len(labels) > 1 else "".join(labels)
+
+
+CURATOR_ROLE_MESSAGE = (
+    f"Куратором может быть только активный менеджер, который ведёт клиентов: {_curator_roles()}."
+)
+CURATOR_MISSING_MESSAGE = "Куратор не найден или отключён."
+
+
+def curator_problem(session: Session, user_id: int, *, current: int | None = None) -> str | None:
+    """Why `user_id` cannot curate, or None. `current`: the record's curator now, kept as it is
+    while active even if their role has changed since (editing other fields stays possible)."""
+    curator = session.get(User, user_id)
+    if curator is None or not curator.is_active:
+        return CURATOR_MISSING_MESSAGE
+    if user_id != current and not can_curate(curator):
+        return CURATOR_ROLE_MESSAGE
+    return None
+
+
+def fields_message(errors: dict[str, str], labels: dict[str, str]) -> str:
+    """The summary of a ValidationError: which fields to check, by their Russian names."""
+    names = ", ".join(labels.get(key, key) for key in errors)
+    return f"Проверьте поля: {names}."
 
 
 @dataclass
@@ -84,59 +225,74 @@ class ClientData:
         return ClientData.from_mapping({**self.__dict__, **changes})
 
 
+_CLIENT_TEXT = (
+    "name",
+    "full_name",
+    "legal_address",
+    "postal_address",
+    "region",
+    "city",
+    "industry",
+    "website",
+    "source",
+    "notes",
+    "external_id",
+)
+
+
 def _clean_client(data: ClientData) -> tuple[ClientData, dict[str, str]]:
     errors: dict[str, str] = {}
     values = {f.name: getattr(data, f.name) for f in fields(data)}
-    for key in (
-        "name",
-        "full_name",
-        "legal_address",
-        "postal_address",
-        "region",
-        "city",
-        "industry",
-        "website",
-        "source",
-        "notes",
-        "external_id",
-    ):
-        values[key] = _text(values[key])
+    for key in (*_CLIENT_TEXT, "inn", "kpp", "ogrn", "kind"):
+        try:
+            values[key] = _text(values[key], CLIENT_LABELS[key])
+        except BadValue as bad:
+            errors[key] = bad.message
+            values[key] = None
     for key in ("inn", "kpp", "ogrn"):
-        values[key] = rq.digits(_text(values[key])) or None
+        values[key] = rq.digits(values[key]) or None
     if values["kpp"]:
         values["kpp"] = values["kpp"].upper()
-    values["mailing_consent"] = _bool(values["mailing_consent"])
-    kind = str(values["kind"] or ClientKind.LEGAL.value)
-    if kind not in _KIND_VALUES:
+    try:
+        values["mailing_consent"] = _bool(values["mailing_consent"])
+    except BadValue as bad:
+        errors["mailing_consent"] = bad.message
+        values["mailing_consent"] = False
+    kind = values["kind"] or ClientKind.LEGAL.value
+    if kind not in _KIND_VALUES and "kind" not in errors:
         errors["kind"] = "Выберите вид: юрлицо, ИП или физлицо."
     values["kind"] = kind
     try:
-        values["readiness"] = int(values["readiness"] or 0)
+        values["readiness"] = _integer(values["readiness"], READINESS_MESSAGE) or 0
         Readiness(values["readiness"])
-    except (TypeError, ValueError):
-        errors["readiness"] = "Готовность — число от 0 до 4."
+    except (BadValue, ValueError):
+        errors["readiness"] = READINESS_MESSAGE
         values["readiness"] = 0
     try:
-        values["curator_id"] = (
-            int(values["curator_id"]) if values["curator_id"] not in (None, "") else None
-        )
-    except (TypeError, ValueError):
-        errors["curator_id"] = "Неверный куратор."
+        values["curator_id"] = _user_id(values["curator_id"])
+    except BadValue as bad:
+        errors["curator_id"] = bad.message
         values["curator_id"] = None
     website = values["website"]
     if website and "://" not in website:
         values["website"] = "https://" + website
     if values["website"] and (" " in values["website"] or "." not in values["website"]):
         errors["website"] = "Укажите адрес сайта, например expo-volga.ru."
+    # After cleaning (the site's https:// counts). ИНН, КПП, ОГРН: their checks fix the length.
+    for key in _CLIENT_TEXT:
+        limit = column_limit(Client.__table__.c[key])
+        if values[key] and limit and len(values[key]) > limit:
+            errors[key] = too_long(limit)  # says more than "not a site" of a pasted page
+            values[key] = None
     return ClientData(**values), errors
 
 
 def validate_client(session: Session, data: ClientData, client: Client | None = None) -> ClientData:
     """Clean and check a client's fields; raise ValidationError naming every wrong one."""
+    current = client.curator_id if client is not None else None
 
-    def curator_active(user_id: int) -> bool:
-        curator = session.get(User, user_id)
-        return curator is not None and curator.is_active
+    def curator_active(user_id: int) -> bool | str:
+        return curator_problem(session, user_id, current=current) or True
 
     def external_id_owner(external_id: str) -> int | None:
         return session.scalar(select(Client.id).where(Client.external_id == external_id))
@@ -153,16 +309,17 @@ def check_client(
     data: ClientData,
     client_id: int | None,
     *,
-    curator_active: Callable[[int], bool],
+    curator_active: Callable[[int], bool | str],
     external_id_owner: Callable[[str], int | None],
 ) -> ClientData:
     """validate_client with its two lookups given (a batch import preloads them).
 
-    `curator_active(user_id)`: the user exists and is active; `external_id_owner(code)`: the id of
-    the client holding that external code, or None. `client_id`: the client being edited.
+    `curator_active(user_id)`: True when the user may curate; False when not found or inactive,
+    or the message saying why not. `external_id_owner(code)`: the id of the client holding that
+    external code, or None. `client_id`: the client being edited.
     """
     data, errors = _clean_client(data)
-    if not data.name:
+    if not data.name and "name" not in errors:
         errors["name"] = "Укажите наименование."
     kind = data.kind if data.kind in _KIND_VALUES else None
     if data.inn and (problem := rq.check_inn(data.inn, kind=kind)):
@@ -177,14 +334,16 @@ def check_client(
             errors["ogrn"] = "У физического лица нет ОГРН."
         elif problem := rq.check_ogrn(data.ogrn, kind=kind):
             errors["ogrn"] = problem
-    if data.curator_id is not None and not curator_active(data.curator_id):
-        errors["curator_id"] = "Куратор не найден или отключён."
+    if data.curator_id is not None:
+        verdict = curator_active(data.curator_id)
+        if verdict is not True:
+            errors["curator_id"] = verdict or CURATOR_MISSING_MESSAGE
     if data.external_id:
         clash = external_id_owner(data.external_id)
         if clash is not None and (client_id is None or clash != client_id):
             errors["external_id"] = "Внешний код уже принадлежит другому контрагенту."
     if errors:
-        raise ValidationError(fields=errors)
+        raise ValidationError(fields_message(errors, CLIENT_LABELS), fields=errors)
     return data
 
 
@@ -274,26 +433,80 @@ class ContactData:
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> ContactData:
+        """From a form or a JSON body: phones and e-mails as a list, or as text one per line (or
+        comma-separated). Anything else is kept as it is for validate_contact to refuse."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for key in ("phones", "emails"):
-            raw = values.get(key) or []
+            raw = values.get(key)
+            if raw is None:
+                raw = []
             if isinstance(raw, str):
                 raw = [part for chunk in raw.splitlines() for part in chunk.split(",")]
-            values[key] = [str(v).strip() for v in raw if str(v).strip()]
+            if isinstance(raw, list | tuple):
+                raw = [v.strip() if isinstance(v, str) else v for v in raw]
+                raw = [v for v in raw if v != ""]
+            values[key] = raw
         return cls(**values)
 
 
+def _channels(errors: dict[str, str], key: str, raw: Any) -> list[str]:
+    """The phones or e-mails of a contact as a list of text, or an error under `key`."""
+    if not isinstance(raw, list | tuple) or not all(isinstance(v, str) for v in raw):
+        errors[key] = f"{CONTACT_LABELS[key]}: ожидается список строк."
+        return []
+    if any("\x00" in v for v in raw):
+        errors[key] = nul_message(CONTACT_LABELS[key])
+        return []
+    return list(raw)
+
+
+def _birthday(value: Any) -> dt.date | None:
+    """A date, or an ISO text of one (ГГГГ-ММ-ДД); not in the future, not before 1900."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            raise BadValue("Дата рождения в формате ГГГГ-ММ-ДД.") from None
+    elif isinstance(value, dt.datetime):
+        value = value.date()
+    elif value is not None and not isinstance(value, dt.date):
+        raise BadValue("Дата рождения в формате ГГГГ-ММ-ДД.")
+    if value is None:
+        return None
+    if value > dt.date.today():
+        raise BadValue("Дата рождения не может быть в будущем.")
+    if value < EARLIEST_BIRTHDAY:
+        raise BadValue(f"Дата рождения не может быть раньше {EARLIEST_BIRTHDAY.year} года.")
+    return value
+
+
 def validate_contact(
-    session: Session, data: ContactData
+    session: Session, data: ContactData, *, current_curator_id: int | None = None
 ) -> tuple[ContactData, list[str], list[str]]:
-    """Return the cleaned data with phones in E.164 and e-mails normalized, or raise."""
+    """Return the cleaned data with phones in E.164 and e-mails normalized, or raise.
+
+    `current_curator_id`: the contact's own curator now (an edit keeps them while active)."""
     errors: dict[str, str] = {}
-    name = _text(data.full_name)
-    if not name:
+    texts: dict[str, str | None] = {}
+    for key in ("full_name", "position", "notes"):
+        try:
+            texts[key] = _text(
+                getattr(data, key),
+                CONTACT_LABELS[key],
+                limit=column_limit(ContactPerson.__table__.c[key]),
+            )
+        except BadValue as bad:
+            errors[key] = bad.message
+            texts[key] = None
+    name = texts["full_name"]
+    if not name and "full_name" not in errors:
         errors["full_name"] = "Укажите ФИО контактного лица."
     phones = []
-    for raw in data.phones:
+    for raw in _channels(errors, "phones", data.phones):
         phone = text.normalize_phone(raw)
         if phone is None:
             errors["phones"] = f"Неверный номер телефона: {raw}"
@@ -301,7 +514,7 @@ def validate_contact(
         if phone not in phones:
             phones.append(phone)
     emails = []
-    for raw in data.emails:
+    for raw in _channels(errors, "emails", data.emails):
         try:
             email = validate_email(raw, check_deliverability=False).normalized.lower()
         except EmailNotValidError:
@@ -309,32 +522,29 @@ def validate_contact(
             break
         if email not in emails:
             emails.append(email)
-    birthday = data.birthday
-    if isinstance(birthday, str):
-        try:
-            birthday = dt.date.fromisoformat(birthday) if birthday.strip() else None
-        except ValueError:
-            errors["birthday"] = "Дата рождения в формате ГГГГ-ММ-ДД."
-            birthday = None
-    curator_id = data.curator_id
     try:
-        curator_id = int(curator_id) if curator_id not in (None, "") else None
-    except (TypeError, ValueError):
-        errors["curator_id"] = "Неверный куратор."
+        birthday = _birthday(data.birthday)
+    except BadValue as bad:
+        errors["birthday"] = bad.message
+        birthday = None
+    try:
+        curator_id = _user_id(data.curator_id)
+    except BadValue as bad:
+        errors["curator_id"] = bad.message
         curator_id = None
-    if curator_id is not None:
-        curator = session.get(User, curator_id)
-        if curator is None or not curator.is_active:
-            errors["curator_id"] = "Куратор не найден или отключён."
+    if curator_id is not None and (
+        problem := curator_problem(session, curator_id, current=current_curator_id)
+    ):
+        errors["curator_id"] = problem
     if errors:
-        raise ValidationError(fields=errors)
+        raise ValidationError(fields_message(errors, CONTACT_LABELS), fields=errors)
     cleaned = ContactData(
         full_name=name,
-        position=_text(data.position),
+        position=texts["position"],
         phones=phones,
         emails=emails,
         birthday=birthday,
-        notes=_text(data.notes),
+        notes=texts["notes"],
         curator_id=curator_id,
     )
     return cleaned, phones, emails
@@ -375,7 +585,7 @@ def update_contact(
 ) -> ContactPerson:
     if not access.can_edit_contact(actor, contact):
         raise PermissionDenied()
-    data, phones, emails = validate_contact(session, data)
+    data, phones, emails = validate_contact(session, data, current_curator_id=contact.curator_id)
     contact.full_name = data.full_name or contact.full_name
     contact.name_norm = text.normalize(contact.full_name)[:300]
     contact.position = data.position
@@ -419,12 +629,26 @@ def add_competitor_exhibition(
 ) -> CompetitorExhibition:
     if not has_permission(actor, Perm.GROUPS_MANAGE_COMMON):
         raise PermissionDenied()
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError(fields={"name": "Укажите название выставки."})
+    errors: dict[str, str] = {}
+    values: dict[str, str | None] = {}
+    for key, value in (("name", name), ("organizer", organizer), ("city", city)):
+        try:
+            values[key] = _text(
+                value,
+                EXHIBITION_LABELS[key],
+                limit=column_limit(CompetitorExhibition.__table__.c[key]),
+            )
+        except BadValue as bad:
+            errors[key] = bad.message
+            values[key] = None
+    if not values["name"] and "name" not in errors:
+        errors["name"] = "Укажите название выставки."
+    if errors:
+        raise ValidationError(fields_message(errors, EXHIBITION_LABELS), fields=errors)
+    name = values["name"] or ""
     if session.scalar(select(CompetitorExhibition.id).where(CompetitorExhibition.name == name)):
         raise ValidationError(fields={"name": "Такая выставка уже есть в справочнике."})
-    exhibition = CompetitorExhibition(name=name, organizer=_text(organizer), city=_text(city))
+    exhibition = CompetitorExhibition(name=name, organizer=values["organizer"], city=values["city"])
     session.add(exhibition)
     session.flush()
     return exhibition
@@ -435,21 +659,31 @@ def add_competitor_participation(
 ) -> CompetitorParticipation:
     if not access.can_edit_client(actor, client):
         raise PermissionDenied()
-    exhibition = session.get(CompetitorExhibition, exhibition_id)
+    try:
+        exhibition_id = _integer(exhibition_id, "Выберите выставку из справочника.") or 0
+    except BadValue:
+        exhibition_id = 0
+    exhibition = (
+        session.get(CompetitorExhibition, exhibition_id) if 1 <= exhibition_id <= _MAX_ID else None
+    )
     if exhibition is None:
         raise ValidationError(fields={"exhibition_id": "Выберите выставку из справочника."})
-    if not 1990 <= int(year) <= dt.date.today().year + 2:
+    try:
+        year = _integer(year, "Укажите год участия.") or 0
+    except BadValue as bad:
+        raise ValidationError(fields={"year": bad.message}) from None
+    if not 1990 <= year <= dt.date.today().year + 2:
         raise ValidationError(fields={"year": "Укажите год участия."})
     exists = session.scalar(
         select(CompetitorParticipation.id).where(
             CompetitorParticipation.client_id == client.id,
             CompetitorParticipation.exhibition_id == exhibition_id,
-            CompetitorParticipation.year == int(year),
+            CompetitorParticipation.year == year,
         )
     )
     if exists:
         raise Conflict("Это участие уже отмечено.")
-    participation = CompetitorParticipation(client=client, exhibition=exhibition, year=int(year))
+    participation = CompetitorParticipation(client=client, exhibition=exhibition, year=year)
     session.add(participation)
     session.flush()
     audit.record(session, client, "competitor_added", {"exhibition": exhibition.name, "year": year})

@@ -1,13 +1,75 @@
-"""Form helpers shared by every area: domain field errors shown in place."""
+"""Form helpers shared by every area: Russian messages, length limits, domain errors in place."""
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Iterable
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
+from wtforms.i18n import get_translations
+from wtforms.validators import Length
 
 from erp_crm.errors import ValidationError
+
+# Messages WTForms' Russian catalog lacks (or has only as fuzzy, which gettext skips).
+_OVERRIDES = {
+    "Not a valid choice.": "Выберите значение из списка.",
+    "This field cannot be edited.": "Это поле нельзя изменить.",
+    "'%(value)s' is not a valid choice for this field.": "«%(value)s» — неверный вариант.",
+    "'%(value)s' are not valid choices for this field.": "«%(value)s» — неверные варианты.",
+}
+
+
+class RussianTranslations:
+    """WTForms' own Russian catalog (wtforms/locale/ru) with the gaps above filled.
+
+    Flask-WTF translates only through Flask-Babel, which the project does not use: without this
+    the built-in messages («Not a valid date value.», «Not a valid choice.») stay English.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self._catalog: Any = get_translations(["ru"])
+        except OSError:  # a WTForms build without its catalogs: the overrides only
+            self._catalog = gettext.NullTranslations()
+
+    def gettext(self, string: str) -> str:
+        return _OVERRIDES.get(string) or self._catalog.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        override = _OVERRIDES.get(singular if n == 1 else plural)
+        return override or self._catalog.ngettext(singular, plural, n)
+
+
+RUSSIAN = RussianTranslations()
+
+
+class AppForm(FlaskForm):
+    """The project's base form: FlaskForm with WTForms' built-in messages in Russian."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> RussianTranslations:
+            return RUSSIAN
+
+
+def too_long_message(limit: int) -> str:
+    return f"Слишком длинное значение: не больше {limit} символов."
+
+
+def column_length(column: Any) -> int | None:
+    """The String length of a model column (`Client.__table__.c.name`, or `Client.name`)."""
+    column = getattr(column, "expression", column)  # an ORM attribute → its Column
+    return getattr(column.type, "length", None)
+
+
+def max_length(column: Any) -> Length:
+    """A Length validator with the column's own limit, so the form never drifts from the table."""
+    limit = column_length(column)
+    if limit is None:
+        raise ValueError(f"{column} has no length limit")
+    return Length(max=limit, message=too_long_message(limit))
 
 
 def apply_errors(form: FlaskForm, error: ValidationError) -> None:
