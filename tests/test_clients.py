@@ -573,6 +573,24 @@ def test_api_clients_round_trip(client, make_user, api_token, db_session):
     assert [c["id"] for c in found["items"]] == [created["id"]] and found["total"] == 1
     contacts = client.get(f"/api/v1/clients/{created['id']}/contacts", headers=headers).get_json()
     assert contacts["items"][0]["full_name"] == "Иванов И."
+    # participation in our project, as on the list page
+    from erp_crm.auth.models import User
+    from erp_crm.deals import services as deal_services
+    from tests.deal_fixtures import make_project
+
+    project = make_project(db_session)
+    deal_services.create_deal(
+        db_session,
+        deal_services.DealData(client_id=created["id"], project_id=project.id),
+        actor=db_session.scalar(select(User).where(User.username == "api_mgr")),
+    )
+    db_session.commit()
+    found = client.get(f"/api/v1/clients?project_id={project.id}", headers=headers).get_json()
+    assert [c["id"] for c in found["items"]] == [created["id"]]
+    none = client.get(
+        f"/api/v1/clients?project_id={project.id}&project_outcome=won", headers=headers
+    ).get_json()
+    assert none["items"] == []
 
 
 def test_api_manager_cannot_patch_someone_elses_client(client, make_user, api_token, db_session):

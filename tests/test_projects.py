@@ -632,3 +632,16 @@ def test_the_demo_projects_are_believable(db_session, make_user):
     positions = set(db_session.scalars(select(Stand.position).distinct()))
     assert positions == {"row", "corner", "peninsula", "island"}
     assert all(p.stand_prices and p.services and len(p.members) == 3 for p in projects)
+
+
+def test_built_in_form_messages_are_russian_in_every_area(client, pm):
+    """WTForms' own messages (a date it cannot read, a choice not in the list) come in Russian."""
+    client.login("pmgr")
+    response = client.submit(
+        "/projects/new",
+        {"name": "X", "code": "X", "status": "no-such", "opening_date": "10 мая"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Not a valid" not in page
+    assert "Неверное значение даты." in page

@@ -1,20 +1,19 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from erp_crm.auth.permissions import ROLE_LABELS
-from erp_crm.core.forms import choices
+from erp_crm.core.forms import AppForm, choices
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     username = StringField("Имя входа", validators=[DataRequired("Укажите имя входа.")])
     password = PasswordField("Пароль", validators=[DataRequired("Укажите пароль.")])
     remember = BooleanField("Запомнить меня на этом компьютере")
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     username = StringField(
         "Имя входа", validators=[DataRequired("Укажите имя входа."), Length(max=64)]
     )
@@ -26,6 +25,6 @@ class UserForm(FlaskForm):
     is_active = BooleanField("Учётная запись действует", default=True)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     current_password = PasswordField("Текущий пароль", validators=[DataRequired("Укажите пароль.")])
     new_password = PasswordField("Новый пароль", validators=[DataRequired("Укажите новый пароль.")])

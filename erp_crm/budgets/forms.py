@@ -6,15 +6,14 @@ the cells from request.form and the service validates each one.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from erp_crm.budgets.models import DIRECTION_LABELS
-from erp_crm.core.forms import choices
+from erp_crm.core.forms import AppForm, choices
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(AppForm):
     code = StringField("Код", validators=[Length(max=32)])
     name = StringField("Название", validators=[Length(max=200)])
     direction = SelectField(
@@ -23,6 +22,6 @@ class ArticleForm(FlaskForm):
     position = StringField("Порядок в списке", validators=[Optional(), Length(max=8)])
 
 
-class NewVersionForm(FlaskForm):
+class NewVersionForm(AppForm):
     copy_latest = BooleanField("Скопировать суммы последней версии", default=True)
     comment = TextAreaField("Комментарий", validators=[Optional(), Length(max=2000)])

@@ -285,6 +285,28 @@ def _name_prefilter(name: str | None) -> Any:
     return or_(*(Client.name_norm.like(text.like_pattern(f), escape="\\") for f in fragments))
 
 
+def duplicates_before_saving(
+    session: Session, data: services.ClientData, client: Client | None = None
+) -> list[DuplicateCandidate]:
+    """What to warn about before saving cleaned `data`: for a new client always; for an edit only
+    when it changes what duplicates are recognised by (requisites, name, city). The pages and the
+    API ask the user to confirm when this is not empty."""
+    if client is not None and (
+        (data.inn or None, data.kpp or None) == (client.inn, client.kpp)
+        and (data.name or "") == client.name
+        and (data.city or None) == client.city
+    ):
+        return []
+    return likely_duplicates(
+        session,
+        name=data.name or "",
+        city=data.city,
+        inn=data.inn,
+        kpp=data.kpp,
+        exclude_id=client.id if client is not None else None,
+    )
+
+
 def likely_duplicates_of(
     session: Session, client: Client, *, limit: int = 10
 ) -> list[DuplicateCandidate]:

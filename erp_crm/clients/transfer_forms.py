@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
 from erp_crm.clients.importer import FIELD_LABELS
-from erp_crm.core.forms import choices
+from erp_crm.core.forms import AppForm, choices
 
 
-class ImportUploadForm(FlaskForm):
+class ImportUploadForm(AppForm):
     file = FileField(
         "Файл с контрагентами (CSV или XLSX)", validators=[FileRequired("Выберите файл.")]
     )
@@ -19,7 +18,7 @@ class ImportUploadForm(FlaskForm):
     submit = SubmitField("Загрузить")
 
 
-class MappingForm(FlaskForm):
+class MappingForm(AppForm):
     """One select per column of the file (col_0, col_1, …), added by `mapping_form`."""
 
     dry_run = SubmitField("Проверить (пробный прогон)")

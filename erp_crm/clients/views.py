@@ -201,13 +201,7 @@ def create() -> Response | tuple[str, int]:
         data = _client_data(form)
         try:
             cleaned = services.validate_client(db.session, data)
-            duplicates = dedupe.likely_duplicates(
-                db.session,
-                name=cleaned.name or "",
-                city=cleaned.city,
-                inn=cleaned.inn,
-                kpp=cleaned.kpp,
-            )
+            duplicates = dedupe.duplicates_before_saving(db.session, cleaned)
             if duplicates and not form.confirm_duplicate.data:
                 form.form_errors.append(
                     "Похоже, такой контрагент уже есть. Проверьте список ниже; если это другой "
@@ -242,15 +236,7 @@ def edit(client_id: int) -> Response | tuple[str, int]:
             data.curator_id = client.curator_id
         try:
             cleaned = services.validate_client(db.session, data, client)
-            if _identity_changed(client, cleaned):
-                duplicates = dedupe.likely_duplicates(
-                    db.session,
-                    name=cleaned.name or "",
-                    city=cleaned.city,
-                    inn=cleaned.inn,
-                    kpp=cleaned.kpp,
-                    exclude_id=client.id,
-                )
+            duplicates = dedupe.duplicates_before_saving(db.session, cleaned, client)
             if duplicates and not form.confirm_duplicate.data:
                 form.form_errors.append(
                     "С такими данными уже есть контрагент. Проверьте список ниже; если это "
@@ -265,15 +251,6 @@ def edit(client_id: int) -> Response | tuple[str, int]:
     return render_template(
         "clients/form.html", form=form, client=client, duplicates=duplicates
     ), form_status(form)
-
-
-def _identity_changed(client: Client, data: services.ClientData) -> bool:
-    """Whether an edit touches what duplicates are recognised by (requisites, name, city)."""
-    return (
-        (data.inn or None, data.kpp or None) != (client.inn, client.kpp)
-        or (data.name or "") != client.name
-        or (data.city or None) != client.city
-    )
 
 
 # --- the card -----------------------------------------------------------------------------------

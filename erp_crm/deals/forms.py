@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -13,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from erp_crm.core.forms import choices
+from erp_crm.core.forms import AppForm, choices
 from erp_crm.deals.pipelines import TRIGGERS
 
 DISCOUNT_KINDS = {"": "Без скидки", "percent": "Процент", "amount": "Сумма, ₽"}
@@ -29,7 +28,7 @@ def date_field(label: str) -> DateField:
     )
 
 
-class DealForm(FlaskForm):
+class DealForm(AppForm):
     # The services check that the client, the project and the contact exist and fit together.
     client_id = HiddenField("Контрагент")  # chosen by the search form above the deal form
     project_id = SelectField("Выставочный проект", choices=[], validate_choice=False)
@@ -38,39 +37,39 @@ class DealForm(FlaskForm):
     manager_id = SelectField("Менеджер", choices=[], validate_choice=False)
 
 
-class DetailsForm(FlaskForm):
+class DetailsForm(AppForm):
     title = StringField(
         "Название сделки", validators=[DataRequired("Укажите название."), Length(max=300)]
     )
     contact_id = SelectField("Контактное лицо", choices=[], validate_choice=False)
 
 
-class StageForm(FlaskForm):
+class StageForm(AppForm):
     stage_id = SelectField("Этап", choices=[], validate_choice=False)
     next_contact_date = date_field("Дата следующего контакта")
     note = StringField("Комментарий", validators=[Optional(), Length(max=300)])
 
 
-class LostForm(FlaskForm):
+class LostForm(AppForm):
     lost_reason_id = SelectField("Причина отказа", choices=[], validate_choice=False)
     lost_comment = TextAreaField("Комментарий", validators=[Optional(), Length(max=2000)])
 
 
-class StandLineForm(FlaskForm):
+class StandLineForm(AppForm):
     stand_id = SelectField(
         "Свободный стенд", choices=[], validators=[DataRequired("Выберите стенд.")]
     )
     hold_until = date_field("Бронь до (включительно)")
 
 
-class SpaceLineForm(FlaskForm):
+class SpaceLineForm(AppForm):
     stand_type = SelectField(
         "Тип площади", choices=[], validators=[DataRequired("Выберите тип площади.")]
     )
     area_m2 = StringField("Площадь, м²", validators=[DataRequired("Укажите площадь.")])
 
 
-class ServiceLineForm(FlaskForm):
+class ServiceLineForm(AppForm):
     service_item_id = SelectField(
         "Услуга", choices=[], validators=[DataRequired("Выберите услугу.")]
     )
@@ -79,7 +78,7 @@ class ServiceLineForm(FlaskForm):
     )
 
 
-class DiscountForm(FlaskForm):
+class DiscountForm(AppForm):
     discount_kind = SelectField("Скидка", choices=choices(DISCOUNT_KINDS.items()), default="")
     discount_value = StringField("Размер", validators=[Optional(), Length(max=20)])
     discount_reason = StringField("Причина скидки", validators=[Optional(), Length(max=300)])
@@ -88,16 +87,16 @@ class DiscountForm(FlaskForm):
 # --- pipelines admin ----------------------------------------------------------------------------
 
 
-class PipelineForm(FlaskForm):
+class PipelineForm(AppForm):
     name = StringField("Название", validators=[DataRequired("Укажите название."), Length(max=200)])
     code = StringField("Код (латиницей, необязательно)", validators=[Optional(), Length(max=32)])
 
 
-class RenameForm(FlaskForm):
+class RenameForm(AppForm):
     name = StringField("Название", validators=[DataRequired("Укажите название."), Length(max=200)])
 
 
-class StageEditForm(FlaskForm):
+class StageEditForm(AppForm):
     name = StringField(
         "Название этапа", validators=[DataRequired("Укажите название."), Length(max=200)]
     )
@@ -112,5 +111,5 @@ class StageEditForm(FlaskForm):
     )
 
 
-class MoveForm(FlaskForm):
+class MoveForm(AppForm):
     direction = HiddenField(validators=[DataRequired()])

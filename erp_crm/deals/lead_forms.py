@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from erp_crm.core.forms import choices
+from erp_crm.core.forms import AppForm, choices
 from erp_crm.deals.leads import MANUAL_SOURCES
 
 
-class PublicLeadForm(FlaskForm):
+class PublicLeadForm(AppForm):
     company_name = StringField("Компания", validators=[Length(max=300)])
     inn = StringField("ИНН (если знаете)", validators=[Optional(), Length(max=20)])
     contact_name = StringField("Контактное лицо", validators=[Optional(), Length(max=300)])
@@ -23,7 +22,7 @@ class PublicLeadForm(FlaskForm):
     homepage = StringField("Сайт компании (не заполняйте)", validators=[Optional()])
 
 
-class LeadForm(FlaskForm):
+class LeadForm(AppForm):
     source = SelectField("Источник", choices=choices(MANUAL_SOURCES.items()), default="call")
     company_name = StringField("Компания", validators=[Length(max=300)])
     inn = StringField("ИНН", validators=[Optional(), Length(max=20)])
@@ -35,11 +34,11 @@ class LeadForm(FlaskForm):
     message = TextAreaField("Комментарий", validators=[Optional(), Length(max=5000)])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(AppForm):
     reason = StringField("Причина отклонения", validators=[Length(max=300)])
 
 
-class ConvertForm(FlaskForm):
+class ConvertForm(AppForm):
     # "" — let the system decide (ИНН match or a new client when nothing is alike),
     # "new" — a new client even though similar ones exist, or a candidate's id.
     client_choice = RadioField("Контрагент", choices=[], validate_choice=False, default="")

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from erp_crm.core.forms import choices
+from erp_crm.core.forms import AppForm, choices
 from erp_crm.organizations.models import VAT_RATE_CHOICES, VAT_REGIME_LABELS
 
 
-class OrganizationForm(FlaskForm):
+class OrganizationForm(AppForm):
     # Requisites are validated by the service (checksums, regime/rate pairs): one set of rules
     # for the page and the API.
     short_name = StringField("Краткое наименование", validators=[Length(max=200)])

@@ -5,7 +5,6 @@ Numbers are text fields: people type «1 250,50», and the services read them (p
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -18,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from erp_crm.core.forms import choices
+from erp_crm.core.forms import AppForm, choices
 from erp_crm.projects.models import (
     PROJECT_STATUS_LABELS,
     STAND_POSITION_LABELS,
@@ -43,7 +42,7 @@ def _select_multiple(*args, **kwargs) -> SelectMultipleField:
     return SelectMultipleField(*args, **kwargs)
 
 
-class ProjectForm(FlaskForm):
+class ProjectForm(AppForm):
     name = StringField("Название", validators=[Length(max=300)])
     code = StringField("Код", validators=[Length(max=32)])
     status = _select("Статус", choices=choices(PROJECT_STATUS_LABELS.items()))
@@ -58,14 +57,14 @@ class ProjectForm(FlaskForm):
     description = TextAreaField("Описание", validators=[Optional()])
 
 
-class HallForm(FlaskForm):
+class HallForm(AppForm):
     name = StringField("Название зала", validators=[Length(max=100)])
     width_m = StringField("Ширина, м", validators=_NUMBER)
     depth_m = StringField("Глубина, м", validators=_NUMBER)
     position = IntegerField("Порядок на плане", validators=[Optional()], default=0)
 
 
-class PriceListForm(FlaskForm):
+class PriceListForm(AppForm):
     registration_fee = StringField("Регистрационный сбор, ₽", validators=_NUMBER)
     default_vat_rate = _select("НДС регистрационного сбора", choices=VAT_CHOICES)
     price_raw = StringField(STAND_TYPE_LABELS[StandType.RAW], validators=_NUMBER)
@@ -88,7 +87,7 @@ class PriceListForm(FlaskForm):
     )
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(AppForm):
     name = StringField("Услуга", validators=[Length(max=300)])
     unit = StringField("Единица", validators=[Length(max=32)], default="шт")
     unit_code = StringField("Код ОКЕИ", validators=[Length(max=8)], default="796")
@@ -97,7 +96,7 @@ class ServiceForm(FlaskForm):
     is_active = BooleanField("Предлагается", default=True)
 
 
-class StandForm(FlaskForm):
+class StandForm(AppForm):
     hall_id = _select("Зал", choices=[])
     number = StringField("Номер", validators=[Length(max=32)])
     area_m2 = StringField("Площадь, м²", validators=_NUMBER)
@@ -109,12 +108,12 @@ class StandForm(FlaskForm):
     depth_m = StringField("Глубина, м", validators=_NUMBER)
 
 
-class StandImportForm(FlaskForm):
+class StandImportForm(AppForm):
     file = FileField("Файл CSV или XLSX", validators=[FileRequired("Выберите файл.")])
     dry_run = BooleanField("Пробный прогон: только проверить, ничего не сохранять", default=True)
 
 
-class ReserveForm(FlaskForm):
+class ReserveForm(AppForm):
     # The service checks the deal (it may be another manager's).
     deal_id = _select("Сделка", choices=[], validators=[DataRequired("Выберите сделку.")])
     until = DateField("Бронь до (включительно)", validators=[DataRequired("Укажите срок брони.")])
