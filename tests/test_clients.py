@@ -186,13 +186,19 @@ def test_reassigning_a_leavers_clients_moves_them_evenly_and_audits(client, db_s
     db_session.commit()
     client.login("head1")
     response = client.submit(
-        "/clients/reassign", {"from_user_id": str(leaver.id), "to_user_ids": [str(x.id), str(y.id)]}
+        "/clients/reassign",
+        {"from_user_id": str(leaver.id), "to_user_ids": [str(x.id), str(y.id)]},
+        follow_redirects=True,
     )
-    assert response.status_code == 302
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Передано клиентов: 5, открытых сделок: 0." in page
     db_session.expire_all()
     curators = [db_session.get(Client, c.id).curator_id for c in made]
     assert sorted(curators.count(u) for u in (x.id, y.id)) == [2, 3]
-    assert db_session.scalar(select(ContactPerson.curator_id)) in (x.id, y.id)
+    # the contact the leaver curated personally now follows its client's new curator
+    contact = db_session.scalar(select(ContactPerson))
+    assert contact.curator_id is None and contact.client.curator_id in (x.id, y.id)
     moves = db_session.scalars(
         select(AuditEntry).where(AuditEntry.entity_type == "clients", AuditEntry.action == "update")
     ).all()

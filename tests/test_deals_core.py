@@ -158,3 +158,25 @@ def test_issuing_a_contract_moves_the_deal_forward_only(world, db_session):
     services.move_to_stage(db_session, deal, stage(db_session, "sales", 90), actor=manager)
     assert not services.fire_trigger(db_session, deal, "contract_issued", actor=manager)
     assert db_session.scalar(select(Stage.percent).where(Stage.id == deal.stage_id)) == 90
+
+
+def test_reassigning_a_leavers_clients_moves_their_open_deals_too(world, db_session, make_user):
+    from erp_crm.clients import services as client_services
+
+    head = make_user("head_of_sales", username="deal_head")
+    heir = make_user("sales_manager", username="deal_heir")
+    lost_client = make_client(db_session, world["manager"], name="ООО «Бывший»", inn="7736207543")
+    closed = services.create_deal(
+        db_session,
+        services.DealData(client_id=lost_client.id, project_id=world["project"].id),
+        actor=world["manager"],
+    )
+    closed.outcome = "won"  # a finished deal stays with the manager who closed it
+    db_session.flush()
+
+    result = client_services.reassign_clients(db_session, world["manager"], [heir], actor=head)
+    db_session.flush()
+    assert result.clients == 2
+    assert result.moved_along == {"открытых сделок": 1}
+    assert world["deal"].manager_id == heir.id
+    assert closed.manager_id == world["manager"].id

@@ -710,6 +710,8 @@ class ReassignResult:
     clients: int
     contacts: int
     per_user: dict[int, int]
+    # what the later capabilities moved along, in Russian: {"открытых сделок": 5}
+    moved_along: dict[str, int] = field(default_factory=dict)
 
 
 def reassign_clients(
@@ -739,13 +741,17 @@ def reassign_clients(
         client.curator_id = target.id
         per_user[target.id] += 1
     session.flush()
+    # A contact the leaver curated personally now follows its client's curator: the new one for
+    # the clients just moved, the client's own for contacts at other managers' clients.
     moved_contacts = session.execute(
         update(ContactPerson)
         .where(ContactPerson.curator_id == from_user.id)
-        .values(curator_id=targets[0].id)
+        .values(curator_id=None)
     ).rowcount
+    moved_along: dict[str, int] = {}
     for hook in reassign_hooks:
-        hook(session, from_user, targets, actor=actor)
+        for label, count in (hook(session, from_user, targets, actor=actor) or {}).items():
+            moved_along[label] = moved_along.get(label, 0) + count
     audit.record(
         session,
         from_user,
@@ -754,9 +760,15 @@ def reassign_clients(
             "clients": len(clients),
             "contacts": moved_contacts,
             "to": {str(uid): n for uid, n in per_user.items()},
+            **moved_along,
         },
     )
-    return ReassignResult(clients=len(clients), contacts=moved_contacts or 0, per_user=per_user)
+    return ReassignResult(
+        clients=len(clients),
+        contacts=moved_contacts or 0,
+        per_user=per_user,
+        moved_along=moved_along,
+    )
 
 
 # Later capabilities (deals, tasks) move their open records along with the clients.

@@ -494,6 +494,11 @@ def reassign() -> Response | tuple[str, int]:
         except ValidationError as err:
             apply_errors(form, err)
         else:
-            flash(f"Передано клиентов: {result.clients}, контактов: {result.contacts}.", "success")
+            along = "".join(f", {label}: {n}" for label, n in result.moved_along.items())
+            flash(
+                f"Передано клиентов: {result.clients}{along}. Контактов, закреплённых лично: "
+                f"{result.contacts} — теперь их ведут кураторы их клиентов.",
+                "success",
+            )
             return redirect(url_for("clients.index", curator_id=to_users[0].id))
     return render_template("clients/reassign.html", form=form), form_status(form)

@@ -40,7 +40,7 @@ def deal_events(session: Session, client: Client) -> list[client_services.Timeli
 
 def move_open_deals(
     session: Session, from_user: User, to_users: list[User], *, actor: User
-) -> None:
+) -> dict[str, int]:
     """Reassigning a leaver's clients moves their open deals to the clients' new curators."""
     deals = session.scalars(
         select(Deal).where(Deal.manager_id == from_user.id, Deal.outcome == Outcome.OPEN.value)
@@ -49,6 +49,7 @@ def move_open_deals(
         curator = session.scalar(select(Client.curator_id).where(Client.id == deal.client_id))
         deal.manager_id = curator if curator and curator != from_user.id else to_users[0].id
     session.flush()
+    return {"открытых сделок": len(deals)}
 
 
 def move_deals_on_merge(session: Session, survivor: Client, duplicate: Client, actor: User) -> None:
