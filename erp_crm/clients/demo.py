@@ -199,8 +199,14 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
             if kind == "person"
             else f"ООО «{base}»"
         )
-        if name in used_names:
-            name = f"{name[:-1]}-{n}»" if kind == "legal" else f"{name} ({city})"
+        if name in used_names and kind == "legal":
+            # the same brand in another city is another company, as it is in life
+            base = f"{base}-{city}"
+            name = f"ООО «{base}»"
+        copy = 2
+        while name in used_names:
+            name = f"{name} ({city}, {copy})" if kind != "legal" else f"ООО «{base}-{copy}»"
+            copy += 1
         used_names.add(name)
         region_code = f"{rng.randint(10, 99)}"
         if kind == "legal":
