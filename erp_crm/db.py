@@ -204,3 +204,10 @@ def _is_write_request() -> bool:
 
 
 db = Database()
+
+
+def column_length(column: Any) -> int | None:
+    """The String length of a model column (`Client.__table__.c.name` or `Client.name`), None
+    for Text: forms, services and the API take their limits from here, never copy them."""
+    column = getattr(column, "expression", column)  # an ORM attribute → its Column
+    return getattr(column.type, "length", None)

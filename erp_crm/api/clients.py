@@ -14,13 +14,13 @@ from erp_crm.clients import access, dedupe, services
 from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.clients.search import ClientFilter, client_query
 from erp_crm.core.pagination import paginate, parse_page
-from erp_crm.db import db
+from erp_crm.db import column_length, db
 from erp_crm.errors import PermissionDenied, ValidationError
 
 
 def _text_field(column: Any) -> dict:
     """A text field's schema, with the column's length limit when it has one."""
-    limit = services.column_limit(column)
+    limit = column_length(column)
     return {"type": ["string", "null"], **({"maxLength": limit} if limit else {})}
 
 
@@ -52,7 +52,7 @@ CLIENT = {
     },
 }
 CONTACT_FIELDS = {
-    "full_name": {"type": "string", "maxLength": services.column_limit(ContactPerson.full_name)},
+    "full_name": {"type": "string", "maxLength": column_length(ContactPerson.full_name)},
     "position": _text_field(ContactPerson.__table__.c.position),
     "phones": {"type": "array", "items": {"type": "string"}},
     "emails": {"type": "array", "items": {"type": "string"}},

@@ -9,10 +9,13 @@
 - The header row gives a suggested mapping of columns to fields (Russian and English synonyms).
 - Every row is matched to an existing client: by external id first, then by ИНН+КПП (an ИНН
   without КПП matches a client with that ИНН and no КПП); a row with neither is matched by its
-  normalized name (and city, when both have one). It becomes a create, an update or a reject
-  with the services' Russian messages. Clients and contacts are written only through
-  `services` (create_client / update_client / add_contact / update_contact) as the acting user, so
-  audit rows and curator rules apply. Lookups are made per batch (IN (...)), not per row.
+  normalized name (and city, when both have one). Matching sees the base as the rows above the
+  row left it (a client an earlier row created, or gave a new ИНН/КПП, code or name, is found by
+  the new values), in the dry run as in the run; a row whose external id and ИНН+КПП point to two
+  different clients is rejected. A row becomes a create, an update or a reject with the
+  services' Russian messages. Clients and contacts are written only through `services`
+  (create_client / update_client / add_contact / update_contact) as the acting user, so audit
+  rows and curator rules apply. Lookups are made per batch (IN (...)), not per row.
 - A dry run only validates. The real run works in batches of BATCH_SIZE rows; the background
   runner (`run_job`) commits each batch in its own `db.job_session()` together with the job's
   progress, so a re-run after a failure continues without duplicates: re-importing a file updates
@@ -28,6 +31,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import itertools
 import logging
 import re
 import secrets
@@ -57,7 +61,7 @@ from erp_crm.clients import access, bulk, services
 from erp_crm.clients.models import CLIENT_KIND_LABELS, Client, ClientKind, ContactPerson, ImportJob
 from erp_crm.core import requisites as rq
 from erp_crm.core import text
-from erp_crm.db import db, take_write_lock, utcnow
+from erp_crm.db import column_length, db, take_write_lock, utcnow
 from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 
 log = logging.getLogger(__name__)
@@ -728,13 +732,9 @@ class Preview:
 def preview(path: Path, filename: str, *, limit: int = PREVIEW_ROWS) -> Preview:
     """The header, the first rows and the suggested mapping; ValidationError if unreadable."""
     with open_table(path, filename) as table:
-        rows = []
-        for _, cells in table.rows:
-            rows.append(cells)
-            if len(rows) >= limit:
-                break
-        width = max([len(table.header), *(len(r) for r in rows)])
-        header = table.header + [f"Столбец {i + 1}" for i in range(len(table.header), width)]
+        rows = [cells for _, cells in itertools.islice(table.rows, limit)]
+        header = padded_header(table.header, rows)
+        width = len(header)
         padded = [[c or "" for c in r] + [""] * (width - len(r)) for r in rows]
         return Preview(
             header=header,
@@ -743,6 +743,12 @@ def preview(path: Path, filename: str, *, limit: int = PREVIEW_ROWS) -> Preview:
             total=table.total,
             source=table.source,
         )
+
+
+def padded_header(header: list[str], rows: list[list[str | None]]) -> list[str]:
+    """The header widened to the first rows (the preview's): the columns a mapping may name."""
+    width = max([len(header), *(len(r) for r in rows)])
+    return header + [f"Столбец {i + 1}" for i in range(len(header), width)]
 
 
 def job_preview(job: ImportJob, storage: Path) -> Preview:
@@ -877,6 +883,14 @@ def check_contact(data: services.ContactData) -> services.ContactData | Validati
     notes)."""
     if data.birthday is not None or data.curator_id not in (None, "") or data.notes is not None:
         return None
+    for value, column in (
+        (data.full_name, ContactPerson.__table__.c.full_name),
+        (data.position, ContactPerson.__table__.c.position),
+    ):
+        if isinstance(value, str) and (
+            "\x00" in value or len(value.strip()) > (column_length(column) or len(value))
+        ):
+            return None  # a NUL or an over-long value: the service says so, in its words
     errors: dict[str, str] = {}
     name = _text_or_none(data.full_name)
     if not name:
@@ -968,41 +982,248 @@ class _HalfWritten(Exception):
         self.errors = errors
 
 
-_VIRTUAL = object()  # a client the dry run would have created earlier in the file
+# --- what the rows before a row have done ------------------------------------------------------
+#
+# A row is matched against the client base as the rows above it in the file have left it: a
+# client whose ИНН, КПП, external id or name an earlier row changed is found by the new values
+# (and no longer by the old ones), a client an earlier row created is found like any other. The
+# real run writes every batch before the next one is looked up, so across batches the database
+# has it; within a batch `_Batch` keeps its indexes current as rows are applied. The dry run
+# writes nothing: `_Overlay` remembers, for the whole file, the clients it would have created and
+# the identifying fields it would have changed, and every batch adds them to what it finds in
+# the database. So the dry run predicts what the run will do.
+
+
+def _req_key(inn: str | None, kpp: str | None) -> tuple[str, str | None] | None:
+    return (inn, kpp or None) if inn else None
+
+
+def _push(index: dict[Any, Any], key: Any, item: Any) -> None:
+    """Add to a key's entries: the item itself while it is the only one, else a list."""
+    held = index.get(key)
+    if held is None:
+        index[key] = item
+    elif type(held) is list:
+        held.append(item)
+    else:
+        index[key] = [held, item]
+
+
+def _drop(index: dict[Any, Any], key: Any, item: Any) -> None:
+    held = index.get(key)
+    if held is item:
+        del index[key]
+    elif type(held) is list:
+        rest = [x for x in held if x is not item]
+        if len(rest) == 1:
+            index[key] = rest[0]
+        elif rest:
+            index[key] = rest
+        else:
+            del index[key]
+
+
+def _entries(index: dict[Any, Any], key: Any) -> list[Any]:
+    held = index.get(key)
+    if held is None:
+        return []
+    return list(held) if type(held) is list else [held]
+
+
+class _Shadow:
+    """The dry run's picture of a client after the rows so far: one the file would create (id
+    None) or an existing one whose fields a row would change (its id). It keeps what matching,
+    the access rules and the cross-field checks of a later row need, not the whole client."""
+
+    # fmt: off
+    FIELDS = (
+        "external_id", "inn", "kpp", "ogrn", "kind", "name", "full_name", "city", "curator_id",
+    )
+    # fmt: on
+    __slots__ = (*FIELDS, "id", "seq")
+    merged_into_id = None
+    is_merged = False
+
+    def __init__(self, client_id: int | None, seq: int, data: services.ClientData):
+        self.id = client_id
+        self.seq = seq
+        self.set(self.values_of(data))
+
+    # As services._apply derives them; computed when asked (a file with an ИНН in every row
+    # never asks), not kept: a dry run of 100 000 new clients keeps 100 000 shadows.
+    @property
+    def name_norm(self) -> str:
+        return text.normalize(" ".join(filter(None, [self.name, self.full_name])))[:500]
+
+    @property
+    def city_norm(self) -> str | None:
+        return text.normalize(self.city)[:120] or None
+
+    @classmethod
+    def values_of(cls, obj: Any) -> tuple[Any, ...]:
+        return tuple(getattr(obj, name) for name in cls.FIELDS)
+
+    def values(self) -> tuple[Any, ...]:
+        return self.values_of(self)
+
+    def set(self, values: tuple[Any, ...]) -> None:
+        for name, value in zip(self.FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    def applied_to(self, data: services.ClientData) -> services.ClientData:
+        return replace(data, **{name: getattr(self, name) for name in self.FIELDS})
+
+    def data(self) -> services.ClientData:
+        return services.ClientData(**{name: getattr(self, name) for name in self.FIELDS})
+
+
+class _Overlay:
+    """The dry run's memory of the file so far (see above): shadows of the clients it would
+    create and of the existing ones whose fields it would change, by external id, ИНН and name.
+
+    Changes are journaled per batch, so a batch (or a row) that fails is taken back. The index
+    by name is built when a batch first has rows matched by name (most files have none).
+    """
+
+    def __init__(self) -> None:
+        self.overrides: dict[int, _Shadow] = {}  # existing client id -> its shadow
+        self.by_ext: dict[str, _Shadow] = {}
+        self.by_inn: dict[str, Any] = {}  # ИНН -> a shadow or a list of them (_push)
+        self.by_name: dict[str, Any] | None = None  # name_norm -> the same; None: not built
+        self.seq = 0
+        self._journal: list[tuple[_Shadow, tuple[Any, ...] | None]] = []
+
+    def find(self, ext_ids: set[str], inns: set[str], names: set[str]) -> list[_Shadow]:
+        """The shadows holding any of these keys."""
+        if names and self.by_name is None:
+            self._build_name_index()
+        found: dict[int, _Shadow] = {}
+        for code in ext_ids:
+            if (shadow := self.by_ext.get(code)) is not None:
+                found[id(shadow)] = shadow
+        for index, keys in ((self.by_inn, inns), (self.by_name or {}, names)):
+            for key in keys:
+                found.update((id(s), s) for s in _entries(index, key))
+        return sorted(found.values(), key=lambda s: s.seq)
+
+    def _build_name_index(self) -> None:
+        # Every shadow so far has a code or an ИНН: one with neither comes from a row matched
+        # by name, whose batch built the index before it was applied. Overrides: for certainty.
+        everyone: dict[int, _Shadow] = {id(s): s for s in self.overrides.values()}
+        everyone.update((id(s), s) for s in self.by_ext.values())
+        for held in self.by_inn.values():
+            everyone.update((id(s), s) for s in (held if type(held) is list else [held]))
+        self.by_name = {}
+        for shadow in sorted(everyone.values(), key=lambda s: s.seq):
+            _push(self.by_name, shadow.name_norm, shadow)
+
+    def add(self, client_id: int | None, data: services.ClientData) -> _Shadow:
+        self.seq += 1
+        shadow = _Shadow(client_id, self.seq, data)
+        if client_id is not None:
+            self.overrides[client_id] = shadow
+        self._index(shadow)
+        self._journal.append((shadow, None))
+        return shadow
+
+    def change(self, shadow: _Shadow, data: services.ClientData) -> None:
+        self._journal.append((shadow, shadow.values()))
+        self._unindex(shadow)
+        shadow.set(_Shadow.values_of(data))
+        self._index(shadow)
+
+    def _index(self, shadow: _Shadow) -> None:
+        if shadow.external_id:
+            self.by_ext[shadow.external_id] = shadow
+        if shadow.inn:
+            _push(self.by_inn, shadow.inn, shadow)
+        if self.by_name is not None:
+            _push(self.by_name, shadow.name_norm, shadow)
+
+    def _unindex(self, shadow: _Shadow) -> None:
+        if shadow.external_id and self.by_ext.get(shadow.external_id) is shadow:
+            del self.by_ext[shadow.external_id]
+        if shadow.inn:
+            _drop(self.by_inn, shadow.inn, shadow)
+        if self.by_name is not None:
+            _drop(self.by_name, shadow.name_norm, shadow)
+
+    def mark(self) -> int:
+        return len(self._journal)
+
+    def undo(self, mark: int = 0) -> None:
+        """Take back the changes journaled since `mark` (begin() clears the journal)."""
+        while len(self._journal) > mark:
+            shadow, values = self._journal.pop()
+            self._unindex(shadow)
+            if values is None:
+                if shadow.id is not None:
+                    self.overrides.pop(shadow.id, None)
+            else:
+                shadow.set(values)
+                self._index(shadow)
+
+    def begin(self) -> None:
+        self._journal.clear()
 
 
 class _Batch:
-    """The clients (and their contacts) a batch of rows may touch, looked up with IN (...)."""
+    """The clients (and their contacts) a batch of rows may touch, looked up with IN (...), and
+    indexed by their external id, ИНН+КПП and name as the rows before have left them.
 
-    def __init__(self, session: Session, rows: list[ParsedRow]):
+    Entries are the session's clients, the `bulk.NewRecord`s this batch creates (the run) and the
+    overlay's shadows of clients the file creates (the dry run). `state(entry)` is what a row
+    sees of an entry: the dry run's shadow of an existing client it changed, else the entry.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        rows: list[ParsedRow],
+        *,
+        overlay: _Overlay | None = None,
+        with_contacts: bool = True,
+    ):
         ext_ids = {r.external_id for r in rows if r.external_id}
         inns = {r.requisites[0] for r in rows if r.requisites}
         names = {r.name_key for r in rows if r.name_key}
-        self.by_ext: dict[str, Client] = {}
-        self.by_req: dict[tuple[str, str | None], list[Client]] = {}
-        self.by_name: dict[str, list[Client]] = {}
+        self.overrides: dict[int, _Shadow] = overlay.overrides if overlay is not None else {}
+        self.by_ext: dict[str, Any] = {}
+        self.by_req: dict[tuple[str, str | None], list[Any]] = {}
+        self.by_name: dict[str, list[Any]] = {}
+        self._keys: dict[int, tuple[Any, Any, Any]] = {}  # id(entry) -> the keys it is under
+        self._names = bool(names)  # by_name is asked only for rows matched by name
+        loaded: dict[int, Client] = {}
         if ext_ids:
             for client in session.scalars(select(Client).where(Client.external_id.in_(ext_ids))):
-                self.by_ext[client.external_id] = client  # type: ignore[index]
+                loaded[client.id] = client
         if inns:
             query = select(Client).where(Client.inn.in_(inns), Client.merged_into_id.is_(None))
-            for client in session.scalars(query.order_by(Client.id)):
-                self.by_req.setdefault((client.inn, client.kpp), []).append(client)  # type: ignore[arg-type]
+            loaded.update((c.id, c) for c in session.scalars(query))
         if names:
             query = select(Client).where(
                 Client.name_norm.in_(names), Client.merged_into_id.is_(None)
             )
-            for client in session.scalars(query.order_by(Client.id)):
-                self.by_name.setdefault(client.name_norm, []).append(client)
-        self.survivors = self._survivors(session)
-        ids = {c.id for c in self.by_ext.values()}
-        ids |= {c.id for found in (*self.by_req.values(), *self.by_name.values()) for c in found}
-        ids |= {c.id for c in self.survivors.values()}
+            loaded.update((c.id, c) for c in session.scalars(query))
+        shadows = overlay.find(ext_ids, inns, names) if overlay is not None else []
+        # Existing clients the dry run changed so that they now hold a key of these rows.
+        missing = {s.id for s in shadows if s.id is not None and s.id not in loaded}
+        if missing:
+            query = select(Client).where(Client.id.in_(missing))
+            loaded.update((c.id, c) for c in session.scalars(query))
+        self.survivors = self._survivors(session, [c for c in loaded.values() if c.merged_into_id])
+        loaded.update((c.id, c) for c in self.survivors.values())
+        self.loaded = [loaded[key] for key in sorted(loaded)]
+        for client in self.loaded:
+            self._index(client)
+        for shadow in shadows:
+            if shadow.id is None:
+                self._index(shadow)
         self.contacts: dict[int, dict[str, ContactPerson]] = {}
-        if ids:
+        if with_contacts and self.loaded:
             query = (
                 select(ContactPerson)
-                .where(ContactPerson.client_id.in_(ids))
+                .where(ContactPerson.client_id.in_([c.id for c in self.loaded]))
                 .options(selectinload(ContactPerson.channels))
                 .order_by(ContactPerson.id)
             )
@@ -1011,10 +1232,10 @@ class _Batch:
                     contact.name_norm, contact
                 )
 
-    def _survivors(self, session: Session) -> dict[int, Client]:
+    def _survivors(self, session: Session, merged: list[Client]) -> dict[int, Client]:
         """Merged clients found by external id -> the client they were merged into."""
         result: dict[int, Client] = {}
-        pending = {c.id: c.merged_into_id for c in self.by_ext.values() if c.merged_into_id}
+        pending = {c.id: c.merged_into_id for c in merged}
         for _ in range(5):  # merge chains are short
             if not pending:
                 break
@@ -1034,24 +1255,57 @@ class _Batch:
             pending = next_pending
         return result
 
-    def remember(self, client: Client) -> None:
-        if client.external_id:
-            self.by_ext[client.external_id] = client
-        if client.inn:
-            self.by_req.setdefault((client.inn, client.kpp), []).append(client)
-        self.by_name.setdefault(client.name_norm, []).append(client)
+    def state(self, entry: Any) -> Any:
+        """The entry as the rows so far have left it (the dry run's shadow of its changes)."""
+        if self.overrides and entry.id is not None:
+            return self.overrides.get(entry.id, entry)
+        return entry
+
+    def _keys_of(self, entry: Any) -> tuple[Any, Any, Any]:
+        """(external id, (ИНН, КПП), name_norm) the entry is found by; a merged client by its
+        code only, to lead to the survivor."""
+        state = self.state(entry)
+        if state.merged_into_id:
+            return state.external_id, None, None
+        name = state.name_norm if self._names else None
+        return state.external_id, _req_key(state.inn, state.kpp), name
+
+    def _index(self, entry: Any, keys: tuple[Any, Any, Any] | None = None) -> None:
+        ext, req, name = keys = keys or self._keys_of(entry)
+        if ext:
+            self.by_ext[ext] = entry
+        if req:
+            self.by_req.setdefault(req, []).append(entry)
+        if name is not None:
+            self.by_name.setdefault(name, []).append(entry)
+        self._keys[id(entry)] = keys
+
+    def reindex(self, entry: Any) -> None:
+        """After a row changed the entry: found by its new keys, no longer by the old ones."""
+        keys = self._keys_of(entry)
+        old = self._keys.get(id(entry))
+        if old == keys:
+            return
+        if old is not None:
+            ext, req, name = old
+            if ext and self.by_ext.get(ext) is entry:
+                del self.by_ext[ext]
+            for index, key in ((self.by_req, req), (self.by_name, name)):
+                if key is not None and key in index:
+                    index[key] = [e for e in index[key] if e is not entry]
+        self._index(entry, keys)
+
+    def remember(self, client: Any) -> None:
+        """A client this batch (or, for the dry run, the file) creates."""
+        self._index(client)
         if client.id is not None:
             self.contacts.setdefault(client.id, {})
 
     def existing(self) -> list[Client]:
         """The clients of the database the batch found."""
-        found = {id(c): c for c in self.by_ext.values()}
-        for clients in (*self.by_req.values(), *self.by_name.values()):
-            found.update((id(c), c) for c in clients)
-        found.update((id(c), c) for c in self.survivors.values())
-        return list(found.values())
+        return list(self.loaded)
 
-    def replace(self, old: Client, new: Client) -> None:
+    def replace(self, old: Any, new: Client) -> None:
         """A client the batch created (written now) is continued as the session's object."""
         for key, client in list(self.by_ext.items()):
             if client is old:
@@ -1061,6 +1315,8 @@ class _Batch:
                 for position, client in enumerate(clients):
                     if client is old:
                         clients[position] = new
+        if (keys := self._keys.pop(id(old), None)) is not None:
+            self._keys[id(new)] = keys
 
     def reload_contacts(self, session: Session, client_id: int) -> None:
         query = (
@@ -1082,6 +1338,14 @@ class _Batch:
         return client.id if client.id is not None else -1
 
 
+def _quoted(batch: _Batch, entry: Any) -> str:
+    return f"«{batch.state(entry).name}»"
+
+
+def _numbers(batch: _Batch, found: list[Any]) -> str:
+    return ", ".join(f"№ {c.id}" if c.id is not None else _quoted(batch, c) for c in found[:5])
+
+
 class _Engine:
     """Parses, matches and applies rows; keeps the summary of one import."""
 
@@ -1092,11 +1356,8 @@ class _Engine:
         self.curators_loaded = False
         self.logins: dict[str, int] = {}
         self.full_names: dict[str, int | None] = {}
-        # Dry run: the keys of rows that would have created a client (later rows update it).
-        self.virtual_ext: set[str] = set()
-        self.virtual_req: set[tuple[str, str | None]] = set()
-        self.virtual_name: set[str] = set()
-        self._added: list[tuple[set, Any]] = []  # added by the current batch
+        # Dry run: what the rows so far would have created and changed (see _Overlay).
+        self.overlay: _Overlay | None = _Overlay() if dry_run else None
         self.active_users: set[int] = set()  # the dry run's check of curators
         self._unnumbered: list[tuple[Outcome, Client]] = []  # created rows awaiting their ids
         self.before_write: Callable[[], None] | None = None  # called as a batch's writes begin
@@ -1182,7 +1443,8 @@ class _Engine:
     # -- matching
 
     def _target(self, row: ParsedRow, batch: _Batch) -> tuple[Any, dict[str, str]]:
-        """The matched client, _VIRTUAL, or None (a new one); or errors."""
+        """The matched client (or the dry run's shadow of one the file creates), or None (a new
+        one); or errors. The batch's indexes show the base as the rows before left it."""
         ext = row.external_id
         if ext:
             client = batch.by_ext.get(ext)
@@ -1192,48 +1454,67 @@ class _Engine:
                     if survivor is None:
                         return None, {"external_id": "Контрагент с этим кодом объединён с другим."}
                     row.changes.pop("external_id", None)  # the survivor keeps its own code
-                    return survivor, {}
-                return client, {}
-            if ext in self.virtual_ext:
-                return _VIRTUAL, {}
+                    client = survivor
+                return self._requisites_clash(row, ext, client, batch)
         key = row.requisites
         if key:
             found = batch.by_req.get(key, [])
             if len(found) > 1:
-                numbers = ", ".join(f"№ {c.id}" for c in found[:5])
+                numbers = _numbers(batch, found)
                 return None, {
                     "inn": f"В базе несколько контрагентов с этими ИНН/КПП ({numbers}): объедините "
                     "дубли или укажите внешний код."
                 }
             if found:
                 client = found[0]
-                if ext and client.external_id and client.external_id != ext:
+                code = batch.state(client).external_id
+                if ext and code and code != ext:
+                    number = f"№ {client.id}" if client.id is not None else _quoted(batch, client)
                     return None, {
-                        "external_id": f"У контрагента № {client.id} с этими ИНН/КПП другой "
-                        f"внешний код: {client.external_id}."
+                        "external_id": f"У контрагента {number} с этими ИНН/КПП другой "
+                        f"внешний код: {code}."
                     }
                 return client, {}
-            if key in self.virtual_req:
-                return _VIRTUAL, {}
         name = row.name_key
         if name:
             city = text.normalize(row.changes.get("city")) or None
             found = [
                 c
                 for c in batch.by_name.get(name, [])
-                if not city or not c.city_norm or c.city_norm == city
+                if not city or not (c_city := batch.state(c).city_norm) or c_city == city
             ]
             if len(found) > 1:
-                numbers = ", ".join(f"№ {c.id}" for c in found[:5])
                 return None, {
-                    "name": f"В базе несколько контрагентов с таким наименованием ({numbers}): "
-                    "укажите ИНН или внешний код."
+                    "name": "В базе несколько контрагентов с таким наименованием "
+                    f"({_numbers(batch, found)}): укажите ИНН или внешний код."
                 }
             if found:
                 return found[0], {}
-            if name in self.virtual_name:
-                return _VIRTUAL, {}
         return None, {}
+
+    def _requisites_clash(
+        self, row: ParsedRow, ext: str, client: Any, batch: _Batch
+    ) -> tuple[Any, dict[str, str]]:
+        """A row found by its external id: rejected when its ИНН/КПП would give the client the
+        requisites of another one (the file's ИНН+КПП points to another client)."""
+        key = row.requisites
+        if key is None:
+            return client, {}
+        state = batch.state(client)
+        current = _req_key(state.inn, state.kpp)
+        after = _req_key(key[0], key[1] if "kpp" in row.changes else state.kpp)
+        if after == current:
+            return client, {}  # the row leaves the requisites as they are
+        others: list[Any] = []
+        for found in (batch.by_req.get(key, []), batch.by_req.get(after, [])):  # type: ignore[arg-type]
+            others.extend(c for c in found if c is not client and all(c is not o for o in others))
+        if not others:
+            return client, {}
+        holders = ", ".join(_quoted(batch, c) for c in others[:3])
+        return None, {
+            "external_id": f"Внешний код {ext} у {_quoted(batch, client)}, а ИНН/КПП — у "
+            f"{holders}: строка не загружена."
+        }
 
     # -- applying
 
@@ -1257,22 +1538,29 @@ class _Engine:
     ) -> list[Outcome]:
         """Apply a batch; `parsed` is prepare()'s result for it, when it was made ahead."""
         rows = parsed if parsed is not None else [self.parse(n, cells) for n, cells in batch]
-        self._added: list[tuple[set, Any]] = []
+        overlay = self.overlay
+        if overlay is not None:
+            overlay.begin()
         try:
             with session.begin_nested():
                 outcomes = self._apply(session, rows, actor)
         except (SQLAlchemyError, _HalfWritten) as err:
             log.warning("client import: batch redone row by row after %r", err)
-            for keys, key in self._added:
-                keys.discard(key)
+            if overlay is not None:
+                overlay.undo()
             outcomes = []
             for row in rows:
+                mark = overlay.mark() if overlay is not None else 0
                 try:
                     with session.begin_nested():
                         outcomes.extend(self._apply(session, [row], actor))
                 except _HalfWritten as failed:
+                    if overlay is not None:
+                        overlay.undo(mark)
                     outcomes.append(Outcome(row.number, "reject", errors=failed.errors))
                 except SQLAlchemyError:
+                    if overlay is not None:
+                        overlay.undo(mark)
                     log.exception("client import: row %s failed", row.number)
                     outcomes.append(
                         Outcome(
@@ -1286,7 +1574,7 @@ class _Engine:
         return outcomes
 
     def _apply(self, session: Session, rows: list[ParsedRow], actor: User) -> list[Outcome]:
-        batch = _Batch(session, rows)
+        batch = _Batch(session, rows, overlay=self.overlay, with_contacts=not self.dry_run)
         if self.dry_run:
             self.active_users = bulk.active_user_ids(session)
             return [self._row(session, row, batch, actor, None) for row in rows]
@@ -1338,17 +1626,15 @@ class _Engine:
                 contact = checked or validate_contact(session, row.contact)
             except ValidationError as err:
                 return Outcome(row.number, "reject", name=name, errors=_contact_errors(err))
-        if writer is not None and target is not None and writer.is_pending(target):
+        if writer is None:
+            return self._check(row, target, batch, actor)
+        if target is not None and writer.is_pending(target):
             target = self._persistent(session, target, batch, writer)
-        if target is None or target is _VIRTUAL:
+        if target is None:
             data = services.ClientData.from_mapping(row.changes)
             if "kind" not in row.changes:
                 data.kind = _guess_kind(data)
-            if target is _VIRTUAL and not data.name:
-                data.name = "—"  # the row that creates it names it
-            action = "update" if target is _VIRTUAL else "create"
-            if writer is None:
-                return self._check(session, row, data, None, action, actor)
+            action = "create"
             try:
                 client = writer.create_client(
                     data,
@@ -1364,8 +1650,6 @@ class _Engine:
             client = target
             data = services.ClientData.from_model(client).merged_with(row.changes)
             action = "update"
-            if writer is None:
-                return self._check(session, row, data, client, action, actor)
             try:
                 # A contact that is new to the client needs the right to edit the client.
                 new_contact = contact is not None and text.normalize(contact.full_name)[
@@ -1381,6 +1665,7 @@ class _Engine:
                 return Outcome(row.number, "reject", errors=_contact_errors(err))
             except DomainError as err:
                 return Outcome(row.number, "reject", client.id, client.name, _errors(err))
+            batch.reindex(client)  # later rows find it by its new ИНН/КПП, code and name
         if contact is not None:
             try:
                 self._contact(session, client, contact, batch, actor, writer)
@@ -1391,50 +1676,63 @@ class _Engine:
             self._unnumbered.append((outcome, client))
         return outcome
 
-    def _check(
-        self,
-        session: Session,
-        row: ParsedRow,
-        data: services.ClientData,
-        client: Client | None,
-        action: str,
-        actor: User,
-    ) -> Outcome:
-        """The dry run: the services' validation and rules, nothing written."""
-        name = data.name if data.name != "—" else row.changes.get("name")
+    def _check(self, row: ParsedRow, target: Any, batch: _Batch, actor: User) -> Outcome:
+        """The dry run: the services' validation and rules, nothing written; what the row would
+        create or change is remembered in the overlay for the rows after it."""
+        overlay = self.overlay
+        assert overlay is not None
+        if target is None:
+            data = services.ClientData.from_mapping(row.changes)
+            if "kind" not in row.changes:
+                data.kind = _guess_kind(data)
+            state = None
+        else:
+            state = batch.state(target)
+            if isinstance(state, _Shadow) and state.id is None:  # the file creates it
+                base = state.data()
+            else:  # an existing client, as the rows before would have changed it
+                base = services.ClientData.from_model(target)
+                if state is not target:
+                    base = state.applied_to(base)
+            data = base.merged_with(row.changes)
+        client_id = target.id if target is not None else None
         errors: dict[str, str] = {}
-        if client is None and not has_permission(actor, Perm.CLIENTS_CREATE):
+        if state is None and not has_permission(actor, Perm.CLIENTS_CREATE):
             errors["row"] = PermissionDenied.default_message
-        if client is not None and not access.can_edit_client(actor, client):
-            errors["row"] = "Изменять контрагента может его куратор, руководитель ОП или ИАО."
+        if state is not None and not access.can_edit_client(actor, state):
+            errors["row"] = bulk.EDIT_DENIED
         try:
             # No external-id clash is possible: the code was looked up first and matched.
             cleaned = services.check_client(
                 replace(data, external_id=None),
-                client.id if client is not None else None,
+                client_id,
                 curator_active=self.active_users.__contains__,
                 external_id_owner=lambda _code: None,
             )
             if (
-                client is not None
-                and cleaned.curator_id != client.curator_id
+                state is not None
+                and cleaned.curator_id != state.curator_id
                 and not access.can_change_curator(actor)
             ):
-                errors["curator_id"] = "Сменить куратора может руководитель ОП или ИАО."
+                errors["curator_id"] = bulk.CURATOR_CHANGE_DENIED
         except ValidationError as err:
             errors.update(_errors(err))
         if errors:
-            return Outcome(row.number, "reject", client.id if client else None, name, errors)
-        if client is None:
-            for keys, key in (
-                (self.virtual_ext, row.external_id),
-                (self.virtual_req, row.requisites),
-                (self.virtual_name, row.name_key),
-            ):
-                if key and key not in keys:
-                    keys.add(key)
-                    self._added.append((keys, key))
-        return Outcome(row.number, action, client.id if client else None, name)
+            return Outcome(row.number, "reject", client_id, data.name, errors)
+        after = cleaned  # a new object: check_client's cleaned copy
+        after.external_id = data.external_id
+        if target is None:
+            if not access.can_change_curator(actor):
+                after.curator_id = actor.id  # as create_client does
+            batch.remember(overlay.add(None, after))
+            return Outcome(row.number, "create", None, data.name)
+        if isinstance(state, _Shadow):
+            overlay.change(state, after)
+            batch.reindex(target)
+        elif _Shadow.values_of(after) != _Shadow.values_of(target):
+            overlay.add(target.id, after)
+            batch.reindex(target)
+        return Outcome(row.number, "update", client_id, data.name)
 
     def _contact(
         self,
@@ -1498,7 +1796,9 @@ def _contact_errors(err: DomainError) -> dict[str, str]:
 
 
 def resolve_mapping(header: list[str], overrides: dict[str, Any] | None) -> dict[int, str]:
-    """The suggested mapping with `overrides` ({header or column index: field or ""}) applied."""
+    """The suggested mapping with `overrides` ({header or column index: field or ""}) applied,
+    checked as the import page checks it: `header` is the preview's (padded_header), a column
+    number beyond it is refused."""
     mapping = suggest_mapping(header)
     for raw_key, value in (overrides or {}).items():
         key = str(raw_key).strip()
@@ -1514,7 +1814,7 @@ def resolve_mapping(header: list[str], overrides: dict[str, Any] | None) -> dict
             mapping.pop(index, None)
         else:
             mapping[index] = str(value)
-    return check_mapping(mapping, max(len(header), max(mapping, default=-1) + 1))
+    return check_mapping(mapping, len(header))
 
 
 def import_file(
@@ -1530,9 +1830,12 @@ def import_file(
     if not has_permission(actor, Perm.CLIENTS_IMPORT):
         raise PermissionDenied()
     with open_table(path, filename) as table:
-        engine = _Engine(resolve_mapping(table.header, overrides), dry_run=dry_run)
+        # The columns the page would show (the header and the first rows), as start_run checks.
+        head = list(itertools.islice(table.rows, PREVIEW_ROWS))
+        header = padded_header(table.header, [cells for _, cells in head])
+        engine = _Engine(resolve_mapping(header, overrides), dry_run=dry_run)
         engine.load_curators(session)
-        for batch in _batched(table.rows, BATCH_SIZE):
+        for batch in _batched(itertools.chain(head, table.rows), BATCH_SIZE):
             engine.process_batch(session, batch, actor=actor)
     return engine.summary.as_dict(dry_run=dry_run)
 

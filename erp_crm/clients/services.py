@@ -28,6 +28,7 @@ from erp_crm.clients.models import (
 )
 from erp_crm.core import requisites as rq
 from erp_crm.core import text
+from erp_crm.db import column_length
 from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 _TRUE = {"1", "true", "yes", "on", "y", "да"}
@@ -85,11 +86,6 @@ def too_long(limit: int) -> str:
 def nul_message(label: str | None) -> str:
     where = f" «{label}»" if label else ""
     return f"Недопустимый символ в поле{where}: нулевой символ (\\0)."
-
-
-def column_limit(column: Any) -> int | None:
-    """The String length of a model column (None for Text): the limits are never copied."""
-    return getattr(column.type, "length", None)
 
 
 def _text(value: Any, label: str | None = None, *, limit: int | None = None) -> str | None:
@@ -280,7 +276,7 @@ def _clean_client(data: ClientData) -> tuple[ClientData, dict[str, str]]:
         errors["website"] = "Укажите адрес сайта, например expo-volga.ru."
     # After cleaning (the site's https:// counts). ИНН, КПП, ОГРН: their checks fix the length.
     for key in _CLIENT_TEXT:
-        limit = column_limit(Client.__table__.c[key])
+        limit = column_length(Client.__table__.c[key])
         if values[key] and limit and len(values[key]) > limit:
             errors[key] = too_long(limit)  # says more than "not a site" of a pasted page
             values[key] = None
@@ -497,7 +493,7 @@ def validate_contact(
             texts[key] = _text(
                 getattr(data, key),
                 CONTACT_LABELS[key],
-                limit=column_limit(ContactPerson.__table__.c[key]),
+                limit=column_length(ContactPerson.__table__.c[key]),
             )
         except BadValue as bad:
             errors[key] = bad.message
@@ -636,7 +632,7 @@ def add_competitor_exhibition(
             values[key] = _text(
                 value,
                 EXHIBITION_LABELS[key],
-                limit=column_limit(CompetitorExhibition.__table__.c[key]),
+                limit=column_length(CompetitorExhibition.__table__.c[key]),
             )
         except BadValue as bad:
             errors[key] = bad.message

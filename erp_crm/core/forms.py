@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 from wtforms.i18n import get_translations
 from wtforms.validators import Length
 
+from erp_crm.db import column_length
 from erp_crm.errors import ValidationError
 
 # Messages WTForms' Russian catalog lacks (or has only as fuzzy, which gettext skips).
@@ -56,12 +57,6 @@ class AppForm(FlaskForm):
 
 def too_long_message(limit: int) -> str:
     return f"Слишком длинное значение: не больше {limit} символов."
-
-
-def column_length(column: Any) -> int | None:
-    """The String length of a model column (`Client.__table__.c.name`, or `Client.name`)."""
-    column = getattr(column, "expression", column)  # an ORM attribute → its Column
-    return getattr(column.type, "length", None)
 
 
 def max_length(column: Any) -> Length:
