@@ -6,12 +6,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.routing import IntegerConverter
 from werkzeug.wrappers import Response
 
 from erp_crm.config import PROJECT_ROOT, Config
-from erp_crm.db import db
+from erp_crm.db import MAX_ID, db
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class RecordIdConverter(IntegerConverter):
     nothing — a 404, not PostgreSQL's "integer out of range" or SQLite's overflow as a 500."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
@@ -168,10 +169,29 @@ def _register_request_hooks(app: Flask) -> None:
         session = g.get("_db_session")
         if session is not None:
             if response.status_code < 400:
-                session.commit()
+                try:
+                    session.commit()
+                except (IntegrityError, DataError, OverflowError, UnicodeEncodeError) as err:
+                    return _commit_refused(session, response, err)
             else:
                 session.rollback()
         return response
+
+    def _commit_refused(session: Any, response: Response, err: Exception) -> Response:
+        """The database refused the request's changes at commit (a value it cannot store, a
+        unique key taken meanwhile): nothing is written, the user is told, no 500."""
+        from erp_crm.errors import CONFLICT_MESSAGE, UNSTORABLE_MESSAGE, error_response
+
+        session.rollback()
+        log.warning("Commit refused on %s %s", request.method, request.path, exc_info=err)
+        conflict = isinstance(err, IntegrityError)
+        refused = error_response(
+            409 if conflict else 400, CONFLICT_MESSAGE if conflict else UNSTORABLE_MESSAGE
+        )
+        for header, value in response.headers.items():
+            if header.startswith(("X-", "Content-Security", "Referrer", "Strict-Transport")):
+                refused.headers[header] = value
+        return refused
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -206,6 +206,11 @@ def _is_write_request() -> bool:
 db = Database()
 
 
+# Ids are INTEGER columns: 32 bits on PostgreSQL. A bigger number in a link or a body names no
+# record (PostgreSQL would refuse to compare it, SQLite to bind it).
+MAX_ID = 2**31 - 1
+
+
 def column_length(column: Any) -> int | None:
     """The String length of a model column (`Client.__table__.c.name` or `Client.name`), None
     for Text: forms, services and the API take their limits from here, never copy them."""

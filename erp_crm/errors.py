@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,16 @@ HTTP_MESSAGES = {
 }
 
 
+CONFLICT_MESSAGE = (
+    "Данные изменились, пока вы их редактировали (запись с такими же данными уже есть): "
+    "ничего не сохранено. Обновите страницу и повторите."
+)
+UNSTORABLE_MESSAGE = (
+    "Значение в запросе не может быть сохранено: слишком большое число или недопустимый символ "
+    "в тексте. Исправьте его и повторите."
+)
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -107,6 +118,19 @@ def register_error_handlers(app: Flask) -> None:
             flash(err.message, "danger")
             return redirect(back)  # type: ignore[return-value]
         return error_response(err.status_code, err.message, err.fields)
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(UnicodeEncodeError)
+    def _unstorable(err: Exception) -> Response:
+        """A value the database cannot take (a number past its range, a NUL or a lone surrogate
+        in text) that no check stopped earlier: the user's input, not our failure — a 400 that
+        says so, nothing written. Logged with its traceback so the missing check gets added."""
+        from erp_crm.db import db
+
+        db.session.rollback()
+        log.warning("Unstorable value on %s %s", request.method, request.path, exc_info=err)
+        return error_response(400, UNSTORABLE_MESSAGE)
 
     @app.errorhandler(CSRFError)
     def _csrf(_err: CSRFError) -> Response:

@@ -262,7 +262,12 @@ def test_merging_clients_moves_deals_documents_and_payments_and_the_undo_moves_t
         )
     }
 
-    dedupe.merge_clients(db_session, survivor, duplicate, actor=admin)
+    result = dedupe.merge_clients(db_session, survivor, duplicate, actor=admin)
+    assert result.moved == {
+        "deals.client_id": [deal.id],
+        "documents.client_id": [invoice.id],
+        "payments.client_id": [payment.id],
+    }
     db_session.flush()
     db_session.expire_all()
     assert db_session.get(Document, invoice.id).client_id == survivor.id

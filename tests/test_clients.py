@@ -470,6 +470,49 @@ def test_a_phone_extension_is_kept_shown_and_found(client, base, db_session):
     assert "+7 846 207-11-44 доб. 305" in form
 
 
+def test_values_no_database_can_store_get_a_message_not_a_500(
+    client, base, db_session, make_user, api_token, backend, monkeypatch
+):
+    client.login("iao")
+    # a NUL in any web form is refused by the form itself (AppForm)
+    response = client.submit("/clients/filters", {"name": "a\x00b", "query": "q=x"})
+    assert response.status_code == 302
+    assert "нулевой символ" in client.get("/clients/").get_data(as_text=True)
+    # a huge id in the merge page's or the API's duplicate_id: not found
+    romashka = base["romashka"]
+    page = client.get(f"/clients/{romashka.id}/merge?duplicate_id=99999999999999999999")
+    assert page.status_code == 404 and "не найден" in page.get_data(as_text=True)
+    make_user("head_of_sales", username="merger")
+    headers = api_token("merger")
+    merge = client.post(
+        f"/api/v1/clients/{romashka.id}/merge",
+        json={"duplicate_id": 99999999999999999999},
+        headers=headers,
+    )
+    assert (
+        merge.status_code == 422
+        and "не найден" in merge.get_json()["error"]["fields"]["duplicate_id"]
+    )
+    # a lone surrogate in JSON text
+    bad = client.post("/api/v1/clients", json={"name": "\ud800"}, headers=headers)
+    assert bad.status_code == 400 and "недопустимый символ" in bad.get_json()["error"]["message"]
+    # a value refused only when the request commits: a 400 with a message, nothing written
+    from flask_wtf import FlaskForm
+
+    from erp_crm.clients.models import SavedFilter
+    from erp_crm.core.forms import AppForm
+
+    monkeypatch.setattr(AppForm, "validate", FlaskForm.validate)
+    late = client.submit("/clients/filters", {"name": "Поздний", "query": "q=\x00"})
+    saved = db_session.scalar(select(SavedFilter).where(SavedFilter.name == "Поздний"))
+    if backend == "postgresql":
+        assert late.status_code == 400 and saved is None
+        assert "не может быть сохранено" in late.get_data(as_text=True)
+        assert late.headers["X-Frame-Options"] == "DENY"
+    else:
+        assert late.status_code == 302 and saved is not None  # SQLite stores a NUL
+
+
 def test_a_huge_id_in_a_link_is_not_found(client, base):
     client.login("iao")
     assert client.get("/clients/999999999999999999999").status_code == 404

@@ -105,7 +105,24 @@ def json_body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise BadRequest("Тело запроса должно быть JSON-объектом (Content-Type: application/json).")
+    if not _is_utf8(data):
+        # JSON may escape a lone surrogate (\ud800), which no UTF-8 text (nor database) can hold
+        raise BadRequest("В тексте запроса недопустимый символ (одиночный суррогат UTF-16).")
     return data
+
+
+def _is_utf8(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_is_utf8(k) and _is_utf8(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_utf8(v) for v in value)
+    return True
 
 
 @bp.before_request

@@ -8,9 +8,8 @@ from werkzeug.wrappers import Response
 from erp_crm.api import BadRequest, api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients import dedupe, services
-from erp_crm.clients.models import Client
 from erp_crm.db import db
-from erp_crm.errors import ValidationError
+from erp_crm.errors import NotFound, ValidationError
 
 PAIR = {
     "type": "object",
@@ -49,6 +48,12 @@ SURVIVOR = {
                 "group_ids": {"type": "array", "items": {"type": "integer"}},
                 "participation_ids": {"type": "array", "items": {"type": "integer"}},
                 "filled": {"type": "object"},
+                "records": {
+                    "type": "object",
+                    "description": "Other records moved to the survivor, by table and column: "
+                    '{"deals.client_id": [5, 58], "documents.client_id": [1, 2]}',
+                    "additionalProperties": {"type": "array"},
+                },
             },
         },
     },
@@ -118,9 +123,10 @@ def client_duplicates_merge(client_id: int) -> Response:
     raw = json_body().get("duplicate_id")
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise ValidationError(fields={"duplicate_id": "Укажите номер дубля — целое число."})
-    duplicate = db.session.get(Client, raw)
-    if duplicate is None:
-        raise ValidationError(fields={"duplicate_id": f"Контрагент № {raw} не найден."})
+    try:
+        duplicate = services.get_client(db.session, raw)
+    except NotFound:
+        raise ValidationError(fields={"duplicate_id": f"Контрагент № {raw} не найден."}) from None
     result = dedupe.merge_clients(db.session, survivor, duplicate, actor=api_user())
     return jsonify(
         id=survivor.id,
@@ -133,5 +139,6 @@ def client_duplicates_merge(client_id: int) -> Response:
             "group_ids": result.group_ids,
             "participation_ids": result.participation_ids,
             "filled": result.filled,
+            "records": result.moved,
         },
     )

@@ -677,6 +677,7 @@ class MergeResult:
     group_ids: list[int]
     participation_ids: list[int]
     filled: dict[str, Any]
+    moved: dict[str, list] = field(default_factory=dict)  # "deals.client_id" → ids, and so on
 
 
 def _empty(value: Any) -> bool:
@@ -880,6 +881,7 @@ def merge_clients(
         group_ids=moved_groups,
         participation_ids=moved_participations,
         filled=filled,
+        moved=moved_by_hooks,
     )
 
 

@@ -40,6 +40,15 @@ COMPARED = [
 ]
 
 
+# What else a merge moves, by table (the later areas' records), for the message.
+MOVED_LABELS = {
+    "deals": "сделок",
+    "documents": "документов",
+    "payments": "платежей",
+    "leads": "заявок",
+}
+
+
 def _int(value: str | None, default: int | None = None) -> int | None:
     try:
         return int(value) if value not in (None, "") else default
@@ -137,10 +146,14 @@ def merge(client_id: int) -> Response | tuple[str, int]:
     except (ValidationError, Conflict) as err:
         db.session.rollback()
         return _render(client, other, err.message, err.status_code)
+    along = "".join(
+        f", {MOVED_LABELS.get(name.split('.')[0], name)} — {len(ids)}"
+        for name, ids in result.moved.items()
+    )
     flash(
         f"«{duplicate.name}» объединён с «{survivor.name}»: перенесено контактов — "
         f"{len(result.contact_ids)}, групп — {len(result.group_ids)}, участий в выставках — "
-        f"{len(result.participation_ids)}, заполнено пустых полей — {len(result.filled)}.",
+        f"{len(result.participation_ids)}{along}; заполнено пустых полей — {len(result.filled)}.",
         "success",
     )
     return redirect(url_for("clients.show", client_id=survivor.id))

@@ -113,4 +113,6 @@ class SavedFilterForm(AppForm):
             Length(max=100, message="Название фильтра — не больше 100 символов."),
         ],
     )
-    query = HiddenField()
+    query = HiddenField(
+        validators=[Length(max=2000, message="Фильтр слишком длинный, чтобы его сохранить.")]
+    )

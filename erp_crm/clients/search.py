@@ -21,6 +21,7 @@ from erp_crm.clients.models import (
     client_group_members,
 )
 from erp_crm.core import text
+from erp_crm.db import MAX_ID
 
 SORTS = {
     "name": Client.name_norm,
@@ -31,17 +32,12 @@ SORTS = {
 }
 
 
-# Ids are 32-bit integers in the database: a bigger number in a link can match nothing, and
-# PostgreSQL refuses to compare it ("integer out of range").
-_MAX_ID = 2**31 - 1
-
-
 def _int(value: Any) -> int | None:
     try:
         number = int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
-    return number if number is None or -_MAX_ID <= number <= _MAX_ID else None
+    return number if number is None or -MAX_ID <= number <= MAX_ID else None
 
 
 def _str(value: Any, limit: int = 200) -> str:

@@ -28,7 +28,7 @@ from erp_crm.clients.models import (
 )
 from erp_crm.core import requisites as rq
 from erp_crm.core import text
-from erp_crm.db import column_length
+from erp_crm.db import MAX_ID, column_length
 from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 _TRUE = {"1", "true", "yes", "on", "y", "да"}
@@ -380,7 +380,8 @@ def update_client(session: Session, client: Client, data: ClientData, *, actor: 
 
 
 def get_client(session: Session, client_id: int) -> Client:
-    client = session.get(Client, client_id)
+    # an id past the database's integers names no client (and the database would refuse it)
+    client = session.get(Client, client_id) if abs(client_id) <= MAX_ID else None
     if client is None:
         raise NotFound("Контрагент не найден.")
     return client

@@ -144,7 +144,9 @@ def bulk_groups() -> Response:
 def save_filter() -> Response:
     form = SavedFilterForm()
     if not form.validate_on_submit():
-        flash(next(iter(form.name.errors), "Назовите фильтр."), "danger")
+        flash(next(iter([*form.name.errors, *form.query.errors]), "Назовите фильтр."), "danger")
+        if form.query.errors:
+            return redirect(url_for("clients.index"))
         return redirect(url_for("clients.index") + "?" + (form.query.data or ""))
     name = form.name.data.strip()
     existing = db.session.scalar(

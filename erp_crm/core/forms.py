@@ -47,12 +47,25 @@ class RussianTranslations:
 RUSSIAN = RussianTranslations()
 
 
+NUL_IN_FORM = "Недопустимый символ в поле: нулевой символ (\\0)."
+
+
 class AppForm(FlaskForm):
-    """The project's base form: FlaskForm with WTForms' built-in messages in Russian."""
+    """The project's base form: WTForms' built-in messages in Russian, and no NUL characters
+    (which PostgreSQL cannot store in text) in any field."""
 
     class Meta:
         def get_translations(self, form: Any) -> RussianTranslations:
             return RUSSIAN
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            values = field.data if isinstance(field.data, list) else [field.data]
+            if any(isinstance(v, str) and "\x00" in v for v in values):
+                field.errors = [*field.errors, NUL_IN_FORM]
+                valid = False
+        return valid
 
 
 def too_long_message(limit: int) -> str:
