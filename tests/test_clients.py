@@ -642,6 +642,53 @@ def test_api_clients_round_trip(client, make_user, api_token, db_session):
     assert none["items"] == []
 
 
+def test_api_patch_refuses_null_for_required_fields_and_unknown_fields(
+    client, make_user, api_token, db_session
+):
+    make_user("analyst", username="api_iao")
+    headers = api_token("api_iao")
+    created = client.post(
+        "/api/v1/clients",
+        json={**ROMASHKA, "readiness": 3, "mailing_consent": True},
+        headers=headers,
+    ).get_json()
+    url = f"/api/v1/clients/{created['id']}"
+    for body in ({"readiness": None}, {"mailing_consent": None}, {"kind": None}):
+        response = client.patch(url, json=body, headers=headers)
+        assert response.status_code == 422, body
+        assert "не может быть пустым" in next(iter(response.get_json()["error"]["fields"].values()))
+    typo = client.patch(url, json={"redion": "Самарская область"}, headers=headers)
+    assert typo.status_code == 422 and "redion" in typo.get_json()["error"]["fields"]
+    db_session.expire_all()
+    stored = db_session.get(Client, created["id"])
+    assert (stored.readiness, stored.mailing_consent) == (3, True)
+    # what GET answered may go back as is: read-only fields are ignored, null clears a КПП
+    echoed = {**client.get(url, headers=headers).get_json(), "kpp": None}
+    response = client.patch(url, json=echoed, headers=headers)
+    assert response.status_code == 200 and response.get_json()["kpp"] is None
+
+
+def test_api_contact_with_another_clients_phone_is_saved_with_a_warning(
+    client, base, api_token, make_user
+):
+    make_user("analyst", username="api_warn")
+    headers = api_token("api_warn")
+    response = client.post(
+        f"/api/v1/clients/{base['romashka'].id}/contacts",
+        json={"full_name": "Сидоров Иван", "phones": ["8 927 555-12-34"]},
+        headers=headers,
+    )
+    assert response.status_code == 201
+    [warning] = response.get_json()["warnings"]
+    assert "Ёлка-Трейд" in warning
+    alone = client.post(
+        f"/api/v1/clients/{base['romashka'].id}/contacts",
+        json={"full_name": "Новый Человек", "phones": ["8 927 000-00-01"]},
+        headers=headers,
+    )
+    assert alone.status_code == 201 and "warnings" not in alone.get_json()
+
+
 def test_api_manager_cannot_patch_someone_elses_client(client, make_user, api_token, db_session):
     owner = make_user("sales_manager", username="api_owner")
     make_user("sales_manager", username="api_other")

@@ -71,6 +71,12 @@ CONTACT = {
         "client_id": {"type": "integer"},
         "is_active": {"type": "boolean"},
         **CONTACT_FIELDS,
+        "warnings": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Only when adding: the phone or e-mail is found at another client "
+            "(a likely duplicate); the contact is saved all the same.",
+        },
     },
 }
 _FILTER_PARAMS = [
@@ -144,17 +150,32 @@ def _is_type(value: Any, kind: str) -> bool:
     return kind == "null" and value is None
 
 
-def check_types(body: dict[str, Any], properties: dict[str, dict], labels: dict[str, str]) -> None:
+def check_types(
+    body: dict[str, Any],
+    properties: dict[str, dict],
+    labels: dict[str, str],
+    *,
+    read_only: dict[str, dict] | None = None,
+) -> None:
     """Refuse JSON values of another type than declared (422 naming each field), rather than
-    letting `{"a": 1}` become the text "{'a': 1}" or `true` become user 1. Null stands for "not
-    given" everywhere: the service then says what is required. Unknown keys are ignored."""
+    letting `{"a": 1}` become the text "{'a': 1}" or `true` become user 1. Null clears a field
+    that may be empty and is refused for one that may not (readiness, consent, kind); a key the
+    API does not know is refused (a typo must not pass for a change). The read-only fields of
+    the answer (`read_only`: id, relationship_type …) may come back in a body and are ignored."""
     errors: dict[str, str] = {}
+    unknown = sorted(k for k in body if k not in properties and k not in (read_only or {}))
+    for key in unknown:
+        errors[key] = f"Неизвестное поле «{key}»: его нет в API (опечатка?)."
     for key, value in body.items():
         schema = properties.get(key)
-        if schema is None or value is None:
+        if schema is None:
             continue
         kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         label = labels.get(key, key)
+        if value is None:
+            if "null" not in kinds:
+                errors[key] = f"{label}: значение не может быть пустым (null)."
+            continue
         if not any(_is_type(value, kind) for kind in kinds):
             wanted = next(k for k in kinds if k != "null")
             errors[key] = f"{label}: {_TYPE_MESSAGES[wanted]}."
@@ -232,7 +253,7 @@ def list_clients() -> Response:
 )
 def create_client() -> tuple[Response, int]:
     body = json_body()
-    check_types(body, CLIENT_REQUEST, _CLIENT_LABELS)
+    check_types(body, CLIENT_REQUEST, _CLIENT_LABELS, read_only=CLIENT["properties"])
     data = services.ClientData.from_mapping(body)
     cleaned = services.validate_client(db.session, data)
     duplicates = dedupe.duplicates_before_saving(db.session, cleaned)
@@ -272,7 +293,7 @@ def update_client(client_id: int) -> Response | tuple[Response, int]:
     if not access.can_edit_client(api_user(), client):
         raise PermissionDenied("Изменять контрагента может его куратор, руководитель ОП или ИАО.")
     body = json_body()
-    check_types(body, CLIENT_REQUEST, _CLIENT_LABELS)
+    check_types(body, CLIENT_REQUEST, _CLIENT_LABELS, read_only=CLIENT["properties"])
     data = services.ClientData.from_model(client).merged_with(body)
     cleaned = services.validate_client(db.session, data, client)
     if not _confirmed(body) and (
@@ -314,8 +335,11 @@ def list_contacts(client_id: int) -> Response:
 def add_contact(client_id: int) -> tuple[Response, int]:
     client = services.get_client(db.session, client_id)
     body = json_body()
-    check_types(body, CONTACT_FIELDS, services.CONTACT_LABELS)
+    check_types(body, CONTACT_FIELDS, services.CONTACT_LABELS, read_only=CONTACT["properties"])
     contact = services.add_contact(
         db.session, client, services.ContactData.from_mapping(body), actor=api_user()
     )
-    return jsonify(contact_dict(contact)), 201
+    answer = contact_dict(contact)
+    if warning := dedupe.shared_channels_warning(db.session, client, contact):
+        answer["warnings"] = [warning]  # saved all the same, as on the page
+    return jsonify(answer), 201

@@ -307,6 +307,29 @@ def duplicates_before_saving(
     )
 
 
+def shared_channels_warning(session: Session, client: Client, contact: ContactPerson) -> str | None:
+    """A Russian warning when the contact's phone or e-mail is found at another client (a likely
+    duplicate of `client`), else None: the contact is saved either way."""
+    others = likely_duplicates(
+        session,
+        name=None,
+        city=None,
+        inn=None,
+        kpp=None,
+        phones=contact.phones,
+        emails=contact.emails,
+        exclude_id=client.id,
+        limit=5,
+    )
+    if not others:
+        return None
+    names = ", ".join(f"«{c.name}» (№ {c.id})" for c in others)
+    return (
+        f"Такой же телефон или e-mail есть у контрагента: {names}. Возможно, это дубль — "
+        "проверьте на странице «Дубли»."
+    )
+
+
 def likely_duplicates_of(
     session: Session, client: Client, *, limit: int = 10
 ) -> list[DuplicateCandidate]:

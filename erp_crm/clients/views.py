@@ -30,6 +30,7 @@ from erp_crm.clients.models import (
     Client,
     CompetitorExhibition,
     CompetitorParticipation,
+    ContactPerson,
     SavedFilter,
 )
 from erp_crm.clients.search import PROJECT_OUTCOMES, ClientFilter, client_query
@@ -321,7 +322,7 @@ def add_contact(client_id: int) -> Response | tuple[str, int]:
     form = _contact_form()
     if form.validate_on_submit():
         try:
-            services.add_contact(
+            contact = services.add_contact(
                 db.session,
                 client,
                 services.ContactData.from_mapping(form_values(form)),
@@ -331,36 +332,18 @@ def add_contact(client_id: int) -> Response | tuple[str, int]:
             apply_errors(form, err)
         else:
             flash("Контактное лицо добавлено.", "success")
-            _warn_shared_channels(client, form)
+            _warn_shared_channels(client, contact)
             return redirect(url_for("clients.show", client_id=client.id))
     return render_template(
         "clients/contact_form.html", form=form, client=client, contact=None
     ), form_status(form)
 
 
-def _warn_shared_channels(client: Client, form: ContactForm) -> None:
-    """A phone or e-mail that another client's contact has: likely a duplicate — say so."""
+def _warn_shared_channels(client: Client, contact: ContactPerson) -> None:
     from erp_crm.clients import dedupe
 
-    values = services.ContactData.from_mapping(form_values(form))
-    others = dedupe.likely_duplicates(
-        db.session,
-        name=None,
-        city=None,
-        inn=None,
-        kpp=None,
-        phones=values.phones,
-        emails=values.emails,
-        exclude_id=client.id,
-        limit=5,
-    )
-    if others:
-        names = ", ".join(f"«{c.name}» (№ {c.id})" for c in others)
-        flash(
-            f"Такой же телефон или e-mail есть у контрагента: {names}. Возможно, это дубль — "
-            "проверьте на странице «Дубли».",
-            "warning",
-        )
+    if warning := dedupe.shared_channels_warning(db.session, client, contact):
+        flash(warning, "warning")
 
 
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -381,7 +364,7 @@ def edit_contact(contact_id: int) -> Response | tuple[str, int]:
             apply_errors(form, err)
         else:
             flash("Контактное лицо сохранено.", "success")
-            _warn_shared_channels(contact.client, form)
+            _warn_shared_channels(contact.client, contact)
             return redirect(url_for("clients.show", client_id=contact.client_id))
     return render_template(
         "clients/contact_form.html", form=form, client=contact.client, contact=contact
