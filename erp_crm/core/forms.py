@@ -47,7 +47,6 @@ class RussianTranslations:
 RUSSIAN = RussianTranslations()
 
 
-NUL_IN_FORM = "Недопустимый символ в поле: нулевой символ (\\0)."
 
 
 class AppForm(FlaskForm):
@@ -63,7 +62,8 @@ class AppForm(FlaskForm):
         for field in self:
             values = field.data if isinstance(field.data, list) else [field.data]
             if any(isinstance(v, str) and "\x00" in v for v in values):
-                field.errors = [*field.errors, NUL_IN_FORM]
+                message = f"Недопустимый символ в поле «{field.label.text}»: нулевой символ (\\0)."
+                field.errors = [*field.errors, message]
                 valid = False
         return valid
 
