@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Flask
@@ -44,8 +45,11 @@ NAVIGATION: list[NavItem] = [
     NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear", "settings"),
     NavItem("Воронки", "pipelines.index", Perm.PIPELINES_MANAGE, "funnel", "settings"),
     NavItem(
-        "Шаблоны документов", "document_templates.index", Perm.TEMPLATES_MANAGE,
-        "file-earmark-code", "settings",
+        "Шаблоны документов",
+        "document_templates.index",
+        Perm.TEMPLATES_MANAGE,
+        "file-earmark-code",
+        "settings",
     ),
     NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history", "settings"),
     NavItem("Обмен с 1С", "exchange.index", Perm.EXCHANGE_VIEW, "arrow-left-right", "settings"),
@@ -82,11 +86,21 @@ def ru_number(value: Decimal | int | float | None, digits: int = 2) -> str:
     return text.replace(",", "\x00").replace(".", _DECIMAL).replace("\x00", _GROUP)
 
 
+_RU = Locale("ru")
+
+
+def ru_plural(count: int, one: str, few: str, many: str) -> str:
+    """«1 клиент», «2 клиента», «5 клиентов», by babel's Russian plural rules."""
+    form = _RU.plural_form(count)
+    return f"{count} {one if form == 'one' else few if form == 'few' else many}"
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(display_phone, "phone")
     app.add_template_filter(ru_date, "ru_date")
     app.add_template_filter(ru_datetime, "ru_datetime")
     app.add_template_filter(ru_number, "ru_number")
+    app.add_template_global(ru_plural, "ru_plural")
 
     @app.context_processor
     def _inject() -> dict:

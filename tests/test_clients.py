@@ -196,9 +196,20 @@ def test_reassigning_a_leavers_clients_moves_them_evenly_and_audits(client, db_s
     db_session.expire_all()
     curators = [db_session.get(Client, c.id).curator_id for c in made]
     assert sorted(curators.count(u) for u in (x.id, y.id)) == [2, 3]
-    # the contact the leaver curated personally now follows its client's new curator
+    # the contact the leaver curated personally now follows its client's new curator, audited
     contact = db_session.scalar(select(ContactPerson))
     assert contact.curator_id is None and contact.client.curator_id in (x.id, y.id)
+    contact_moves = db_session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity_type == "contact_persons",
+            AuditEntry.entity_id == contact.id,
+            AuditEntry.action == "update",
+        )
+    ).all()
+    assert [m.changes["curator_id"] for m in contact_moves] == [[leaver.id, None]]
+    assert "— 5 клиентов" not in page  # the leaver has none left
+    again = client.get("/clients/reassign").get_data(as_text=True)
+    assert "— 3 клиента" in again and "— 2 клиента" in again  # only those who have clients
     moves = db_session.scalars(
         select(AuditEntry).where(AuditEntry.entity_type == "clients", AuditEntry.action == "update")
     ).all()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp_crm.audit import services as audit
@@ -740,11 +740,13 @@ def reassign_clients(
     session.flush()
     # A contact the leaver curated personally now follows its client's curator: the new one for
     # the clients just moved, the client's own for contacts at other managers' clients.
-    moved_contacts = session.execute(
-        update(ContactPerson)
-        .where(ContactPerson.curator_id == from_user.id)
-        .values(curator_id=None)
-    ).rowcount
+    contacts = session.scalars(
+        select(ContactPerson).where(ContactPerson.curator_id == from_user.id)
+    ).all()
+    for contact in contacts:  # through the ORM: each change gets its audit row
+        contact.curator_id = None
+    session.flush()
+    moved_contacts = len(contacts)
     moved_along: dict[str, int] = {}
     for hook in reassign_hooks:
         for label, count in (hook(session, from_user, targets, actor=actor) or {}).items():
@@ -805,12 +807,20 @@ timeline_sources: list[Any] = []
 
 
 def timeline(session: Session, client: Client, *, limit: int = 100) -> list[TimelineEvent]:
+    """The card's events, newest first. An audit event's `details` say which row it is
+    (entity_type, entity_id, action) and hold its `changes`, for audit/presentation.py; the
+    rows of a duplicate merged into this client say so in their title."""
     from erp_crm.audit.models import AuditEntry
+    from erp_crm.audit.presentation import action_label
 
     contact_ids = [c.id for c in client.contacts]
-    merged_ids = list(session.scalars(select(Client.id).where(Client.merged_into_id == client.id)))
+    merged = dict(
+        session.execute(
+            select(Client.id, Client.name).where(Client.merged_into_id == client.id)
+        ).all()
+    )
     conditions = [
-        (AuditEntry.entity_type == "clients") & (AuditEntry.entity_id.in_([client.id, *merged_ids]))
+        (AuditEntry.entity_type == "clients") & (AuditEntry.entity_id.in_([client.id, *merged]))
     ]
     if contact_ids:
         conditions.append(
@@ -832,13 +842,26 @@ def timeline(session: Session, client: Client, *, limit: int = 100) -> list[Time
         ("contact_persons", "create"): "Добавлено контактное лицо",
         ("contact_persons", "update"): "Изменено контактное лицо",
     }
+
+    def title(e: AuditEntry) -> str:
+        text = titles.get((e.entity_type, e.action)) or action_label(e.action).capitalize()
+        if e.entity_type == "contact_persons":
+            return f"{text}: {e.label}"
+        if e.entity_id != client.id:  # a duplicate merged into this client
+            return f"{text} (запись № {e.entity_id} «{merged.get(e.entity_id) or e.label}»)"
+        return text
+
     events = [
         TimelineEvent(
             at=e.at,
             kind=f"audit.{e.action}",
-            title=titles.get((e.entity_type, e.action), e.action)
-            + (f": {e.label}" if e.entity_type == "contact_persons" else ""),
-            details=e.changes if isinstance(e.changes, dict) else {},
+            title=title(e),
+            details={
+                "entity_type": e.entity_type,
+                "entity_id": e.entity_id,
+                "action": e.action,
+                "changes": e.changes if isinstance(e.changes, dict) else {},
+            },
             actor_id=e.actor_id,
         )
         for e in entries

@@ -41,6 +41,7 @@ from erp_crm.db import db
 from erp_crm.deals import services as deal_services
 from erp_crm.errors import NotFound, ValidationError
 from erp_crm.projects import services as project_services
+from erp_crm.ui import ru_plural
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 
@@ -464,7 +465,7 @@ def reassign() -> Response | tuple[str, int]:
         ).all()
     )
     form.from_user_id.choices = choices(
-        (u.id, f"{u.full_name} — {counts.get(u.id, 0)} клиентов")
+        (u.id, f"{u.full_name} — {ru_plural(counts.get(u.id, 0), 'клиент', 'клиента', 'клиентов')}")
         for u in people
         if counts.get(u.id)
     )
@@ -485,5 +486,5 @@ def reassign() -> Response | tuple[str, int]:
                 f"{result.contacts} — теперь их ведут кураторы их клиентов.",
                 "success",
             )
-            return redirect(url_for("clients.index", curator_id=to_users[0].id))
+            return redirect(url_for("clients.reassign"))
     return render_template("clients/reassign.html", form=form), form_status(form)
