@@ -471,9 +471,17 @@ def test_a_phone_extension_is_kept_shown_and_found(client, base, db_session):
     db_session.commit()
     assert contact.phones == ["+78462071144;ext=305"]
     assert display_phone(contact.phones[0]) == "+7 846 207-11-44 доб. 305"
-    for q in ("8 846 207-11-44", "+7 (846) 2071144 доб. 305", "207-11-44"):
+    for q in (
+        "8 846 207-11-44",
+        "+7 (846) 2071144 доб. 305",
+        "207-11-44",
+        "207-11-44 доб. 305",
+        "+78462071144;ext=305",
+        "2071144 ext 305",
+    ):
         assert _names(db_session, base["analyst"], q=q) == ["ООО «Ромашка»"], q
     assert _names(db_session, base["analyst"], q="+7 846 207-11-44 доб. 306") == []
+    assert _names(db_session, base["analyst"], q="207-11-44 доб. 30") == []
     client.login("iao")
     card = client.get(f"/clients/{base['romashka'].id}").get_data(as_text=True)
     assert 'href="tel:+78462071144;ext=305"' in card and "доб. 305" in card

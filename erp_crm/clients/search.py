@@ -129,20 +129,22 @@ def _clients_with_channel(kind: str, pattern: str) -> Select:
     )
 
 
-def _clients_with_phone(q: str, digits: str) -> Select:
+def _clients_with_phone(q: str, digits: str, extension: str | None) -> Select:
     """Clients with a phone matching the typed number.
 
     A whole number (one that parses as a valid phone: «8 927 555-12-34», «+7 (927) 5551234»,
-    «9275551234») is looked up by its E.164 form, an equality on the (kind, value) index; a part
-    of a number («555-12-34») is searched as a substring (trigram index on PostgreSQL).
+    «9275551234», with or without «доб. 305») is looked up by its E.164 form, an equality on the
+    (kind, value) index — the number alone finds its extensions too; a part of a number
+    («555-12-34», «555-12-34 доб. 305») is searched as a substring (trigram index on PostgreSQL).
     """
     whole = text.normalize_phone(q) if len(digits) >= 10 else None
     if whole is None:
-        return _clients_with_channel("phone", text.like_pattern(digits))
+        pattern = f"%{digits}%" + (f"{text.EXTENSION}{extension}" if extension else "")
+        return _clients_with_channel("phone", pattern)
     value = ContactChannel.value
     matches = value == whole
     if text.EXTENSION not in whole:
-        # the number alone finds its extensions too: "+7…;ext=…" sorts between "+7…;" and "+7…<"
+        # "+7…;ext=…" sorts between "+7…;" and "+7…<"
         matches = or_(matches, and_(value > whole + ";", value < whole + "<"))
     return (
         select(ContactPerson.client_id)
@@ -151,8 +153,12 @@ def _clients_with_phone(q: str, digits: str) -> Select:
     )
 
 
-# Digits as people type them, with an optional phone extension: «8 (846) 207-11-44 доб. 305».
-_NUMBER = re.compile(r"[\d\s()+\-]+(?:(?:доб|ext|x|#)\.?\s*\d+)?", re.IGNORECASE)
+# Digits as people type them, with an optional phone extension: «8 (846) 207-11-44 доб. 305»,
+# or as the API shows a phone: «+78462071144;ext=305».
+_NUMBER = re.compile(
+    r"(?P<number>[\d\s()+\-]+?)\s*(?:(?:доб|ext|x|#|;ext=)\.?\s*(?P<extension>\d+))?",
+    re.IGNORECASE,
+)
 
 
 def _search_condition(q: str) -> Any:
@@ -162,11 +168,15 @@ def _search_condition(q: str) -> Any:
     index (ИНН btree, trigram on contact_channels.value): an OR with a correlated EXISTS made
     PostgreSQL scan the whole base for one ИНН (bench/README.md).
     """
-    digits = text.phone_digits(q)
     if "@" in q:
         ids = _clients_with_channel("email", text.like_pattern(q.strip().lower()))
         return Client.id.in_(ids)
-    if _NUMBER.fullmatch(q) and len(digits) >= 4:
+    number = _NUMBER.fullmatch(q.strip())
+    digits = text.phone_digits(number["number"]) if number else ""
+    if number and len(digits) >= 4:
+        extension = number["extension"]
+        if extension:  # an extension makes it a phone
+            return Client.id.in_(_clients_with_phone(q, digits, extension))
         # A number is an ИНН (whole, or its beginning) or a phone, never a name.
         inn = re.sub(r"\D", "", q)
         if len(inn) in (10, 12):
@@ -185,7 +195,7 @@ def _search_condition(q: str) -> Any:
         if len(digits) < 5:
             return inn_match
         by_inn = select(Client.id).where(inn_match)
-        return Client.id.in_(union(by_inn, _clients_with_phone(q, digits)))
+        return Client.id.in_(union(by_inn, _clients_with_phone(q, digits, None)))
     normalized = text.normalize(q)
     if normalized:
         return Client.name_norm.like(text.like_pattern(normalized), escape="\\")
