@@ -13,6 +13,7 @@ from erp_crm.auth.permissions import Perm
 from erp_crm.clients import access, dedupe, services
 from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.clients.search import ClientFilter, client_query
+from erp_crm.core import text
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import column_length, db
 from erp_crm.errors import PermissionDenied, ValidationError
@@ -193,7 +194,7 @@ def _confirmed(body: dict[str, Any]) -> bool:
 
 def _duplicates_response(candidates: list[dedupe.DuplicateCandidate]) -> tuple[Response, int]:
     """409: likely duplicates found; the caller repeats with "confirm_duplicates": true."""
-    names = ", ".join(f"«{c.name}» (№ {c.id})" for c in candidates)
+    names = ", ".join(f"{text.quoted(c.name)} (№ {c.id})" for c in candidates)
     body = {
         "error": {
             "message": f"Похоже, такой контрагент уже есть: {names}. Если это другой "

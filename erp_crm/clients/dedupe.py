@@ -323,7 +323,7 @@ def shared_channels_warning(session: Session, client: Client, contact: ContactPe
     )
     if not others:
         return None
-    names = ", ".join(f"«{c.name}» (№ {c.id})" for c in others)
+    names = ", ".join(f"{text.quoted(c.name)} (№ {c.id})" for c in others)
     return (
         f"Такой же телефон или e-mail есть у контрагента: {names}. Возможно, это дубль — "
         "проверьте на странице «Дубли»."

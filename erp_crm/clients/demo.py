@@ -40,6 +40,20 @@ INDUSTRIES = [
     "Химическая промышленность",
 ]
 SOURCES = ["Выставка 2025", "Сайт", "Холодный звонок", "Рекомендация", "Справочник", "Импорт ИАО"]
+STREETS = [
+    "ул. Ленина",
+    "ул. Гагарина",
+    "ул. Мира",
+    "ул. Садовая",
+    "ул. Промышленная",
+    "ул. Заводская",
+    "ул. Молодогвардейская",
+    "Московское шоссе",
+    "пр-т Кирова",
+    "ул. Советская",
+    "ул. Больничная",
+    "ул. Строителей",
+]
 ROOTS = [
     "Волга",
     "Самара",
@@ -235,7 +249,7 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
                 inn=inn,
                 kpp=kpp,
                 ogrn=ogrn,
-                legal_address=f"{city}, ул. {rng.choice(ROOTS)}ская, д. {rng.randint(1, 120)}",
+                legal_address=f"{city}, {rng.choice(STREETS)}, д. {rng.randint(1, 120)}",
                 region=region,
                 city=city,
                 industry=industry,

@@ -20,6 +20,10 @@ _OVERRIDES = {
     "This field cannot be edited.": "Это поле нельзя изменить.",
     "'%(value)s' is not a valid choice for this field.": "«%(value)s» — неверный вариант.",
     "'%(value)s' are not valid choices for this field.": "«%(value)s» — неверные варианты.",
+    # the catalog says «больше»/«меньше» where the bound itself is allowed
+    "Number must be at least %(min)s.": "Число должно быть не меньше %(min)s.",
+    "Number must be at most %(max)s.": "Число должно быть не больше %(max)s.",
+    "Number must be between %(min)s and %(max)s.": "Число должно быть от %(min)s до %(max)s.",
 }
 
 
@@ -45,8 +49,6 @@ class RussianTranslations:
 
 
 RUSSIAN = RussianTranslations()
-
-
 
 
 class AppForm(FlaskForm):

@@ -32,6 +32,11 @@ def name_key(value: str | None) -> str:
     return _SPACES.sub(" ", value).strip()
 
 
+def quoted(name: str) -> str:
+    """A name in «», unless it carries its own («ООО «Ромашка»» reads badly)."""
+    return name if "«" in name or "»" in name else f"«{name}»"
+
+
 def like_pattern(term: str) -> str:
     """A LIKE pattern for `term` anywhere, with LIKE's wildcards escaped (escape char '\\')."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

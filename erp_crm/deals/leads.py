@@ -289,7 +289,7 @@ class Conversion:
 
 
 def _candidate_list(candidates: list[dedupe.DuplicateCandidate]) -> str:
-    return "; ".join(f"«{c.name}» ({', '.join(c.reasons)})" for c in candidates)
+    return "; ".join(f"{text.quoted(c.name)} ({', '.join(c.reasons)})" for c in candidates)
 
 
 def _pick_client(
