@@ -532,6 +532,20 @@ def test_values_no_database_can_store_get_a_message_not_a_500(
         assert late.status_code == 302 and saved is not None  # SQLite stores a NUL
 
 
+def test_unreadable_filter_values_are_named_not_silently_dropped(
+    client, base, make_user, api_token
+):
+    client.login("iao")
+    page = client.get("/clients/?curator_id=abc&project_outcome=zzz").get_data(as_text=True)
+    assert "Не учтены фильтры с неверным значением: «Куратор», «Участие в проекте»." in page
+    assert "Не учтены" not in client.get("/clients/?curator_id=0").get_data(as_text=True)
+    make_user("analyst", username="api_flt")
+    response = client.get(
+        "/api/v1/clients?group_id=99999999999999999999", headers=api_token("api_flt")
+    )
+    assert response.status_code == 422 and "Группа" in response.get_json()["error"]["message"]
+
+
 def test_a_huge_id_in_a_link_is_not_found(client, base):
     client.login("iao")
     assert client.get("/clients/999999999999999999999").status_code == 404

@@ -12,7 +12,7 @@ from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients import access, dedupe, services
 from erp_crm.clients.models import Client, ContactPerson
-from erp_crm.clients.search import ClientFilter, client_query
+from erp_crm.clients.search import FILTER_LABELS, ClientFilter, client_query
 from erp_crm.core import text
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import column_length, db
@@ -227,6 +227,11 @@ def _duplicates_response(candidates: list[dedupe.DuplicateCandidate]) -> tuple[R
 )
 def list_clients() -> Response:
     flt = ClientFilter.from_args(request.args)
+    if flt.invalid:
+        raise ValidationError(
+            "Неверные значения фильтров: " + ", ".join(FILTER_LABELS[k] for k in flt.invalid) + ".",
+            fields={k: "Неверное значение фильтра." for k in flt.invalid},
+        )
     per_page = min(max(parse_page(request.args.get("per_page") or 50), 1), 500)
     page = paginate(
         db.session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, or_, select, union
@@ -50,6 +50,14 @@ def _str(value: Any, limit: int = 200) -> str:
 # outcome ("" any deal, "won", "open", "lost"), it returns a condition on Client.
 ProjectCondition = Callable[[int, str], Any]
 project_conditions: list[ProjectCondition] = []
+FILTER_LABELS = {
+    "group_id": "Группа",
+    "curator_id": "Куратор",
+    "readiness": "Готовность",
+    "competitor_id": "Выставка конкурента",
+    "project_id": "Наш проект",
+    "project_outcome": "Участие в проекте",
+}
 PROJECT_OUTCOMES = {
     "": "Любая сделка",
     "won": "Участник (продажа)",
@@ -77,11 +85,22 @@ class ClientFilter:
     include_merged: bool = False
     sort: str = "name"
     direction: str = "asc"
+    # the filters given with a value that cannot be read (an id that is no number, an unknown
+    # outcome): not applied, and said so — by the page as a notice, by the API as a 422
+    invalid: list[str] = field(default_factory=list, compare=False)
 
     @classmethod
     def from_args(cls, args: Any) -> ClientFilter:
-        """From request.args (or any mapping); unknown or malformed values are ignored."""
+        """From request.args (or any mapping); malformed values are left out and named in
+        `invalid`."""
         get = args.get
+        invalid = [
+            key
+            for key in ("group_id", "curator_id", "readiness", "competitor_id", "project_id")
+            if (get(key) or "").strip() and _int(get(key)) is None
+        ]
+        if get("project_outcome") and get("project_outcome") not in PROJECT_OUTCOMES:
+            invalid.append("project_outcome")
         return cls(
             q=_str(get("q")),
             kind=_str(get("kind")),
@@ -102,6 +121,7 @@ class ClientFilter:
             include_merged=str(get("include_merged") or "").lower() in {"1", "true", "on"},
             sort=get("sort") if get("sort") in SORTS else "name",
             direction="desc" if get("direction") == "desc" else "asc",
+            invalid=invalid,
         )
 
     def as_args(self) -> dict[str, Any]:
@@ -110,7 +130,7 @@ class ClientFilter:
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if getattr(self, f.name) != getattr(defaults, f.name)
+            if f.name != "invalid" and getattr(self, f.name) != getattr(defaults, f.name)
         }
 
     @property

@@ -33,7 +33,7 @@ from erp_crm.clients.models import (
     ContactPerson,
     SavedFilter,
 )
-from erp_crm.clients.search import PROJECT_OUTCOMES, ClientFilter, client_query
+from erp_crm.clients.search import FILTER_LABELS, PROJECT_OUTCOMES, ClientFilter, client_query
 from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.core.text import display_phone
@@ -112,6 +112,7 @@ def index() -> str:
         ).all(),
         projects=project_services.list_projects(db.session),
         project_outcomes=PROJECT_OUTCOMES,
+        filter_labels=FILTER_LABELS,
         kinds=CLIENT_KIND_LABELS,
         readiness=READINESS_LABELS,
         relationships=RELATIONSHIP_LABELS,
