@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from erp_crm.audit import services
+from erp_crm.audit import presentation, services
 from erp_crm.audit.models import Audited, AuditEntry
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.models import User
@@ -43,11 +43,15 @@ def index() -> str:
         page=parse_page(request.args.get("page")),
         per_page=current_app.config["ITEMS_PER_PAGE"],
     )
+    classes = audited_classes()
+    presentation.prefetch(
+        ((classes.get(e.entity_type), e.action, e.changes) for e in page.items), db.session
+    )
     return render_template(
         "audit/index.html",
         page=page,
         actors=_actors(page.items),
-        classes=audited_classes(),
+        classes=classes,
         entity_type=entity_type,
     )
 
@@ -66,6 +70,7 @@ def history(entity_type: str, entity_id: int) -> str:
     entries = services.history(db.session, entity_type, entity_id)
     if record is None and not entries:
         abort(404)
+    presentation.prefetch(((cls, e.action, e.changes) for e in entries), db.session)
     return render_template(
         "audit/history.html",
         cls=cls,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
@@ -22,6 +23,11 @@ class User(Audited, UserMixin, TimestampMixin, Base):
     __audit_exclude__ = frozenset({"session_version", "last_login_at"})
     __audit_view_permission__ = Perm.USERS_MANAGE
     __audit_title__ = "Пользователь"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "full_name": "ФИО",
+        "is_active": "Активен",
+    }
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"role": ROLE_LABELS}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

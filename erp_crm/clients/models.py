@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -127,6 +127,19 @@ class Client(Audited, TimestampMixin, Base):
     __audit_exclude__ = frozenset({"name_norm", "city_norm"})
     __audit_view_permission__ = Perm.CLIENTS_VIEW
     __audit_title__ = "Контрагент"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "full_name": "Полное наименование",
+        "readiness": "Готовность к покупке",
+        "relationship": "Тип отношений",
+    }
+    # Coded values by name on the history pages ("relationship": the list filter's name, in the
+    # export records).
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "kind": CLIENT_KIND_LABELS,
+        "relationship_type": RELATIONSHIP_LABELS,
+        "relationship": RELATIONSHIP_LABELS,
+        "readiness": READINESS_LABELS,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), default=ClientKind.LEGAL.value)
@@ -181,6 +194,12 @@ class ContactPerson(Audited, TimestampMixin, Base):
     __audit_exclude__ = frozenset({"name_norm"})
     __audit_view_permission__ = Perm.CLIENTS_VIEW
     __audit_title__ = "Контактное лицо"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "full_name": "ФИО",
+        "position": "Должность",
+        "curator_id": "Куратор контакта",
+        "is_active": "Активно",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
@@ -240,6 +259,11 @@ class ClientGroup(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.CLIENTS_VIEW
     __audit_title__ = "Группа клиентов"
+    __audit_labels__: ClassVar[dict[str, str]] = {"name": "Название", "kind": "Вид группы"}
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "kind": {GroupKind.COMMON: "Общая", GroupKind.PERSONAL: "Личная"},
+        "category": GROUP_CATEGORY_LABELS,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -264,6 +288,7 @@ class CompetitorExhibition(Audited, TimestampMixin, Base):
     __tablename__ = "competitor_exhibitions"
     __audit_view_permission__ = Perm.CLIENTS_VIEW
     __audit_title__ = "Выставка конкурента"
+    __audit_labels__: ClassVar[dict[str, str]] = {"name": "Название выставки"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300), unique=True)

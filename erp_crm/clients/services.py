@@ -811,7 +811,7 @@ def timeline(session: Session, client: Client, *, limit: int = 100) -> list[Time
     (entity_type, entity_id, action) and hold its `changes`, for audit/presentation.py; the
     rows of a duplicate merged into this client say so in their title."""
     from erp_crm.audit.models import AuditEntry
-    from erp_crm.audit.presentation import action_label
+    from erp_crm.audit.presentation import action_label, prefetch
 
     contact_ids = [c.id for c in client.contacts]
     merged = dict(
@@ -831,6 +831,8 @@ def timeline(session: Session, client: Client, *, limit: int = 100) -> list[Time
     entries = session.scalars(
         select(AuditEntry).where(or_(*conditions)).order_by(AuditEntry.id.desc()).limit(limit)
     ).all()
+    # The clients, users … the rows name, looked up at once for the page (in a request).
+    prefetch(((e.entity_type, e.action, e.changes) for e in entries), session)
     titles = {
         ("clients", "create"): "Контрагент создан",
         ("clients", "update"): "Изменены данные контрагента",

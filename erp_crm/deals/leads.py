@@ -31,7 +31,14 @@ from erp_crm.core import requisites as rq
 from erp_crm.core import text
 from erp_crm.db import utcnow
 from erp_crm.deals import services as deal_services
-from erp_crm.deals.models import Deal, Lead, LeadStatus
+from erp_crm.deals.models import (  # noqa: F401 - labels re-exported for the views
+    LEAD_SOURCE_LABELS,
+    LEAD_STATUS_LABELS,
+    MANUAL_SOURCES,
+    Deal,
+    Lead,
+    LeadStatus,
+)
 from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from erp_crm.projects.models import Project, ProjectStatus
 
@@ -39,19 +46,6 @@ DEFAULT_LEADS_PER_IP_PER_HOUR = 5
 RATE_WINDOW = dt.timedelta(hours=1)
 MAX_MESSAGE_LENGTH = 5000
 
-LEAD_STATUS_LABELS = {
-    LeadStatus.NEW: "Новый",
-    LeadStatus.REJECTED: "Отклонён",
-    LeadStatus.CONVERTED: "Сделка создана",
-}
-# Sources a person enters by hand; "web" and "api" come only through the public intake.
-MANUAL_SOURCES = {
-    "call": "Входящий звонок",
-    "email": "Письмо",
-    "exhibition": "На выставке",
-    "manual": "Вручную",
-}
-LEAD_SOURCE_LABELS = {"web": "Форма на сайте", "api": "API сайта", **MANUAL_SOURCES}
 PUBLIC_SOURCES = {"web", "api"}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -31,6 +32,13 @@ class Outcome(StrEnum):
     LOST = "lost"
 
 
+OUTCOME_LABELS = {
+    Outcome.OPEN.value: "В работе",
+    Outcome.WON.value: "Выиграна",
+    Outcome.LOST.value: "Проиграна",
+}
+
+
 class LineKind(StrEnum):
     STAND = "stand"  # a stand of the hall plan: area × price per m² + position surcharge
     SPACE = "space"  # m² sold without a stand chosen yet
@@ -50,6 +58,7 @@ class Pipeline(Audited, Base):
     __tablename__ = "pipelines"
     __audit_view_permission__ = Perm.DEALS_VIEW
     __audit_title__ = "Воронка"
+    __audit_labels__: ClassVar[dict[str, str]] = {"name": "Название", "position": "Порядок"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -77,6 +86,16 @@ class Stage(Audited, Base):
     )
     __audit_view_permission__ = Perm.DEALS_VIEW
     __audit_title__ = "Этап воронки"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "pipeline_id": "Воронка",
+        "name": "Название",
+        "percent": "Процент",
+        "position": "Порядок",
+        "is_sale": "Продажа",
+        "requires_next_contact": "Нужна дата следующего контакта",
+        "trigger": "Переход по событию",
+        "is_active": "Активен",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"), index=True)
@@ -98,6 +117,7 @@ class LostReason(Audited, Base):
     __tablename__ = "lost_reasons"
     __audit_view_permission__ = Perm.DEALS_VIEW
     __audit_title__ = "Причина отказа"
+    __audit_labels__: ClassVar[dict[str, str]] = {"name": "Причина"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -124,6 +144,26 @@ class Deal(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.DEALS_VIEW
     __audit_title__ = "Сделка"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "pipeline_id": "Воронка",
+        "stage_id": "Этап",
+        "outcome": "Итог",
+        "next_contact_date": "Следующий контакт",
+        "pricing_date": "Дата цен",
+        "discount_kind": "Вид скидки",
+        "discount_value": "Скидка",
+        "discount_reason": "Основание скидки",
+        "lost_reason_id": "Причина отказа",
+        "lost_comment": "Комментарий к отказу",
+        "closed_at": "Закрыта",
+        "lead_id": "Лид",
+        "position": "Порядок на канбане",
+        "is_active": "Активна",
+    }
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "outcome": OUTCOME_LABELS,
+        "discount_kind": {"percent": "процент", "amount": "сумма"},
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
@@ -179,6 +219,19 @@ class DealLine(Audited, Base):
     )
     __audit_view_permission__ = Perm.DEALS_VIEW
     __audit_title__ = "Строка сделки"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "stand_id": "Стенд",
+        "service_item_id": "Услуга",
+        "description": "Наименование",
+        "unit": "Единица",
+        "unit_code": "Код единицы (ОКЕИ)",
+        "quantity": "Количество",
+        "unit_price": "Цена",
+        "surcharge": "Наценка",
+        "base_amount": "Сумма без скидки",
+        "discount": "Скидка",
+    }
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"kind": LINE_KIND_LABELS}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"), index=True)
@@ -224,6 +277,21 @@ class LeadStatus(StrEnum):
     CONVERTED = "converted"
 
 
+LEAD_STATUS_LABELS = {
+    LeadStatus.NEW: "Новый",
+    LeadStatus.REJECTED: "Отклонён",
+    LeadStatus.CONVERTED: "Сделка создана",
+}
+# Sources a person enters by hand; "web" and "api" come only through the public intake.
+MANUAL_SOURCES = {
+    "call": "Входящий звонок",
+    "email": "Письмо",
+    "exhibition": "На выставке",
+    "manual": "Вручную",
+}
+LEAD_SOURCE_LABELS = {"web": "Форма на сайте", "api": "API сайта", **MANUAL_SOURCES}
+
+
 class Lead(Audited, TimestampMixin, Base):
     """An inbound request (web form, API, call, e-mail) waiting for qualification."""
 
@@ -238,6 +306,17 @@ class Lead(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.LEADS_WORK
     __audit_title__ = "Лид"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "company_name": "Компания",
+        "contact_name": "Контактное лицо",
+        "message": "Сообщение",
+        "reject_reason": "Причина отклонения",
+        "ip": "IP-адрес",
+    }
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "status": LEAD_STATUS_LABELS,
+        "source": LEAD_SOURCE_LABELS,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(32), default="manual")

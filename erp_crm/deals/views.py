@@ -35,10 +35,10 @@ from erp_crm.deals.forms import (
 )
 from erp_crm.deals.models import (
     LINE_KIND_LABELS,
+    OUTCOME_LABELS,
     Deal,
     DealLine,
     DealStageChange,
-    Outcome,
     Pipeline,
     Stage,
 )
@@ -58,11 +58,6 @@ from erp_crm.ui import LOCAL_TZ, ru_number
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
 
-OUTCOME_LABELS = {
-    Outcome.OPEN.value: "В работе",
-    Outcome.WON.value: "Выиграна",
-    Outcome.LOST.value: "Проиграна",
-}
 CLIENT_CHOICES_LIMIT = 50
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from sqlalchemy import Boolean, CheckConstraint, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
@@ -47,9 +48,27 @@ class Organization(Audited, TimestampMixin, Base):
     __audit_view_permission__ = Perm.ORGANIZATIONS_VIEW
     __audit_title__ = "Организация"
     # Images are logged as "changed" without their bytes.
-    __audit_secret__ = frozenset(
-        {"stamp_image", "signature_image", "accountant_signature_image"}
-    )
+    __audit_secret__ = frozenset({"stamp_image", "signature_image", "accountant_signature_image"})
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "short_name": "Краткое наименование",
+        "full_name": "Полное наименование",
+        "bank_name": "Банк",
+        "bik": "БИК",
+        "settlement_account": "Расчётный счёт",
+        "correspondent_account": "Корреспондентский счёт",
+        "director_position": "Должность руководителя",
+        "director_name": "Руководитель",
+        "chief_accountant_name": "Главный бухгалтер",
+        "vat_regime": "Налоговый режим",
+        "vat_rate": "Ставка НДС в документах",
+        "stamp_image": "Изображение печати",
+        "signature_image": "Изображение подписи руководителя",
+        "accountant_signature_image": "Изображение подписи главного бухгалтера",
+    }
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "vat_regime": VAT_REGIME_LABELS,
+        "vat_rate": VAT_RATE_CHOICES,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     short_name: Mapped[str] = mapped_column(String(200))

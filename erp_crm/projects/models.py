@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -21,7 +22,7 @@ from erp_crm.audit.models import Audited
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
 from erp_crm.db import Base, Money, TimestampMixin
-from erp_crm.organizations.models import Organization
+from erp_crm.organizations.models import VAT_RATE_CHOICES, Organization
 
 
 class ProjectStatus(StrEnum):
@@ -90,6 +91,27 @@ class Project(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.PROJECTS_VIEW
     __audit_title__ = "Выставочный проект"
+    # "price.<stand type>" and "surcharge.<position>" are the price list's rows in its records.
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "name": "Название",
+        "venue": "Площадка",
+        "build_up_date": "Монтаж",
+        "opening_date": "Открытие",
+        "closing_date": "Закрытие",
+        "dismantling_date": "Демонтаж",
+        "registration_fee": "Регистрационный сбор",
+        "default_vat_rate": "Ставка НДС по умолчанию",
+        "project_manager_id": "Руководитель проекта",
+        "organization_id": "Организация-продавец",
+        "price": "Цена за м²",
+        "surcharge": "Наценка за расположение",
+    }
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "status": PROJECT_STATUS_LABELS,
+        "default_vat_rate": VAT_RATE_CHOICES,
+        "price": STAND_TYPE_LABELS,
+        "surcharge": STAND_POSITION_LABELS,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(300))
@@ -150,6 +172,12 @@ class Hall(Audited, Base):
     __table_args__ = (UniqueConstraint("project_id", "name"),)
     __audit_view_permission__ = Perm.PROJECTS_VIEW
     __audit_title__ = "Зал"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "name": "Название",
+        "width_m": "Ширина, м",
+        "depth_m": "Глубина, м",
+        "position": "Порядок",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -209,6 +237,13 @@ class ServiceItem(Audited, Base):
     __table_args__ = (CheckConstraint("price >= 0", name="price_not_negative"),)
     __audit_view_permission__ = Perm.PROJECTS_VIEW
     __audit_title__ = "Услуга"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "name": "Название",
+        "unit": "Единица",
+        "unit_code": "Код единицы (ОКЕИ)",
+        "price": "Цена",
+    }
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"vat_rate": VAT_RATE_CHOICES}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -246,6 +281,22 @@ class Stand(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.PROJECTS_VIEW
     __audit_title__ = "Стенд"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "hall_id": "Зал",
+        "stand_type": "Тип",
+        "position": "Расположение",
+        "x_m": "Отступ слева, м",
+        "y_m": "Отступ сверху, м",
+        "width_m": "Ширина, м",
+        "depth_m": "Глубина, м",
+        "reserved_until": "Бронь до",
+        "is_active": "Активен",
+    }
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "stand_type": STAND_TYPE_LABELS,
+        "position": STAND_POSITION_LABELS,
+        "status": STAND_STATUS_LABELS,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
