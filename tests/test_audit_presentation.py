@@ -269,3 +269,15 @@ def test_any_other_record_reads_without_python_reprs(app):
     assert "ids: 1, 2" in text
     for raw in ("{", "[", "'", "None", "True"):
         assert raw not in text, raw
+
+
+def test_document_and_budget_codes_read_by_their_labels(app):
+    from erp_crm.audit import presentation
+    from erp_crm.budgets.models import BudgetArticle, BudgetVersion
+    from erp_crm.sales_documents.models import Document
+
+    with app.test_request_context():
+        assert presentation.value_text("status", "cancelled", Document) == "Аннулирован"
+        assert presentation.value_text("kind", "vat_invoice", Document) == "Счёт-фактура"
+        assert presentation.value_text("status", "superseded", BudgetVersion) == "Заменена"
+        assert presentation.value_text("direction", "expense", BudgetArticle) == "Расход"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -65,6 +66,7 @@ class BudgetArticle(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.BUDGETS_VIEW
     __audit_title__ = "Статья бюджета"
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"direction": DIRECTION_LABELS}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -103,6 +105,7 @@ class BudgetVersion(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.BUDGETS_VIEW
     __audit_title__ = "Версия бюджета проекта"
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"status": VERSION_STATUS_LABELS}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))

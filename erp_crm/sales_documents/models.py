@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -97,6 +97,10 @@ class Document(Audited, Base):
     __audit_exclude__ = frozenset({"snapshot"})
     __audit_view_permission__ = Perm.DOCUMENTS_VIEW
     __audit_title__ = "Документ"
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "status": STATUS_LABELS,
+        "kind": KIND_LABELS,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     guid: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
