@@ -164,8 +164,13 @@ def _clients_with_phone(q: str, digits: str, extension: str | None) -> Select:
     value = ContactChannel.value
     matches = value == whole
     if text.EXTENSION not in whole:
-        # "+7…;ext=…" sorts between "+7…;" and "+7…<"
-        matches = or_(matches, and_(value > whole + ";", value < whole + "<"))
+        # The number and its extensions ("+7…;ext=…") in ONE index range — an OR of two would
+        # make SQLite scan every phone — then only those that are the number or carry ";".
+        matches = and_(
+            value >= whole,
+            value < whole + "<",  # ';' < '<', and digits sort before both
+            or_(value == whole, value.startswith(whole + ";", autoescape=True)),
+        )
     return (
         select(ContactPerson.client_id)
         .join(ContactChannel, ContactChannel.contact_id == ContactPerson.id)
