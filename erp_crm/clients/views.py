@@ -94,6 +94,7 @@ def index() -> str:
     saved = db.session.scalars(
         select(SavedFilter).where(SavedFilter.user_id == current_user.id).order_by(SavedFilter.name)
     ).all()
+    curators = services.curators(db.session)
     return render_template(
         "clients/index.html",
         page=page,
@@ -103,7 +104,8 @@ def index() -> str:
         bulk=bulk,
         saved=saved,
         save_form=SavedFilterForm(query=urlencode(flt.as_args())),
-        curators=services.curators(db.session),
+        curators=curators,
+        curator_names={u.id: u.full_name for u in curators},  # rows name them without a lookup
         regions=_distinct(Client.region),
         industries=_distinct(Client.industry),
         sources=_distinct(Client.source),
