@@ -95,7 +95,7 @@ def test_a_merge_reads_as_a_summary_on_both_histories(client, merged):
     assert_clean(html)
 
     html = page(client, f"/audit/clients/{duplicate.id}")
-    assert f"Объединена с «ООО «Ромашка»» (№ {survivor.id})" in html
+    assert f"Объединена с ООО «Ромашка» (№ {survivor.id})" in html
     assert "Перенесено: контактов 2, групп 1, сделок 1, заявок 1" in html
     assert_clean(html)
 
@@ -131,7 +131,7 @@ def test_an_undone_merge_names_both_records(client, db_session, merged, admin):
     assert "Заполненные при объединении поля остались: " in html
     assert_clean(html)
     html = page(client, f"/audit/clients/{duplicate.id}")
-    assert f"Отменено объединение с «ООО «Ромашка»» (№ {survivor.id})" in html
+    assert f"Отменено объединение с ООО «Ромашка» (№ {survivor.id})" in html
     assert_clean(html)
 
 

@@ -26,7 +26,7 @@ from flask import Flask, g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erp_crm.core.text import display_phone
+from erp_crm.core.text import display_phone, quoted
 
 SECRET = "***"  # noqa: S105  (what audit.services writes instead of a secret)
 
@@ -350,9 +350,9 @@ def prefetch(
 def _client_ref(client_id: Any, name: str | None = None) -> str:
     """«ООО «Ромашка»» (№ 3), the name as stored in the row or looked up."""
     if not isinstance(client_id, int):
-        return f"«{name}»" if name else "другая запись"
+        return quoted(name) if name else "другая запись"
     name = name or _record_name("clients", client_id)
-    return f"«{name}» (№ {client_id})" if name else f"№ {client_id}"
+    return f"{quoted(name)} (№ {client_id})" if name else f"№ {client_id}"
 
 
 # --- fields and values ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from erp_crm.audit.presentation import MOVED_LABELS
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients import dedupe, services
@@ -38,15 +39,6 @@ COMPARED = [
     ("notes", "Заметки"),
     ("external_id", "Внешний код"),
 ]
-
-
-# What else a merge moves, by table (the later areas' records), for the message.
-MOVED_LABELS = {
-    "deals": "сделок",
-    "documents": "документов",
-    "payments": "платежей",
-    "leads": "заявок",
-}
 
 
 def _int(value: str | None, default: int | None = None) -> int | None:
