@@ -328,12 +328,15 @@ class ClientSpec:
 
     @property
     def name_norm(self) -> str:
-        # exactly erp_crm.clients.services._apply
-        return textnorm.normalize(" ".join(filter(None, [self.name, self.full_name])))[:500]
+        from erp_crm.clients.services import name_norm  # exactly as the app fills it
+
+        return name_norm(self.name, self.full_name)
 
     @property
     def city_norm(self) -> str | None:
-        return textnorm.normalize(self.city)[:120] or None
+        from erp_crm.clients.services import city_norm
+
+        return city_norm(self.city)
 
 
 _EPOCH = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)

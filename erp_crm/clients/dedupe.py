@@ -228,7 +228,7 @@ def likely_duplicates(
 
     keys = _name_keys(name)
     if len(keys[1]) >= _MIN_KEY_LENGTH:
-        city_norm = text.normalize(city)[:120] or None
+        city_norm = services.city_norm(city)
         same_city = (
             Client.city_norm == city_norm if city_norm is not None else Client.city_norm.is_(None)
         )
@@ -739,10 +739,8 @@ def _fill_fields(session: Session, survivor: Client, duplicate: Client) -> dict[
         break
     for key, value in changes.items():
         setattr(survivor, key, value)
-    survivor.name_norm = text.normalize(
-        " ".join(filter(None, [survivor.name, survivor.full_name]))
-    )[:500]
-    survivor.city_norm = text.normalize(survivor.city)[:120] or None
+    survivor.name_norm = services.name_norm(survivor.name, survivor.full_name)
+    survivor.city_norm = services.city_norm(survivor.city)
     return changes
 
 

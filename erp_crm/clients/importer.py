@@ -1053,11 +1053,11 @@ class _Shadow:
     # never asks), not kept: a dry run of 100 000 new clients keeps 100 000 shadows.
     @property
     def name_norm(self) -> str:
-        return text.normalize(" ".join(filter(None, [self.name, self.full_name])))[:500]
+        return services.name_norm(self.name, self.full_name)
 
     @property
     def city_norm(self) -> str | None:
-        return text.normalize(self.city)[:120] or None
+        return services.city_norm(self.city)
 
     @classmethod
     def values_of(cls, obj: Any) -> tuple[Any, ...]:

@@ -343,11 +343,21 @@ def check_client(
     return data
 
 
+def name_norm(name: str | None, full_name: str | None) -> str:
+    """What a client is searched by (`Client.name_norm`): both names, normalized."""
+    return text.normalize(" ".join(filter(None, [name, full_name])))[:500]
+
+
+def city_norm(city: str | None) -> str | None:
+    """The city as duplicates and the city filter compare it (`Client.city_norm`)."""
+    return text.normalize(city)[:120] or None
+
+
 def _apply(client: Client, data: ClientData) -> None:
     for f in fields(data):
         setattr(client, f.name, getattr(data, f.name))
-    client.name_norm = text.normalize(" ".join(filter(None, [data.name, data.full_name])))[:500]
-    client.city_norm = text.normalize(data.city)[:120] or None
+    client.name_norm = name_norm(data.name, data.full_name)
+    client.city_norm = city_norm(data.city)
 
 
 def create_client(session: Session, data: ClientData, *, actor: User) -> Client:
