@@ -561,7 +561,8 @@ def test_list_page_searches_and_paginates(client, base, db_session, analyst):
     assert "Строймаш 00" in page and "Всего: 60" in page and "Строймаш 59" not in page
     page2 = client.get("/clients/?q=строймаш&page=2").get_data(as_text=True)
     assert "Строймаш 59" in page2
-    assert "Ромашка" in client.get("/clients/?q=7707083893").get_data(as_text=True)
+    found = client.get("/clients/?q=7707083893").get_data(as_text=True)
+    assert f'<a href="/clients/{base["romashka"].id}">ООО «Ромашка»</a>' in found
 
 
 # --- groups -------------------------------------------------------------------------------------

@@ -106,6 +106,8 @@ def index() -> str:
         save_form=SavedFilterForm(query=urlencode(flt.as_args())),
         curators=curators,
         curator_names={u.id: u.full_name for u in curators},  # rows name them without a lookup
+        # the card's address without its id: 50 rows, one url_for (each costs ~25 µs)
+        card_url=url_for("clients.show", client_id=0).removesuffix("0"),
         regions=_distinct(Client.region),
         industries=_distinct(Client.industry),
         sources=_distinct(Client.source),
