@@ -1,18 +1,14 @@
 """Documents in a real Chromium: the deal card loads its documents panel (htmx), issues the
 package in one click, and batch printing shows a progress bar that fills while the job runs.
 
-Same set-up as the kanban browser test: the app on a free localhost port, its own SQLite file.
+Set up by tests/browser.py: the app on a free localhost port, its own SQLite file.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
-import flask_migrate
 import pytest
-from werkzeug.serving import make_server
 
 from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
@@ -20,9 +16,9 @@ from erp_crm.db import db
 from erp_crm.deals import services
 from erp_crm.organizations import services as org_services
 from erp_crm.projects.models import Stand
-from tests.conftest import PASSWORD, make_test_app
+from tests.browser import live_app, logged_in_page
+from tests.conftest import PASSWORD
 from tests.deal_fixtures import make_client, make_project
-from tests.test_kanban_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_organizations import VALID
 
 pytestmark = pytest.mark.browser
@@ -34,23 +30,34 @@ def _seed(app) -> dict:
     with app.app_context(), db.job_session() as session:
         head = auth_services.create_user(
             session,
-            auth_services.UserData(username="docs_head", full_name="Соколова Анна Петровна",
-                                   role="head_of_sales", password=PASSWORD),
+            auth_services.UserData(
+                username="docs_head",
+                full_name="Соколова Анна Петровна",
+                role="head_of_sales",
+                password=PASSWORD,
+            ),
             actor=None,
         )
         set_actor(session, head)
-        org_services.create_organization(session, org_services.OrganizationData(**VALID),
-                                         actor=head)
+        org_services.create_organization(
+            session, org_services.OrganizationData(**VALID), actor=head
+        )
         project = make_project(session, stands=6)
         stands = session.scalars(select(Stand).order_by(Stand.number)).all()
         deals = []
-        for n, (name, inn) in enumerate([("ООО «Ромашка»", "7707083893"),
-                                         ("АО «Вектор & Ко»", "7736207543"),
-                                         ("ПАО «Север»", "7702070139")]):
+        for n, (name, inn) in enumerate(
+            [
+                ("ООО «Ромашка»", "7707083893"),
+                ("АО «Вектор & Ко»", "7736207543"),
+                ("ПАО «Север»", "7702070139"),
+            ]
+        ):
             deal = services.create_deal(
                 session,
-                services.DealData(client_id=make_client(session, head, name=name, inn=inn).id,
-                                  project_id=project.id),
+                services.DealData(
+                    client_id=make_client(session, head, name=name, inn=inn).id,
+                    project_id=project.id,
+                ),
                 actor=head,
             )
             services.add_stand_line(session, deal, stands[n], actor=head)
@@ -58,69 +65,28 @@ def _seed(app) -> dict:
                 import datetime as dt
 
                 sale = next(s for s in deal.pipeline.stages if s.is_sale)
-                services.move_to_stage(session, deal, sale, actor=head,
-                                       next_contact_date=dt.date.today() + dt.timedelta(7))
+                services.move_to_stage(
+                    session,
+                    deal,
+                    sale,
+                    actor=head,
+                    next_contact_date=dt.date.today() + dt.timedelta(7),
+                )
             deals.append(deal.id)
         return {"project": project.id, "deals": deals}
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[tuple[str, dict]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install the Debian package chromium")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
-    tmp = tmp_path_factory.mktemp("docs-browser")
-    app = make_test_app("sqlite:///" + str(tmp / "docs.sqlite3"), tmp / "instance")
-    with app.app_context():
-        flask_migrate.upgrade()
-    data = _seed(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", data
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["erp_db"].engine.dispose()
+    with live_app(tmp_path_factory.mktemp("docs-browser"), _seed) as (base_url, _app, data):
+        yield base_url, data
 
 
 @pytest.fixture(scope="module")
 def page(live):
-    from playwright.sync_api import sync_playwright
-
     base_url, _data = live
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ru-RU",
-                                      accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        page.problems = []
-        page.on("pageerror", lambda e: page.problems.append(str(e)))
-        page.on(
-            "console",
-            lambda m: (
-                page.problems.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource")
-                else None
-            ),
-        )
-        page.on(
-            "response",
-            lambda r: (
-                page.problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico")
-                else None
-            ),
-        )
-        page.goto(f"{base_url}/login")
-        page.fill("#username", "docs_head")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/login" not in url)
+    with logged_in_page(base_url, "docs_head", accept_downloads=True) as page:
         yield page
-        browser.close()
 
 
 def test_the_deal_card_issues_the_package_in_one_click(live, page):

@@ -1,20 +1,14 @@
 """The deals board in a real Chromium: log in, drag cards between stages with SortableJS.
 
-The app runs in a background thread on a free localhost port, on its own SQLite file built by
-the migrations: the browser's requests need committed data, so the rolled-back test transaction
-of the other tests cannot be used here.
+Set up by tests/browser.py: the app on a free localhost port, its own SQLite file.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
-import flask_migrate
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
@@ -22,19 +16,11 @@ from erp_crm.db import db
 from erp_crm.deals import services
 from erp_crm.deals.models import Deal
 from erp_crm.projects.models import Stand
-from tests.conftest import PASSWORD, make_test_app
+from tests.browser import live_app, logged_in_page
+from tests.conftest import PASSWORD
 from tests.deal_fixtures import make_client, make_project
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _seed(app) -> dict:
@@ -83,69 +69,19 @@ def _seed(app) -> dict:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[tuple[str, object, dict]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(
-            f"{CHROMIUM} is missing: install the Debian package chromium (make system-deps)"
-        )
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing")
-    tmp = tmp_path_factory.mktemp("browser")
-    app = make_test_app("sqlite:///" + str(tmp / "board.sqlite3"), tmp / "instance")
-    if "kanban" not in app.blueprints:  # until erp_crm/__init__.py registers it
-        from erp_crm.deals.kanban_views import bp
-
-        app.register_blueprint(bp)
-    with app.app_context():
-        flask_migrate.upgrade()
-    data = _seed(app)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app, data
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["erp_db"].engine.dispose()
+    with live_app(tmp_path_factory.mktemp("browser"), _seed) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def page(live):
-    from playwright.sync_api import sync_playwright
-
     base_url, _app, _data = live
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        # Wide enough for every column of the sales pipeline without scrolling.
-        context = browser.new_context(viewport={"width": 2600, "height": 1000}, locale="ru-RU")
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        # Script errors, console errors (a CSP violation among them) and failed downloads; the
-        # browser's own line about a refused request is covered by the failed-download check.
-        page.problems = []
-        page.on(
-            "console",
-            lambda m: (
-                page.problems.append(m.text)
-                if m.type == "error" and not m.text.startswith("Failed to load resource")
-                else None
-            ),
-        )
-        page.on("pageerror", lambda e: page.problems.append(str(e)))
-        page.on(
-            "response",
-            lambda r: (
-                page.problems.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith(("/favicon.ico", "/kanban/move"))
-                else None
-            ),
-        )
-        page.goto(f"{base_url}/login")
-        page.fill("#username", "board_mgr")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: "/login" not in url)
+    # wide enough for every column of the sales pipeline without scrolling; a refused move is
+    # what one test provokes
+    with logged_in_page(
+        base_url, "board_mgr", width=2600, timeout_ms=15_000, expected_failures=("/kanban/move",)
+    ) as page:
         yield page
-        browser.close()
 
 
 def _stage_of(app, deal_id: int) -> int:
