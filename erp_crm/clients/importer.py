@@ -48,7 +48,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -849,11 +848,7 @@ def _phone_e164(raw: str) -> str | None:
 
 @functools.lru_cache(maxsize=20_000)
 def _email_normalized(raw: str) -> str | None:
-    try:
-        # No DNS (check_deliverability=False), as the service's check.
-        return validate_email(raw, check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        return None
+    return services.normalize_email(raw)
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -895,22 +890,8 @@ def check_contact(data: services.ContactData) -> services.ContactData | Validati
     name = _text_or_none(data.full_name)
     if not name:
         errors["full_name"] = "Укажите ФИО контактного лица."
-    phones: list[str] = []
-    for raw in data.phones:
-        phone = _phone_e164(raw)
-        if phone is None:
-            errors["phones"] = f"Неверный номер телефона: {raw}"
-            break
-        if phone not in phones:
-            phones.append(phone)
-    emails: list[str] = []
-    for raw in data.emails:
-        email = _email_normalized(raw)
-        if email is None:
-            errors["emails"] = f"Неверный адрес электронной почты: {raw}"
-            break
-        if email not in emails:
-            emails.append(email)
+    phones = services.clean_channels(errors, "phones", data.phones, _phone_e164)
+    emails = services.clean_channels(errors, "emails", data.emails, _email_normalized)
     if errors:
         return ValidationError(fields=errors)
     return services.ContactData(
