@@ -372,8 +372,10 @@ def test_stands_stay_inside_the_hall_and_never_overlap(db_session, project, pm, 
 
 def test_touching_stands_do_not_overlap(db_session, project, pm):
     hall = make_hall(db_session, project, pm)
-    make_stand(db_session, project, hall, pm, "1", x="0.1", width="0.2")
-    make_stand(db_session, project, hall, pm, "2", x="0.3", width="0.2")
+    first = make_stand(db_session, project, hall, pm, "1", x="0.1", width="0.2")
+    second = make_stand(db_session, project, hall, pm, "2", x="0.3", width="0.2")
+    # sharing an edge is no overlap: both are placed, side by side
+    assert second.x_m == first.x_m + first.width_m
 
 
 def test_a_taken_stand_keeps_its_area_type_and_position(db_session, project, pm, admin, make_user):
