@@ -29,16 +29,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
     Path(app.config["STORAGE_PATH"]).mkdir(parents=True, exist_ok=True)
 
-    import erp_crm.models  # noqa: F401  (all mappers known before the first query)
-    from erp_crm.billing import hooks as billing_hooks
-    from erp_crm.deals import hooks as deal_hooks
-    from erp_crm.integration import hooks as integration_hooks
-    from erp_crm.sales_documents import hooks as document_hooks
-
-    deal_hooks.install()
-    document_hooks.install()
-    billing_hooks.install()
-    integration_hooks.install()
+    # All mappers known before the first query; importing the areas connects their signal
+    # receivers (erp_crm/signals.py), so nothing here wires one area into another.
+    import erp_crm.models  # noqa: F401
 
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -1,2 +1,5 @@
 """The money side of invoices: payments from the accounting system, their allocation to
 invoices, invoice payment state, receivables."""
+
+# Connects this area's receivers of the cross-area signals (erp_crm/signals.py) on import.
+from erp_crm.billing import receivers as _receivers  # noqa: E402, F401

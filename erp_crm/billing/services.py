@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from documents.money import money
+from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.billing.models import ZERO, InvoiceState, Payment, PaymentAllocation
@@ -26,10 +26,6 @@ from erp_crm.clients.models import Client
 from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from erp_crm.sales_documents.models import Document, DocumentStatus
 from erp_crm.sales_documents.schema import DocumentKind
-
-# Called when an invoice receives its first money: fn(session, invoice, actor) — the deals
-# area moves the deal to «prepayment received» (registered at app creation).
-first_payment_hooks: list[Callable[[Session, Document, User | None], None]] = []
 
 _INVOICE_REF = re.compile(
     r"(?:сч(?:[её]т(?:у|а|ам|ов|ы)?)?\.?|счет-договор|invoice)\s*"
@@ -158,8 +154,10 @@ def numbers_in_purpose(purpose: str) -> list[str]:
     for match in _INVOICE_REF.finditer(purpose or ""):
         for part in re.split(r"\s*(?:,|\bи\b)\s*", match.group("numbers")):
             token = part.replace("№", "").strip().rstrip(".")
-            if token and token.lower() not in ("от", "на", "оплату") and any(
-                ch.isdigit() for ch in token
+            if (
+                token
+                and token.lower() not in ("от", "на", "оплату")
+                and any(ch.isdigit() for ch in token)
             ):
                 found.append(token)
     return found
@@ -189,8 +187,7 @@ def auto_allocate(session: Session, payment: Payment, *, actor: User | None = No
                 targets.append((invoice, "number"))
         if not targets:
             paid = paid_amounts(session, [i.id for i in candidates])
-            exact = [i for i in candidates
-                     if i.amount - paid.get(i.id, ZERO) == payment.amount]
+            exact = [i for i in candidates if i.amount - paid.get(i.id, ZERO) == payment.amount]
             if len(exact) == 1:
                 targets.append((exact[0], "amount"))
     for invoice, method in targets:
@@ -225,8 +222,7 @@ def _allocate(
         payment.client_id = invoice.client_id
     session.flush()
     if first:
-        for hook in first_payment_hooks:
-            hook(session, invoice, actor)
+        signals.first_payment_received.send(invoice, session=session, actor=actor)
     return allocation
 
 
@@ -234,8 +230,12 @@ def _allocate(
 
 
 def allocate_by_hand(
-    session: Session, payment: Payment, invoice: Document, amount: Decimal | str | None,
-    *, actor: User,
+    session: Session,
+    payment: Payment,
+    invoice: Document,
+    amount: Decimal | str | None,
+    *,
+    actor: User,
 ) -> PaymentAllocation:
     """Put (part of) a payment on an invoice. Splitting is several such calls."""
     _ensure_reconcile(actor)
@@ -245,16 +245,20 @@ def allocate_by_hand(
         raise Conflict(f"Счёт № {invoice.number} аннулирован.")
     due = outstanding(session, invoice)
     if isinstance(amount, str) and amount and not re.fullmatch(r"\d+(?:\.\d{1,2})?", amount):
-        raise ValidationError("Сумма — число с копейками через запятую, например 15000,50.",
-                              fields={"amount": "не число"})
+        raise ValidationError(
+            "Сумма — число с копейками через запятую, например 15000,50.",
+            fields={"amount": "не число"},
+        )
     try:
         value = money(amount) if amount not in (None, "") else min(due, payment.unallocated)
     except ArithmeticError as err:
-        raise ValidationError("Сумма — число, например 15000,50.",
-                              fields={"amount": "не число"}) from err
+        raise ValidationError(
+            "Сумма — число, например 15000,50.", fields={"amount": "не число"}
+        ) from err
     if value <= 0:
-        raise ValidationError("Сумма разнесения должна быть больше нуля.",
-                              fields={"amount": "больше нуля"})
+        raise ValidationError(
+            "Сумма разнесения должна быть больше нуля.", fields={"amount": "больше нуля"}
+        )
     if value > payment.unallocated:
         raise ValidationError(
             f"В платеже осталось неразнесённых {payment.unallocated} руб.",
@@ -302,6 +306,7 @@ def find_invoice(session: Session, number: str, *, client_id: int | None = None)
         query = query.where(Document.client_id == client_id)
     invoices = session.scalars(query.order_by(Document.id.desc())).all()
     if not invoices:
-        raise ValidationError(f"Счёт № {number} не найден или аннулирован.",
-                              fields={"invoice": "не найден"})
+        raise ValidationError(
+            f"Счёт № {number} не найден или аннулирован.", fields={"invoice": "не найден"}
+        )
     return invoices[0]

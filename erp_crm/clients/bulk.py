@@ -235,33 +235,11 @@ class BatchWriter:
     # -- relationship type
 
     def _prepare_relationships(self, ids: set[int]) -> None:
-        """Won deals and open deals of the batch's existing clients, in two grouped queries."""
-        counters, sources = services.sales_counters, services.interest_sources
-        if not counters and not sources:
-            self._sales, self._open = {}, set()
-            return
-        try:
-            from erp_crm.deals import services as deal_services
-            from erp_crm.deals.models import Deal, Outcome
-        except ImportError:  # pragma: no cover - deals ship with the app
-            return
-        if counters != [deal_services.won_deals_count] or sources != [deal_services.has_open_deal]:
-            return  # unknown hooks: asked client by client (services.refresh_relationship)
-        self._sales, self._open = {}, set()
-        if not ids:
-            return
-        query = (
-            select(Deal.client_id, func.count())
-            .where(Deal.client_id.in_(ids), Deal.outcome == Outcome.WON.value)
-            .group_by(Deal.client_id)
-        )
-        self._sales = {client_id: count for client_id, count in self.session.execute(query)}
-        query = (
-            select(Deal.client_id)
-            .where(Deal.client_id.in_(ids), Deal.outcome == Outcome.OPEN.value)
-            .distinct()
-        )
-        self._open = set(self.session.scalars(query))
+        """Won sales and open business of the batch's existing clients, asked once per batch
+        (signals.client_sales: the deals area answers in two grouped queries)."""
+        facts = services.sales_facts(self.session, ids)
+        self._sales = {client_id: sales for client_id, (sales, _) in facts.items()}
+        self._open = {client_id for client_id, (_, business) in facts.items() if business}
         self._known = ids
 
     def _refresh_relationship(self, client: Client) -> None:

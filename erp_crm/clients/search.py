@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, or_, select, union
 from stdnum.ru import inn as stdnum_inn
 
+from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.clients.models import (
     Client,
@@ -45,11 +45,6 @@ def _str(value: Any, limit: int = 200) -> str:
     return (value or "").replace("\x00", "").strip()[:limit]
 
 
-# "Took part in our project": the deals area knows what that means and installs a condition
-# maker here (deals depend on clients, not the other way round). Given a project id and an
-# outcome ("" any deal, "won", "open", "lost"), it returns a condition on Client.
-ProjectCondition = Callable[[int, str], Any]
-project_conditions: list[ProjectCondition] = []
 FILTER_LABELS = {
     "group_id": "Группа",
     "curator_id": "Куратор",
@@ -268,8 +263,15 @@ def client_query(flt: ClientFilter, *, actor: User, visible_only_own: bool = Fal
             )
         )
     if flt.project_id is not None:
-        for condition in project_conditions:
-            where.append(condition(flt.project_id, flt.project_outcome))
+        # "Took part in our project": the deals area knows what that means (a signal, as
+        # deals depend on clients, not the other way round).
+        where.extend(
+            signals.answers(
+                signals.client_project_condition,
+                project_id=flt.project_id,
+                outcome=flt.project_outcome,
+            )
+        )
     if flt.competitor_id is not None:
         where.append(
             exists().where(

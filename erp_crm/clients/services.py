@@ -12,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.audit import services as audit
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import ROLE_LABELS, ROLE_PERMISSIONS, Perm, has_permission
@@ -399,11 +400,6 @@ def get_client(session: Session, client_id: int) -> Client:
 
 # --- relationship type --------------------------------------------------------------------------
 
-# Later capabilities register here: counters of a client's won sales, and checks of interest
-# shown (an open deal): fn(session, client).
-sales_counters: list[Any] = []
-interest_sources: list[Any] = []
-
 
 def derive_relationship(sales: int, interest: bool) -> RelationshipType:
     if sales > 1:
@@ -418,11 +414,23 @@ def refresh_relationship(session: Session, client: Client) -> None:
 
     Interest shown: readiness of "considering" or more, or an open deal.
     """
-    sales = sum(counter(session, client) for counter in sales_counters)
-    interest = client.readiness >= Readiness.CONSIDERING or any(
-        source(session, client) for source in interest_sources
-    )
+    sales, business = sales_facts(session, [client.id]).get(client.id, (0, False))
+    interest = client.readiness >= Readiness.CONSIDERING or business
     client.relationship_type = derive_relationship(sales, interest).value
+
+
+def sales_facts(session: Session, client_ids: list[int] | set[int]) -> dict[int, tuple[int, bool]]:
+    """{client id: (won sales, has open business)} from the areas above (signals.client_sales);
+    a client nobody knows of is absent (no sales, no open business)."""
+    facts: dict[int, tuple[int, bool]] = {}
+    ids = {client_id for client_id in client_ids if client_id is not None}
+    if not ids:
+        return facts
+    for answer in signals.answers(signals.client_sales, session=session, client_ids=ids):
+        for client_id, (sales, business) in answer.items():
+            known_sales, known_business = facts.get(client_id, (0, False))
+            facts[client_id] = (known_sales + sales, known_business or business)
+    return facts
 
 
 # --- contacts -----------------------------------------------------------------------------------
@@ -779,8 +787,10 @@ def reassign_clients(
     session.flush()
     moved_contacts = len(contacts)
     moved_along: dict[str, int] = {}
-    for hook in reassign_hooks:
-        for label, count in (hook(session, from_user, targets, actor=actor) or {}).items():
+    for answer in signals.answers(
+        signals.clients_reassigned, from_user, session=session, to_users=targets, actor=actor
+    ):
+        for label, count in answer.items():
             moved_along[label] = moved_along.get(label, 0) + count
     audit.record(
         session,
@@ -799,10 +809,6 @@ def reassign_clients(
         per_user=per_user,
         moved_along=moved_along,
     )
-
-
-# Later capabilities (deals, tasks) move their open records along with the clients.
-reassign_hooks: list[Any] = []
 
 
 def curators(session: Session) -> list[User]:
@@ -831,10 +837,6 @@ class TimelineEvent:
     title: str
     details: dict[str, Any]
     actor_id: int | None
-
-
-# Later capabilities add sources of events (deals, documents, payments): fn(session, client).
-timeline_sources: list[Any] = []
 
 
 def timeline(session: Session, client: Client, *, limit: int = 100) -> list[TimelineEvent]:
@@ -899,7 +901,7 @@ def timeline(session: Session, client: Client, *, limit: int = 100) -> list[Time
         )
         for e in entries
     ]
-    for source in timeline_sources:
-        events.extend(source(session, client))
+    for answer in signals.answers(signals.client_timeline, client, session=session):
+        events.extend(answer)
     events.sort(key=lambda ev: ev.at, reverse=True)
     return events[:limit]

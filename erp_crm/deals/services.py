@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients import services as client_services
@@ -197,9 +198,13 @@ def create_deal(
     )
     session.add(deal)
     session.flush()
-    session.add(DealStageChange(deal_id=deal.id, actor_id=actor.id, to_stage_id=stage.id))
+    change = DealStageChange(deal_id=deal.id, actor_id=actor.id, to_stage_id=stage.id)
+    session.add(change)
     client_services.refresh_relationship(session, client)
     session.flush()
+    signals.deal_stage_changed.send(
+        deal, session=session, change=change, from_stage=None, to_stage=stage, actor=actor
+    )
     return deal
 
 
@@ -479,22 +484,31 @@ def move_to_stage(
         elif was_lost:
             for stand_id in stand_ids:
                 stand_ops.reserve(session, stand_id, deal.id, until=None, actor=actor)
+    change, from_stage = None, deal.stage
     if stage.id != deal.stage_id:
-        session.add(
-            DealStageChange(
-                deal_id=deal.id,
-                actor_id=actor.id,
-                from_stage_id=deal.stage_id,
-                to_stage_id=stage.id,
-                note=(note or "")[:300] or None,
-            )
+        change = DealStageChange(
+            deal_id=deal.id,
+            actor_id=actor.id,
+            from_stage_id=deal.stage_id,
+            to_stage_id=stage.id,
+            note=(note or "")[:300] or None,
         )
+        session.add(change)
     deal.stage_id, deal.pipeline_id = stage.id, stage.pipeline_id
     deal.stage, deal.pipeline = stage, stage.pipeline
     if position is not None:
         deal.position = position
     client_services.refresh_relationship(session, deal.client)
     session.flush()
+    if change is not None:
+        signals.deal_stage_changed.send(
+            deal,
+            session=session,
+            change=change,
+            from_stage=from_stage,
+            to_stage=stage,
+            actor=actor,
+        )
     return deal
 
 
@@ -540,32 +554,6 @@ def fire_trigger(session: Session, deal: Deal, event: str, *, actor: User) -> bo
 
 
 # --- the client's side --------------------------------------------------------------------------
-
-
-def won_deals_count(session: Session, client: Client) -> int:
-    if client.id is None:
-        return 0
-    return (
-        session.scalar(
-            select(func.count()).where(
-                Deal.client_id == client.id, Deal.outcome == Outcome.WON.value
-            )
-        )
-        or 0
-    )
-
-
-def has_open_deal(session: Session, client: Client) -> bool:
-    if client.id is None:
-        return False
-    return (
-        session.scalar(
-            select(Deal.id)
-            .where(Deal.client_id == client.id, Deal.outcome == Outcome.OPEN.value)
-            .limit(1)
-        )
-        is not None
-    )
 
 
 def deals_of_client(session: Session, client: Client) -> list[Deal]:

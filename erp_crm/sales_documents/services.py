@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +23,7 @@ from documents.pool import RenderTask, render_all
 from documents.render_docx import render_docx
 from documents.render_html import render_template_pdf
 from documents.sandbox import TemplateProblem
+from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.db import utcnow
@@ -56,26 +56,17 @@ TRIGGERS = {
     DocumentKind.INVOICE: "invoice_issued",
     DocumentKind.ACT: "closing_documents",
 }
-# Called after a document is issued or cancelled: fn(session, document, action) — the accounting
-# outbox registers here, so erp_crm never imports the adapter.
-document_hooks: list[Callable[[Session, Document, str], None]] = []
-# Reasons a document may not be cancelled, from other areas: fn(session, document) -> message
-# or None (billing: an invoice with payments allocated to it).
-cancel_checks: list[Callable[[Session, Document], str | None]] = []
-# Payment documents that paid a deal by a date (line 5 of a VAT invoice): fn(session, deal_id,
-# on) -> [{"number", "date"}] — billing registers here.
-payment_document_sources: list[Callable[[Session, int, dt.date], list[dict[str, Any]]]] = []
-# Payment state of invoices for the pages: fn(session, invoices) -> {id: Russian label}; the
-# billing area registers here (documents know nothing of payments).
-payment_state_sources: list[Callable[[Session, list[Document]], dict[int, str]]] = []
 
 
 def payment_states(session: Session, documents: list[Document]) -> dict[int, str]:
     invoices = [d for d in documents if d.kind == DocumentKind.INVOICE.value and d.is_active]
     states: dict[int, str] = {}
-    for source in payment_state_sources:
-        states.update(source(session, invoices))
+    for answer in signals.answers(
+        signals.invoice_payment_states, session=session, invoices=invoices
+    ):
+        states.update(answer)
     return states
+
 
 # --- access -------------------------------------------------------------------------------------
 
@@ -94,9 +85,9 @@ def can_change(user: User, document: Document, deal: Deal) -> bool:
     """Cancel or correct: managers for their deals until signed; accountants/head always."""
     if has_permission(user, Perm.DOCUMENTS_MANAGE):
         return True
-    return (
-        can_issue(user, deal)
-        and document.status in (DocumentStatus.ISSUED.value, DocumentStatus.SENT.value)
+    return can_issue(user, deal) and document.status in (
+        DocumentStatus.ISSUED.value,
+        DocumentStatus.SENT.value,
     )
 
 
@@ -105,8 +96,10 @@ def _ensure_can_change(actor: User, document: Document, deal: Deal) -> None:
         raise PermissionDenied(
             "Документы этой сделки меняет её менеджер, руководитель ОП или бухгалтер."
         )
-    _ensure(can_change(actor, document, deal), "Подписанный документ аннулирует или исправляет "
-            "бухгалтер или руководитель ОП.")
+    _ensure(
+        can_change(actor, document, deal),
+        "Подписанный документ аннулирует или исправляет бухгалтер или руководитель ОП.",
+    )
 
 
 def _ensure(allowed: bool, message: str) -> None:
@@ -126,9 +119,7 @@ def get_document(session: Session, document_id: int) -> Document:
 
 def deal_documents(session: Session, deal_id: int) -> list[Document]:
     return list(
-        session.scalars(
-            select(Document).where(Document.deal_id == deal_id).order_by(Document.id)
-        )
+        session.scalars(select(Document).where(Document.deal_id == deal_id).order_by(Document.id))
     )
 
 
@@ -300,8 +291,12 @@ def _check_deal(deal: Deal, kind: str) -> None:
         if deal.amount <= 0:
             raise Conflict("Сумма сделки равна нулю: документ на оплату не выставляется.")
     client = deal.client
-    if kind in (DocumentKind.CONTRACT, DocumentKind.INVOICE, DocumentKind.ACT,
-                DocumentKind.VAT_INVOICE) and client.kind != "person" and not client.inn:
+    if (
+        kind
+        in (DocumentKind.CONTRACT, DocumentKind.INVOICE, DocumentKind.ACT, DocumentKind.VAT_INVOICE)
+        and client.kind != "person"
+        and not client.inn
+    ):
         raise Conflict(f"У контрагента «{client.name}» не указан ИНН: он нужен в документе.")
 
 
@@ -355,8 +350,10 @@ def prepare_issue(
     corrects: Document | None = None,
 ) -> PendingIssue:
     """Check, number and record a document (flushed, without files yet); see issue_document."""
-    _ensure(can_issue(actor, deal), "Выставлять документы по сделке может её менеджер, "
-            "руководитель ОП или бухгалтер.")
+    _ensure(
+        can_issue(actor, deal),
+        "Выставлять документы по сделке может её менеджер, руководитель ОП или бухгалтер.",
+    )
     try:
         kind = DocumentKind(kind).value
     except ValueError as err:
@@ -416,9 +413,13 @@ def prepare_issue(
         correction_date=doc_date if correction_no else None,
         payments=[
             found
-            for source in payment_document_sources
-            for found in source(session, deal.id, number_date)
-        ] if kind == DocumentKind.VAT_INVOICE else None,
+            for answer in signals.answers(
+                signals.document_payment_orders, session=session, deal_id=deal.id, on=number_date
+            )
+            for found in answer
+        ]
+        if kind == DocumentKind.VAT_INVOICE
+        else None,
     )
     tasks = [("pdf", RenderTask("html", html.text, ctx))]
     version = html.version
@@ -467,10 +468,10 @@ def render_pending(pending: list[PendingIssue]) -> None:
 
 
 def finish_issue(session: Session, item: PendingIssue, *, actor: User) -> Document:
-    """Write the files, tell the hooks (accounting outbox), fire the pipeline's trigger."""
+    """Write the files, tell the other areas (signals.document_issued: the accounting outbox),
+    fire the pipeline's trigger."""
     session.flush()
-    for hook in document_hooks:
-        hook(session, item.document, "issued")
+    signals.document_issued.send(item.document, session=session)
     _fire(session, item.deal, item.document.kind, actor)
     return item.document
 
@@ -499,8 +500,10 @@ def issue_package(session: Session, deal: Deal, *, actor: User) -> list[Document
     Each is numbered and recorded in order (the invoice refers to the contract issued just
     before it), then all files are rendered together on the render pool.
     """
-    _ensure(can_issue(actor, deal), "Выставлять документы по сделке может её менеджер, "
-            "руководитель ОП или бухгалтер.")
+    _ensure(
+        can_issue(actor, deal),
+        "Выставлять документы по сделке может её менеджер, руководитель ОП или бухгалтер.",
+    )
     pending = [
         prepare_issue(session, deal, kind, actor=actor)
         for kind in PACKAGE_KINDS
@@ -513,8 +516,10 @@ def issue_package(session: Session, deal: Deal, *, actor: User) -> list[Document
 def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) -> bytes:
     """A draft PDF («ПРОЕКТ») of a kind: nothing numbered, nothing stored."""
     kind = DocumentKind(kind).value
-    _ensure(deal_services.can_view_deal(actor, deal) and can_view_documents(actor),
-            "Нет доступа к документам сделки.")
+    _ensure(
+        deal_services.can_view_deal(actor, deal) and can_view_documents(actor),
+        "Нет доступа к документам сделки.",
+    )
     if not deal.lines:
         raise Conflict("В сделке нет строк: добавьте стенд, площадь или услуги.")
     organization = seller_of(session, deal)
@@ -530,8 +535,13 @@ def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) ->
         preview=True,
     )
     rendered = render_kind(
-        session, kind, ctx, project_id=deal.project_id, organization=organization,
-        preview=True, with_docx=False,
+        session,
+        kind,
+        ctx,
+        project_id=deal.project_id,
+        organization=organization,
+        preview=True,
+        with_docx=False,
     )
     return rendered.files["pdf"]
 
@@ -539,9 +549,7 @@ def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) ->
 # --- after issuing ------------------------------------------------------------------------------
 
 
-def cancel_document(
-    session: Session, document: Document, *, actor: User, reason: str
-) -> Document:
+def cancel_document(session: Session, document: Document, *, actor: User, reason: str) -> Document:
     """Аннулировать: the number stays taken, the files stay, the status says cancelled."""
     deal = session.get(Deal, document.deal_id)
     _ensure_can_change(actor, document, deal)
@@ -561,23 +569,18 @@ def cancel_document(
             f"Сначала аннулируйте документ «{dependant.audit_label()}», выставленный на "
             "основании этого."
         )
-    for check in cancel_checks:
-        problem = check(session, document)
-        if problem:
-            raise Conflict(problem)
+    for problem in signals.answers(signals.document_cancel_refusal, document, session=session):
+        raise Conflict(problem)
     document.status = DocumentStatus.CANCELLED.value
     document.cancelled_at = utcnow()
     document.cancelled_by_id = actor.id
     document.cancel_reason = reason[:1000]
     session.flush()
-    for hook in document_hooks:
-        hook(session, document, "cancelled")
+    signals.document_cancelled.send(document, session=session)
     return document
 
 
-def issue_correction(
-    session: Session, document: Document, *, actor: User, reason: str
-) -> Document:
+def issue_correction(session: Session, document: Document, *, actor: User, reason: str) -> Document:
     """A correction is a new document referring to the old one, which is cancelled."""
     deal = session.get(Deal, document.deal_id)
     _ensure_can_change(actor, document, deal)

@@ -1,4 +1,5 @@
-"""What goes to the accounting system, registered into the areas' hooks at app creation.
+"""What goes to the accounting system: receivers of the documents' signals, connected when
+erp_crm.integration is imported.
 
 Issuing or cancelling an invoice, act or VAT invoice writes, in the same transaction, an outbox
 row for the counterparty (1C matches it by ИНН+КПП and keeps our GUID) and one for the document.
@@ -10,10 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.clients.models import Client
 from erp_crm.integration.outbox import enqueue, guid_for
 from erp_crm.organizations.models import Organization
-from erp_crm.sales_documents import services as document_services
 from erp_crm.sales_documents.models import Document
 from erp_crm.sales_documents.schema import DocumentKind
 
@@ -77,17 +78,33 @@ def document_payload(session: Session, document: Document) -> dict[str, Any]:
     }
 
 
+@signals.document_issued.connect
+def on_issued(document: Document, *, session: Session, **_: object) -> None:
+    on_document(session, document, "issued")
+
+
+@signals.document_cancelled.connect
+def on_cancelled(document: Document, *, session: Session, **_: object) -> None:
+    on_document(session, document, "cancelled")
+
+
 def on_document(session: Session, document: Document, action: str) -> None:
     if document.kind not in SENT_KINDS:
         return
     client = session.get(Client, document.client_id)
-    enqueue(session, "counterparty", object_id=client.id, guid=guid_for("clients", client.id),
-            payload=counterparty_payload(client), label=client.name)
-    enqueue(session, "document", object_id=document.id, guid=document.guid,
-            payload=document_payload(session, document),
-            label=document.audit_label() + (" (аннулирование)" if action == "cancelled" else ""))
-
-
-def install() -> None:
-    if on_document not in document_services.document_hooks:
-        document_services.document_hooks.append(on_document)
+    enqueue(
+        session,
+        "counterparty",
+        object_id=client.id,
+        guid=guid_for("clients", client.id),
+        payload=counterparty_payload(client),
+        label=client.name,
+    )
+    enqueue(
+        session,
+        "document",
+        object_id=document.id,
+        guid=document.guid,
+        payload=document_payload(session, document),
+        label=document.audit_label() + (" (аннулирование)" if action == "cancelled" else ""),
+    )

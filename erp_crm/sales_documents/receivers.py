@@ -1,4 +1,4 @@
-"""How documents plug into the client base: the client card's history timeline.
+"""How documents answer the client base's signals: the client card's history timeline.
 
 (Merging clients needs nothing here: clients/dedupe.py moves every foreign key to the duplicate,
 documents.client_id included, and its undo points them back.)
@@ -9,13 +9,17 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.clients import services as client_services
 from erp_crm.clients.models import Client
 from erp_crm.sales_documents.models import Document, DocumentStatus
 from erp_crm.ui import ru_number
 
 
-def document_events(session: Session, client: Client) -> list[client_services.TimelineEvent]:
+@signals.client_timeline.connect
+def document_events(
+    client: Client, *, session: Session, **_: object
+) -> list[client_services.TimelineEvent]:
     documents = session.scalars(
         select(Document)
         .where(Document.client_id == client.id)
@@ -44,9 +48,3 @@ def document_events(session: Session, client: Client) -> list[client_services.Ti
                 )
             )
     return events
-
-
-def install() -> None:
-    """Called once at app creation."""
-    if document_events not in client_services.timeline_sources:
-        client_services.timeline_sources.append(document_events)

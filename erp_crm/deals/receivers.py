@@ -1,19 +1,25 @@
-"""How deals plug into the client base: relationship type, timeline, reassignment, merging."""
+"""How deals answer the client base's signals: relationship type, timeline, reassignment, the
+list's «participation in our project» filter. Connected when erp_crm.deals is imported.
+
+(Merging clients needs nothing here: the merge moves every foreign key to the duplicate,
+deals.client_id included, and its undo points them back.)"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.auth.models import User
-from erp_crm.clients import search as client_search
 from erp_crm.clients import services as client_services
 from erp_crm.clients.models import Client
-from erp_crm.deals import services
 from erp_crm.deals.models import Deal, DealStageChange, Outcome, Stage
 
 
-def deal_events(session: Session, client: Client) -> list[client_services.TimelineEvent]:
+@signals.client_timeline.connect
+def deal_events(
+    client: Client, *, session: Session, **_: object
+) -> list[client_services.TimelineEvent]:
     rows = session.execute(
         select(DealStageChange, Deal, Stage)
         .join(Deal, Deal.id == DealStageChange.deal_id)
@@ -38,8 +44,9 @@ def deal_events(session: Session, client: Client) -> list[client_services.Timeli
     ]
 
 
+@signals.clients_reassigned.connect
 def move_open_deals(
-    session: Session, from_user: User, to_users: list[User], *, actor: User
+    from_user: User, *, session: Session, to_users: list[User], **_: object
 ) -> dict[str, int]:
     """Reassigning a leaver's clients moves their open deals to the clients' new curators."""
     deals = session.scalars(
@@ -52,35 +59,37 @@ def move_open_deals(
     return {"открытых сделок": len(deals)}
 
 
-def move_deals_on_merge(session: Session, survivor: Client, duplicate: Client, actor: User) -> None:
-    session.execute(
-        update(Deal).where(Deal.client_id == duplicate.id).values(client_id=survivor.id)
+@signals.client_sales.connect
+def sales_of_clients(
+    _sender: object, *, session: Session, client_ids: set[int], **_: object
+) -> dict[int, tuple[int, bool]]:
+    """Won deals (sales) and open deals (interest shown) of the clients, in two grouped queries."""
+    won = dict(
+        session.execute(
+            select(Deal.client_id, func.count())
+            .where(Deal.client_id.in_(client_ids), Deal.outcome == Outcome.WON.value)
+            .group_by(Deal.client_id)
+        ).all()
     )
+    open_ = set(
+        session.scalars(
+            select(Deal.client_id)
+            .where(Deal.client_id.in_(client_ids), Deal.outcome == Outcome.OPEN.value)
+            .distinct()
+        )
+    )
+    return {
+        client_id: (won.get(client_id, 0), client_id in open_) for client_id in won.keys() | open_
+    }
 
 
-def took_part_in_project(project_id: int, outcome: str) -> ColumnElement[bool]:
+@signals.client_project_condition.connect
+def took_part_in_project(
+    _sender: object, *, project_id: int, outcome: str, **_: object
+) -> ColumnElement[bool]:
     """The client list's "participation in our project": a deal of the client in the project,
     of any outcome or the one asked ("won": a participant)."""
     condition = exists().where(Deal.client_id == Client.id, Deal.project_id == project_id)
     if outcome:
         condition = condition.where(Deal.outcome == outcome)
     return condition
-
-
-def install() -> None:
-    """Called once at app creation."""
-    if took_part_in_project not in client_search.project_conditions:
-        client_search.project_conditions.append(took_part_in_project)
-    if deal_events in client_services.timeline_sources:
-        return
-    client_services.sales_counters.append(services.won_deals_count)
-    client_services.interest_sources.append(services.has_open_deal)
-    client_services.timeline_sources.append(deal_events)
-    client_services.reassign_hooks.append(move_open_deals)
-    try:
-        from erp_crm.clients import dedupe
-    except ImportError:  # pragma: no cover - dedupe ships with the client base
-        return
-    hooks = getattr(dedupe, "merge_hooks", None)
-    if hooks is not None and move_deals_on_merge not in hooks:
-        hooks.append(move_deals_on_merge)

@@ -1,10 +1,13 @@
-"""How payments plug into deals (stage trigger) and the client card (timeline)."""
+"""How payments answer the other areas' signals: the deal's stage on the first payment, the
+client card's timeline, invoices' payment state, a VAT invoice's payment orders, and the refusal
+to cancel a paid invoice. Connected when erp_crm.billing is imported."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.billing import services
 from erp_crm.billing.models import Payment
@@ -17,7 +20,10 @@ from erp_crm.sales_documents.models import Document
 from erp_crm.ui import ru_number
 
 
-def move_deal_on_first_payment(session: Session, invoice: Document, actor: User | None) -> None:
+@signals.first_payment_received.connect
+def move_deal_on_first_payment(
+    invoice: Document, *, session: Session, actor: User | None, **_: object
+) -> None:
     """The pipeline's «prepayment received» stage, when it has one; never blocks the payment."""
     deal = session.get(Deal, invoice.deal_id)
     system = actor or session.get(User, deal.manager_id)
@@ -28,7 +34,10 @@ def move_deal_on_first_payment(session: Session, invoice: Document, actor: User 
         pass
 
 
-def payment_events(session: Session, client: Client) -> list[client_services.TimelineEvent]:
+@signals.client_timeline.connect
+def payment_events(
+    client: Client, *, session: Session, **_: object
+) -> list[client_services.TimelineEvent]:
     payments = session.scalars(
         select(Payment).where(Payment.client_id == client.id).order_by(Payment.id.desc()).limit(50)
     ).all()
@@ -46,7 +55,10 @@ def payment_events(session: Session, client: Client) -> list[client_services.Tim
     ]
 
 
-def invoice_states(session: Session, invoices: list[Document]) -> dict[int, str]:
+@signals.invoice_payment_states.connect
+def invoice_states(
+    _sender: object, *, session: Session, invoices: list[Document], **_: object
+) -> dict[int, str]:
     from erp_crm.billing.models import INVOICE_STATE_LABELS
 
     paid = services.paid_amounts(session, [i.id for i in invoices])
@@ -56,7 +68,8 @@ def invoice_states(session: Session, invoices: list[Document]) -> dict[int, str]
     }
 
 
-def refuse_cancel_when_paid(session: Session, document: Document) -> str | None:
+@signals.document_cancel_refusal.connect
+def refuse_cancel_when_paid(document: Document, *, session: Session, **_: object) -> str | None:
     """An invoice with money on it cannot disappear: the payments would be lost."""
     paid = services.paid_amounts(session, [document.id]).get(document.id)
     if paid:
@@ -67,7 +80,10 @@ def refuse_cancel_when_paid(session: Session, document: Document) -> str | None:
     return None
 
 
-def payment_documents(session: Session, deal_id: int, on) -> list[dict]:
+@signals.document_payment_orders.connect
+def payment_documents(
+    _sender: object, *, session: Session, deal_id: int, on, **_: object
+) -> list[dict]:
     """Payment orders that paid the deal's invoices by a date (a VAT invoice's line 5)."""
     from erp_crm.billing.models import PaymentAllocation
 
@@ -80,18 +96,3 @@ def payment_documents(session: Session, deal_id: int, on) -> list[dict]:
         .order_by(Payment.pay_date, Payment.number)
     ).all()
     return [{"number": number, "date": pay_date} for number, pay_date in rows]
-
-
-def install() -> None:
-    if move_deal_on_first_payment not in services.first_payment_hooks:
-        services.first_payment_hooks.append(move_deal_on_first_payment)
-    from erp_crm.sales_documents import services as document_services
-
-    if payment_documents not in document_services.payment_document_sources:
-        document_services.payment_document_sources.append(payment_documents)
-    if refuse_cancel_when_paid not in document_services.cancel_checks:
-        document_services.cancel_checks.append(refuse_cancel_when_paid)
-    if invoice_states not in document_services.payment_state_sources:
-        document_services.payment_state_sources.append(invoice_states)
-    if payment_events not in client_services.timeline_sources:
-        client_services.timeline_sources.append(payment_events)

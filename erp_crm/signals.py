@@ -1,0 +1,124 @@
+"""The cross-area events and questions of the app, as named blinker signals — the one list.
+
+An area low in the house (clients, sales documents, billing) *sends*; the areas above it
+(deals, billing, integration, later activities, reports, mailing) *connect* receivers in their
+`receivers.py`, which the area's package `__init__` imports. So a receiver is connected as soon as
+its area is imported — `erp_crm/models.py` imports every area — and a service behaves the same in
+a request, a CLI command, a job or a test: nothing depends on `create_app`.
+
+Two kinds of signal:
+
+- **events** — something happened, in the caller's transaction (the receivers' writes commit or
+  roll back with it); return values are ignored unless the signal says otherwise;
+- **questions** — the sender asks the areas above for facts it cannot know (a client's deals, an
+  invoice's payment state); every receiver answers, `answers()` collects the answers.
+
+Every signal is sent with the SQLAlchemy `session` as a keyword argument; the sender is the record
+the event is about (or None). Receivers take `(sender, **kwargs)` and must accept unknown keywords
+(signals may grow arguments).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blinker import NamedSignal, Namespace
+
+_namespace = Namespace()
+
+
+def _signal(name: str, doc: str) -> NamedSignal:
+    return _namespace.signal(name, doc)
+
+
+# --- events -------------------------------------------------------------------------------------
+
+document_issued = _signal(
+    "document-issued",
+    "A sales document was issued (sender: Document; session). The accounting outbox listens.",
+)
+document_cancelled = _signal(
+    "document-cancelled",
+    "An issued document was cancelled (sender: Document; session).",
+)
+first_payment_received = _signal(
+    "first-payment-received",
+    "An invoice got its first money (sender: the invoice Document; session, actor). The deal's "
+    "«prepayment received» stage follows.",
+)
+deal_stage_changed = _signal(
+    "deal-stage-changed",
+    "A deal moved to another stage (sender: Deal; session, change: DealStageChange, from_stage, "
+    "to_stage, actor). Sent for the opening stage too (from_stage None).",
+)
+clients_reassigned = _signal(
+    "clients-reassigned",
+    "A leaver's clients went to other curators (sender: the leaver User; session, to_users, "
+    "actor). Receivers move their own records along and answer {label: count} for the summary.",
+)
+client_merged = _signal(
+    "client-merged",
+    "A duplicate was merged into a survivor (sender: survivor Client; session, duplicate, "
+    "actor). Every foreign key to the duplicate is moved by the merge itself; a receiver does "
+    "only what is more than re-pointing and answers a JSON-able description of what it did (or "
+    "None), kept on the merge record and handed back to it by `client_unmerged`.",
+)
+client_unmerged = _signal(
+    "client-unmerged",
+    "A merge was undone (sender: survivor Client; session, duplicate, actor, descriptions: "
+    "{receiver key: what that receiver answered to client_merged}).",
+)
+
+# --- questions ----------------------------------------------------------------------------------
+
+client_timeline = _signal(
+    "client-timeline",
+    "Events for the client card's history (sender: Client; session) → list[TimelineEvent].",
+)
+client_sales = _signal(
+    "client-sales",
+    "Facts for the relationship type of clients (sender: None; session, client_ids) → "
+    "{client_id: (won sales count, has open business)} for the ids the receiver knows of.",
+)
+client_project_condition = _signal(
+    "client-project-condition",
+    "The client list's «took part in our project» filter (sender: None; project_id, outcome: "
+    "'' any, 'won', 'open', 'lost') → a SQL condition on Client.",
+)
+client_card_sections = _signal(
+    "client-card-sections",
+    "Extra context for the client card (sender: Client; session, actor) → {name: value}.",
+)
+document_cancel_refusal = _signal(
+    "document-cancel-refusal",
+    "May this document be cancelled? (sender: Document; session) → a Russian reason to refuse, "
+    "or None.",
+)
+document_payment_orders = _signal(
+    "document-payment-orders",
+    "Payment orders that paid a deal's invoices by a date, for a VAT invoice's line 5 (sender: "
+    "None; session, deal_id, on) → list[{'number', 'date'}].",
+)
+invoice_payment_states = _signal(
+    "invoice-payment-states",
+    "Payment state labels of invoices (sender: None; session, invoices) → {document id: label}.",
+)
+
+
+def answers(signal: NamedSignal, sender: Any = None, **kwargs: Any) -> list[Any]:
+    """Send a question and collect the receivers' answers, in connection order, skipping None."""
+    return [result for _receiver, result in signal.send(sender, **kwargs) if result is not None]
+
+
+def receiver_key(receiver: Any) -> str:
+    """A stable name of a receiver ("module:function"), to store with what it answered."""
+    return f"{receiver.__module__}:{receiver.__qualname__}"
+
+
+def keyed_answers(signal: NamedSignal, sender: Any = None, **kwargs: Any) -> dict[str, Any]:
+    """Send and collect the answers by receiver key (see `receiver_key`), skipping None."""
+    return {
+        receiver_key(receiver): result
+        for receiver, result in signal.send(sender, **kwargs)
+        if result is not None
+    }
