@@ -20,6 +20,7 @@ the event is about (or None). Receivers take `(sender, **kwargs)` and must accep
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from blinker import NamedSignal, Namespace
@@ -87,7 +88,8 @@ client_project_condition = _signal(
 )
 client_card_sections = _signal(
     "client-card-sections",
-    "Extra context for the client card (sender: Client; session, actor) → {name: value}.",
+    "Blocks of the client card that belong to the areas above (sender: Client; session, actor) "
+    "→ CardSection (its template is included with `section` in the context), or None.",
 )
 document_cancel_refusal = _signal(
     "document-cancel-refusal",
@@ -103,6 +105,16 @@ invoice_payment_states = _signal(
     "invoice-payment-states",
     "Payment state labels of invoices (sender: None; session, invoices) → {document id: label}.",
 )
+
+
+@dataclass(frozen=True)
+class CardSection:
+    """A block an area adds to another area's card page: its template (included with `section`
+    in the context), the data it shows, and its place (lower first)."""
+
+    template: str
+    data: Any = None
+    order: int = 100
 
 
 def answers(signal: NamedSignal, sender: Any = None, **kwargs: Any) -> list[Any]:

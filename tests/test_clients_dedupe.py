@@ -3,9 +3,12 @@ nothing lost and the duplicate kept; the merge undone from its audit record."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
+
 import pytest
 from sqlalchemy import func, select
 
+from erp_crm import signals
 from erp_crm.audit.models import AuditEntry
 from erp_crm.audit.services import set_actor
 from erp_crm.clients import dedupe, groups, services
@@ -341,6 +344,15 @@ def test_a_sales_manager_may_not_merge(db_session, keeper, make_user):
     assert b.merged_into_id is None
 
 
+@contextmanager
+def connected(signal, *receivers):
+    """Connect test receivers to a signal for the block (blinker's connected_to, for several)."""
+    with ExitStack() as stack:
+        for receiver in receivers:
+            stack.enter_context(signal.connected_to(receiver))
+        yield
+
+
 def test_records_merged_earlier_follow_to_the_new_survivor(db_session, keeper):
     oldest = new_client(db_session, keeper, "Ромашка (старая)")
     middle = new_client(db_session, keeper, "Ромашка")
@@ -355,16 +367,14 @@ def test_records_merged_earlier_follow_to_the_new_survivor(db_session, keeper):
     assert middle.merged_into_id is None
 
 
-def test_rows_a_merge_hook_moves_go_back_on_undo_without_any_undo_of_its_own(
-    db_session, keeper, monkeypatch
-):
+def test_rows_a_merge_hook_moves_go_back_on_undo_without_any_undo_of_its_own(db_session, keeper):
     """A hook that re-points a table referencing clients (here: leads) needs no undo of its own;
     rows of such tables that no hook moves are moved by the merge itself, and go back alike."""
     from sqlalchemy import update
 
     from erp_crm.deals.models import Lead
 
-    def move_leads(session, survivor, duplicate, actor):
+    def move_leads(survivor, *, session, duplicate, **_):
         session.execute(
             update(Lead).where(Lead.client_id == duplicate.id).values(client_id=survivor.id)
         )
@@ -379,37 +389,39 @@ def test_rows_a_merge_hook_moves_go_back_on_undo_without_any_undo_of_its_own(
     lead_owner = select(Lead.client_id).where(Lead.id == theirs_id)
 
     for hooks in ([], [move_leads]):
-        monkeypatch.setattr(dedupe, "merge_hooks", hooks)
-        dedupe.merge_clients(db_session, survivor, duplicate, actor=keeper)
+        with connected(signals.client_merged, *hooks):
+            dedupe.merge_clients(db_session, survivor, duplicate, actor=keeper)
         assert db_session.scalar(lead_owner) == survivor.id
         row = audit_rows(db_session, survivor, "merged")[-1]
         assert row.changes["moved_by_hooks"] == {"leads.client_id": [theirs_id]}
         assert row.changes["left_on_duplicate"] == {}
-        assert row.changes["hooks"] == {dedupe.hook_key(h): None for h in hooks}
+        assert row.changes["hooks"] == {signals.receiver_key(h): None for h in hooks}
 
         dedupe.unmerge_client(db_session, duplicate, actor=keeper)
         assert db_session.scalar(lead_owner) == duplicate.id
         assert db_session.scalar(select(Lead.client_id).where(Lead.id == own_id)) == survivor.id
 
 
-def test_a_hook_with_its_own_undo_gets_back_what_it_described(db_session, keeper, monkeypatch):
+def test_a_hook_with_its_own_undo_gets_back_what_it_described(db_session, keeper):
     calls = []
 
-    def combine_deals(session, survivor, duplicate, actor):
+    def combine_deals(survivor, *, duplicate, actor, **_):
         calls.append(("merge", survivor.id, duplicate.id, actor.id))
         return {"deal_ids": [7, 8]}
 
-    def split_deals(session, survivor, duplicate, actor, described):
-        calls.append(("unmerge", described["deal_ids"]))
+    def split_deals(survivor, *, descriptions, **_):
+        calls.append(("unmerge", descriptions[signals.receiver_key(combine_deals)]["deal_ids"]))
 
-    monkeypatch.setattr(dedupe, "merge_hooks", [combine_deals])
-    monkeypatch.setattr(dedupe, "unmerge_hooks", {dedupe.hook_key(combine_deals): split_deals})
     survivor = new_client(db_session, keeper, "ООО «А»")
     duplicate = new_client(db_session, keeper, "А ООО")
-    dedupe.merge_clients(db_session, survivor, duplicate, actor=keeper)
-    [row] = audit_rows(db_session, survivor, "merged")
-    assert row.changes["hooks"] == {dedupe.hook_key(combine_deals): {"deal_ids": [7, 8]}}
-    dedupe.unmerge_client(db_session, duplicate, actor=keeper)
+    with (
+        connected(signals.client_merged, combine_deals),
+        connected(signals.client_unmerged, split_deals),
+    ):
+        dedupe.merge_clients(db_session, survivor, duplicate, actor=keeper)
+        [row] = audit_rows(db_session, survivor, "merged")
+        assert row.changes["hooks"] == {signals.receiver_key(combine_deals): {"deal_ids": [7, 8]}}
+        dedupe.unmerge_client(db_session, duplicate, actor=keeper)
     assert calls == [("merge", survivor.id, duplicate.id, keeper.id), ("unmerge", [7, 8])]
 
 

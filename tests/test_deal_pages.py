@@ -10,6 +10,7 @@ from flask import render_template_string
 from flask_login import login_user
 from sqlalchemy import select
 
+from erp_crm import signals
 from erp_crm.clients.demo import load_demo_clients
 from erp_crm.deals import pipelines, services
 from erp_crm.deals.demo import load_demo_deals
@@ -257,10 +258,13 @@ def test_the_client_card_block_groups_deals_and_lists_participation(app, world, 
     db_session.commit()
     with app.test_request_context("/clients/1"):
         login_user(manager)
+        # The block reaches the client card through the client_card_sections signal.
+        [section] = signals.answers(
+            signals.client_card_sections, world["company"], session=db_session, actor=manager
+        )
+        assert section.template == "deals/_client_deals.html"
         html = render_template_string(
-            '{% include "deals/_client_deals.html" %}',
-            client=world["company"],
-            client_deals=services.client_deals(db_session, world["company"]),
+            "{% include section.template %}", client=world["company"], section=section
         )
     assert "ВолгаСтройЭкспо-2027" in html and "Выиграна" in html
     assert "Участие в наших выставках" in html

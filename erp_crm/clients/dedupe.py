@@ -27,7 +27,7 @@ import itertools
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import Column, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from erp_crm import signals
 from erp_crm.audit import services as audit
 from erp_crm.audit.models import AuditEntry
 from erp_crm.auth.models import User
@@ -618,22 +619,15 @@ def candidate_pairs(
 
 # --- merging ------------------------------------------------------------------------------------
 
-# Later capabilities (deals, documents, activities) move their records of the duplicate to the
-# survivor: fn(session, survivor, duplicate, actor), returning None or a JSON-able description.
+# Later capabilities (deals, documents, activities) that must do more on a merge than re-point
+# their foreign keys connect to `signals.client_merged` and answer None or a JSON-able description.
 #
-# Undo needs nothing from a hook that only re-points foreign keys to clients: around the hooks the
-# merge notes which rows of every other table referencing clients belonged to the duplicate and
-# which of them now belong to the survivor ("moved_by_hooks" in the audit row), and the undo points
-# exactly those rows back. A hook that does more (combines or deletes rows) registers an undo:
-# `unmerge_hooks[hook_key(fn)]` = fn(session, survivor, duplicate, actor, description), called
-# with what the hook returned, before the rows are pointed back.
-MergeHook = Callable[[Session, Client, Client, User], Any]
-merge_hooks: list[MergeHook] = []
-unmerge_hooks: dict[str, Callable[[Session, Client, Client, User, Any], None]] = {}
-
-
-def hook_key(fn: Callable) -> str:
-    return f"{fn.__module__}:{fn.__qualname__}"
+# Undo needs nothing from a receiver that only re-points foreign keys to clients: around the
+# signal the merge notes which rows of every other table referencing clients belonged to the
+# duplicate and which of them now belong to the survivor ("moved_by_hooks" in the audit row), and
+# the undo points exactly those rows back. A receiver that does more (combines or deletes rows)
+# also connects to `signals.client_unmerged`, which hands back every description by receiver key
+# ("hooks" in the audit row) before the rows are pointed back.
 
 
 # References to clients that the merge itself moves (or that are the merge).
@@ -777,8 +771,9 @@ def merge_clients(
     the survivor is already in is only noted in the audit row, an (exhibition, year) it already
     has stays on the duplicate); the
     survivor's empty fields are filled from the duplicate; records merged into the duplicate
-    earlier now point to the survivor; `merge_hooks` move the later capabilities' records. The
-    duplicate is kept, with merged_into_id and merged_at. Both records get an audit row.
+    earlier now point to the survivor; `signals.client_merged` receivers move the later
+    capabilities' records. The duplicate is kept, with merged_into_id and merged_at.
+    Both records get an audit row.
     """
     if not has_permission(actor, Perm.CLIENTS_MERGE):
         raise PermissionDenied(
@@ -841,9 +836,12 @@ def merge_clients(
         (table, column): _rows_of(session, table, column, duplicate.id)
         for table, column in references
     }
-    hooks: dict[str, Any] = {}
-    for hook in merge_hooks:
-        hooks[hook_key(hook)] = hook(session, survivor, duplicate, actor)
+    hooks: dict[str, Any] = {
+        signals.receiver_key(receiver): described
+        for receiver, described in signals.client_merged.send(
+            survivor, session=session, duplicate=duplicate, actor=actor
+        )
+    }
     session.flush()
     # What the hooks left behind moves here: deals, documents, payments, leads — every record of
     # a later capability that points to the duplicate now points to the survivor, so its card
@@ -1030,9 +1028,13 @@ def unmerge_client(session: Session, duplicate: Client, *, actor: User) -> Clien
     contact_ids = [c.id for c in contacts]
     participation_ids = [p.id for p in participations]
     repointed_ids = [c.id for c in repointed]
-    for key, described in details.get("hooks", {}).items():
-        if key in unmerge_hooks:
-            unmerge_hooks[key](session, survivor, duplicate, actor, described)
+    signals.client_unmerged.send(
+        survivor,
+        session=session,
+        duplicate=duplicate,
+        actor=actor,
+        descriptions=details.get("hooks", {}),
+    )
     session.flush()
     moved_back: dict[str, int] = {}
     columns = {

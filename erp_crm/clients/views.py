@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import delete, func, select
 from werkzeug.wrappers import Response
 
+from erp_crm import signals
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
@@ -38,7 +39,6 @@ from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.core.text import display_phone
 from erp_crm.db import db
-from erp_crm.deals import services as deal_services
 from erp_crm.errors import NotFound, ValidationError
 from erp_crm.projects import services as project_services
 from erp_crm.ui import ru_plural
@@ -300,7 +300,12 @@ def show(client_id: int) -> str:
         participation_form=participation_form,
         bulk=bulk,
         merged=merged,
-        client_deals=deal_services.client_deals(db.session, client),
+        card_sections=sorted(
+            signals.answers(
+                signals.client_card_sections, client, session=db.session, actor=current_user
+            ),
+            key=lambda section: section.order,
+        ),
         kinds=CLIENT_KIND_LABELS,
         readiness=READINESS_LABELS,
         relationships=RELATIONSHIP_LABELS,

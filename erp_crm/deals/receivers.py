@@ -11,9 +11,20 @@ from sqlalchemy.orm import Session
 
 from erp_crm import signals
 from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients import services as client_services
 from erp_crm.clients.models import Client
 from erp_crm.deals.models import Deal, DealStageChange, Outcome, Stage
+from erp_crm.deals.services import client_deals
+
+
+@signals.client_card_sections.connect
+def deals_block(
+    client: Client, *, session: Session, actor: User, **_: object
+) -> signals.CardSection | None:
+    if not has_permission(actor, Perm.DEALS_VIEW):
+        return None
+    return signals.CardSection("deals/_client_deals.html", client_deals(session, client), order=10)
 
 
 @signals.client_timeline.connect
