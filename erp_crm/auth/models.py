@@ -19,7 +19,7 @@ class User(Audited, UserMixin, TimestampMixin, Base):
 
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role_known"),)
-    __audit_secret__ = frozenset({"password_hash"})
+    __audit_secret__ = frozenset({"password_hash", "calendar_token_hash"})
     __audit_exclude__ = frozenset({"session_version", "last_login_at"})
     __audit_view_permission__ = Perm.USERS_MANAGE
     __audit_title__ = "Пользователь"
@@ -35,6 +35,10 @@ class User(Audited, UserMixin, TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
     role: Mapped[str] = mapped_column(String(32))
+    # The user's wall clock: contacts are planned and reminded in it (IANA name).
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Moscow")
+    # SHA-256 of the secret of the private iCal feed («мой календарь»); None = no feed.
+    calendar_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of the login session's id: bumping it (deactivation, password change) ends live sessions.

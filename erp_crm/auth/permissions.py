@@ -62,18 +62,23 @@ class Perm(StrEnum):
     BUDGETS_MANAGE = "budgets.manage"  # plan, version and approve project budgets
     EXCHANGE_VIEW = "exchange.view"  # the exchange log with the accounting system
     EXCHANGE_MANAGE = "exchange.manage"  # connection settings, retry dead messages
+    ACTIVITIES_VIEW = "activities.view"  # see planned and done contacts with clients
+    ACTIVITIES_WORK = "activities.work"  # plan and complete one's own and one's clients'
+    ACTIVITIES_ALL = "activities.all"  # plan, complete, move anyone's; edit results after 24 h
+    ACTIVITY_CATALOGS_MANAGE = "activity_catalogs.manage"  # contact types, reasons, next steps
 
 
 _EVERY_ROLE = frozenset(Role)
 
 _STAFF = {
+    Perm.ACTIVITIES_VIEW,
     Perm.ORGANIZATIONS_VIEW,
     Perm.CLIENTS_VIEW,
     Perm.PROJECTS_VIEW,
     Perm.DEALS_VIEW,
     Perm.DOCUMENTS_VIEW,
 }
-_SELLING = {Perm.DEALS_WORK, Perm.LEADS_WORK, Perm.DOCUMENTS_ISSUE}
+_SELLING = {Perm.DEALS_WORK, Perm.LEADS_WORK, Perm.DOCUMENTS_ISSUE, Perm.ACTIVITIES_WORK}
 # The whole base is edited, cleaned and exported only by those who own its quality; a manager
 # edits their own clients and cannot carry the base away (no export).
 _BASE_KEEPERS = {
@@ -95,6 +100,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         | {
             Perm.CLIENTS_REASSIGN,
             Perm.DEALS_ALL,
+            Perm.ACTIVITIES_ALL,
+            Perm.ACTIVITY_CATALOGS_MANAGE,
             Perm.PLANS_MANAGE,
             Perm.DOCUMENTS_MANAGE,
             Perm.PAYMENTS_VIEW,

@@ -1,0 +1,1 @@
+"""Contacts with clients: planning, formalized results, reminders, ratings, forwarded requests."""
