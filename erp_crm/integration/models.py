@@ -25,7 +25,9 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint("kind IN ('counterparty', 'document', 'budget')", name="kind_known"),
+        CheckConstraint(
+            "kind IN ('counterparty', 'document', 'budget')", name="kind_known"
+        ),
         CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status_known"),
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_messages_object", "kind", "object_id"),
@@ -51,7 +53,9 @@ class InboundMessage(Base):
     """A message received from the accounting system (GetChanges), applied exactly once."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (CheckConstraint("status IN ('applied', 'ignored')", name="status_known"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('applied', 'ignored')", name="status_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_no: Mapped[int]
