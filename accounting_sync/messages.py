@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 #: The contract's version; `Ping` returns the version the 1C side implements (major must match).
 CONTRACT_VERSION = "1.0"
@@ -340,3 +340,52 @@ class Changes(WireMessage):
     def is_empty(self) -> bool:
         """True when 1C had nothing to send (no message was formed)."""
         return self.message_no == 0
+
+
+# --- From the app's outbox payloads ---------------------------------------------------------
+
+M = TypeVar("M", bound=WireMessage)
+
+#: The message each outbox kind travels as (erp_crm.integration.payloads builds the payloads).
+PAYLOAD_MESSAGES: dict[str, type[WireMessage]] = {
+    "counterparty": Counterparty,
+    "document": Document,
+    "budget": Budget,
+}
+
+
+def from_payload(kind: str, payload: dict[str, Any]) -> WireMessage:
+    """The wire message of an outbox payload of `kind` (see PAYLOAD_MESSAGES)."""
+    return _from_json(PAYLOAD_MESSAGES[kind], payload)
+
+
+def _from_json(cls: type[M], data: dict[str, Any]) -> M:
+    """Field by field, driven by `wire_fields`: the payload's keys are the fields' names, money
+    a string ("1234.50"), dates ISO strings. A missing or null value takes the field's default;
+    an empty value of an optional field is no value (1C has no empty KPP or date)."""
+    kwargs: dict[str, Any] = {}
+    defaults = {f.name: f for f in dataclasses.fields(cls)}
+    for wf in wire_fields(cls):
+        value = data.get(wf.name)
+        if value is None or (wf.optional and value == ""):
+            if wf.optional:
+                kwargs[wf.name] = None
+            elif defaults[wf.name].default is not dataclasses.MISSING:
+                kwargs[wf.name] = defaults[wf.name].default
+            else:
+                kwargs[wf.name] = None  # refused by the message: a required field is missing
+        elif wf.is_list:
+            kwargs[wf.name] = tuple(_from_json(wf.type, item) for item in value)
+        elif wf.type is Decimal:
+            kwargs[wf.name] = Decimal(str(value))
+        elif wf.type is datetime:
+            kwargs[wf.name] = datetime.fromisoformat(value) if isinstance(value, str) else value
+        elif wf.type is date:
+            kwargs[wf.name] = date.fromisoformat(value) if isinstance(value, str) else value
+        elif wf.type is int:
+            kwargs[wf.name] = int(value)
+        elif wf.type is str:
+            kwargs[wf.name] = str(value)
+        else:
+            kwargs[wf.name] = value
+    return cls(**kwargs)

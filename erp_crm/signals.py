@@ -1,6 +1,6 @@
 """The cross-area events and questions of the app, as named blinker signals — the one list.
 
-An area low in the house (clients, sales documents, billing) *sends*; the areas above it
+An area low in the house (clients, sales documents, billing, budgets) *sends*; the areas above it
 (deals, billing, integration, later activities, reports, mailing) *connect* receivers in their
 `receivers.py`, which the area's package `__init__` imports. So a receiver is connected as soon as
 its area is imported — `erp_crm/models.py` imports every area — and a service behaves the same in
@@ -52,6 +52,11 @@ deal_stage_changed = _signal(
     "A deal moved to another stage (sender: Deal; session, change: DealStageChange, from_stage, "
     "to_stage, actor). Sent for the opening stage too (from_stage None).",
 )
+budget_approved = _signal(
+    "budget-approved",
+    "A project's budget version was approved (sender: BudgetVersion; session, actor). The "
+    "accounting outbox listens.",
+)
 clients_reassigned = _signal(
     "clients-reassigned",
     "A leaver's clients went to other curators (sender: the leaver User; session, to_users, "
@@ -100,6 +105,12 @@ document_payment_orders = _signal(
     "document-payment-orders",
     "Payment orders that paid a deal's invoices by a date, for a VAT invoice's line 5 (sender: "
     "None; session, deal_id, on) → list[{'number', 'date'}].",
+)
+budget_exchange_state = _signal(
+    "budget-exchange-state",
+    "Where a budget version stands in the accounting exchange (sender: BudgetVersion; session) "
+    "→ the status of its latest outbox message ('pending', 'sent', 'dead'), or None if never "
+    "queued.",
 )
 invoice_payment_states = _signal(
     "invoice-payment-states",

@@ -16,9 +16,9 @@ from erp_crm.budgets import report as reports
 from erp_crm.budgets import services
 from erp_crm.budgets.demo import seed_demo_budgets
 from erp_crm.budgets.models import BudgetActual, BudgetArticle, BudgetLine, BudgetVersion
+from erp_crm.core.guids import guid_for
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.integration.models import OutboxMessage
-from erp_crm.integration.outbox import guid_for
 from erp_crm.projects import plans
 from erp_crm.projects.demo import PROJECTS
 from tests.test_projects import make_client, make_deal, make_project

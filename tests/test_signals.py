@@ -20,6 +20,8 @@ EXPECTED = {
     "clients_reassigned": {"erp_crm.deals.receivers:move_open_deals"},
     "document_issued": {"erp_crm.integration.receivers:on_issued"},
     "document_cancelled": {"erp_crm.integration.receivers:on_cancelled"},
+    "budget_approved": {"erp_crm.integration.receivers:on_budget_approved"},
+    "budget_exchange_state": {"erp_crm.integration.receivers:budget_state"},
     "document_cancel_refusal": {"erp_crm.billing.receivers:refuse_cancel_when_paid"},
     "document_payment_orders": {"erp_crm.billing.receivers:payment_documents"},
     "invoice_payment_states": {"erp_crm.billing.receivers:invoice_states"},

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from erp_crm.auth.models import User
 from erp_crm.budgets import services
 from erp_crm.budgets.models import BudgetArticle
-from erp_crm.integration.outbox import guid_for
+from erp_crm.core.guids import guid_for
 from erp_crm.projects import plans
 from erp_crm.projects.demo import PROJECTS, ProjectSpec
 from erp_crm.projects.models import Project, StandType

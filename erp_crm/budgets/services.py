@@ -1,5 +1,6 @@
 """Budget rules: versions of a project's budget and their grid, approval (which sends the
-version to accounting through the outbox), and the actuals accounting reports.
+version to accounting: the `budget_approved` signal, the integration area queues it), and the
+actuals accounting reports.
 
 Every function takes the session first and never commits; the request (or the sync job) does.
 The list of articles is in `budgets.articles`, the plan-vs-actual figures in `budgets.report`.
@@ -17,6 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.audit import services as audit
 from erp_crm.auth.models import User
 from erp_crm.budgets.access import require_keeper
@@ -29,10 +31,9 @@ from erp_crm.budgets.models import (
     Direction,
     VersionStatus,
 )
+from erp_crm.core.guids import guid_for
 from erp_crm.db import utcnow
 from erp_crm.errors import Conflict, NotFound, ValidationError
-from erp_crm.integration.models import OutboxMessage
-from erp_crm.integration.outbox import enqueue, guid_for
 from erp_crm.projects import plans
 from erp_crm.projects import values as v
 from erp_crm.projects.models import Project
@@ -247,42 +248,12 @@ def delete_draft(session: Session, version: BudgetVersion, *, actor: User | None
     session.flush()
 
 
-def outbox_payload(session: Session, version: BudgetVersion) -> dict[str, Any]:
-    """The message accounting receives: money as strings with two decimals, months as
-    'YYYY-MM-01', only the non-zero cells, income first."""
-    project = version.project
-    rows = session.execute(
-        select(BudgetArticle, BudgetLine.month, BudgetLine.amount)
-        .join(BudgetLine, BudgetLine.article_id == BudgetArticle.id)
-        .where(BudgetLine.version_id == version.id, BudgetLine.amount != 0)
-    ).all()
-    order = {Direction.INCOME.value: 0, Direction.EXPENSE.value: 1}
-    rows.sort(key=lambda r: (order[r[0].direction], r[0].position, r[0].code, r[1]))
-    return {
-        "guid": version.guid,
-        "project_guid": guid_for("projects", project.id),
-        "project_code": project.code,
-        "project_name": project.name,
-        "version": version.number,
-        "status": VersionStatus.APPROVED.value,
-        "lines": [
-            {
-                "article_code": article.code,
-                "article_name": article.name,
-                "direction": article.direction,
-                "month": plans.month_start(month).isoformat(),
-                "amount": f"{Decimal(amount).quantize(CENT):.2f}",
-            }
-            for article, month, amount in rows
-        ],
-    }
-
-
 def approve_version(
     session: Session, version: BudgetVersion, *, actor: User | None
 ) -> BudgetVersion:
     """The draft becomes the project's approved budget; the previous approved version becomes
-    superseded (still readable), and the version is queued for accounting in this transaction."""
+    superseded (still readable), and the version is queued for accounting in this transaction
+    (the integration area's receiver of `budget_approved` writes the outbox row)."""
     require_keeper(actor)
     project = session.get(Project, version.project_id, with_for_update=True)
     assert project is not None
@@ -303,14 +274,7 @@ def approve_version(
     version.approved_at = now
     version.approved_by_id = getattr(actor, "id", None)
     session.flush()
-    enqueue(
-        session,
-        "budget",
-        object_id=version.id,
-        guid=version.guid,
-        payload=outbox_payload(session, version),
-        label=f"Бюджет проекта {project.name}, версия {version.number}",
-    )
+    signals.budget_approved.send(version, session=session, actor=actor)
     return version
 
 
@@ -410,11 +374,9 @@ OUTBOX_STATUS_LABELS = {
 }
 
 
-def outbox_state(session: Session, version: BudgetVersion) -> OutboxMessage | None:
-    """The latest outbox message that carries this version (None for drafts)."""
-    return session.scalar(
-        select(OutboxMessage)
-        .where(OutboxMessage.kind == "budget", OutboxMessage.object_id == version.id)
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    )
+def exchange_status(session: Session, version: BudgetVersion) -> str | None:
+    """Where the version stands with accounting: the status of its latest outbox message
+    ('pending', 'sent', 'dead'; see OUTBOX_STATUS_LABELS), None for drafts."""
+    for status in signals.answers(signals.budget_exchange_state, version, session=session):
+        return status
+    return None

@@ -174,7 +174,7 @@ def version(version_id: int) -> str:
         version=item,
         project=item.project,
         report=reports.build_report(db.session, item.project, item),
-        outbox=services.outbox_state(db.session, item),
+        outbox_status=services.exchange_status(db.session, item),
         outbox_labels=services.OUTBOX_STATUS_LABELS,
         **_helpers(),
     )

@@ -1,7 +1,9 @@
-"""The app's side of the accounting exchange: the outbox, the exchange state and log, settings.
+"""The app's side of the accounting exchange, and the owner of its state.
 
-erp_crm only writes here (a business change and its outbox row in one transaction) and reads the
-log; accounting_sync sends and receives. erp_crm never imports accounting_sync or zeep.
+`payloads` (what our records look like to 1C), `outbox` (queued in the business transaction;
+claimed, numbered, marked sent or failed, backed off, dead, retried), `inbox` (1C's messages
+applied exactly once by their number), `services` (node state, settings, the exchange log).
+accounting_sync only carries the data over SOAP; erp_crm never imports accounting_sync or zeep.
 """
 
 # Connects this area's receivers of the cross-area signals (erp_crm/signals.py) on import.

@@ -1,21 +1,43 @@
-"""Registering changes for the accounting system: call `enqueue` in the business transaction."""
+"""The outbox's state machine: what the app sends to the accounting system, and how far it got.
+
+A row is added by `enqueue` in the business transaction (never commits) and then goes
+
+    pending ──claim_batch──▶ pending with a message_no ──mark_sent──▶ sent
+                                    │ ▲
+                        mark_failed │ │ (backoff, then the same batch is claimed again)
+                                    ▼ │
+                         after N attempts: dead ──retry_dead──▶ pending (a new number)
+
+Numbering follows 1C exchange plans: one unconfirmed outgoing batch at a time. `claim_batch` gives
+the open batch again (same MessageNo, so the peer drops it if it had applied it) until it is
+marked sent or dead, and only then numbers a new one (`exchange_state.sent_no`). The caller (the
+exchange pass in accounting_sync) claims in one short transaction, calls 1C with none open, and
+marks the outcome in another.
+"""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
+from flask import current_app
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm, has_permission
+from erp_crm.db import utcnow
+from erp_crm.errors import Conflict, PermissionDenied
+from erp_crm.integration import services
 from erp_crm.integration.models import OUTBOX_KINDS, OutboxMessage
 
-# Our GUIDs for records that have no guid column: stable, derived from the table and the id.
-GUID_NAMESPACE = uuid.UUID("5b0b3f1e-6c1d-4a8e-9d51-2b7f1c9a0e77")
-
-
-def guid_for(table: str, object_id: int) -> str:
-    """The GUID the accounting side knows a record of ours by (e.g. guid_for("projects", 7))."""
-    return str(uuid.uuid5(GUID_NAMESPACE, f"{table}/{object_id}"))
+KIND_ORDER = ("counterparty", "document", "budget")  # 1C must know a counterparty first
+MAX_ATTEMPTS = 8  # ACCOUNTING_MAX_ATTEMPTS overrides
+BACKOFF_SECONDS = 10.0  # ACCOUNTING_BACKOFF_SECONDS overrides
+#: What `claim_batch` answers while the open batch waits out its backoff.
+WAIT: Final = "wait"
 
 
 def enqueue(
@@ -28,7 +50,7 @@ def enqueue(
     label: str = "",
 ) -> OutboxMessage:
     """Add an outbox row in the caller's transaction (never commits). The payload is JSON with
-    money as strings ("1234.50") and dates as ISO strings."""
+    money as strings ("1234.50") and dates as ISO strings (see `payloads`)."""
     if kind not in OUTBOX_KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
     row = OutboxMessage(
@@ -37,3 +59,158 @@ def enqueue(
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass
+class Batch:
+    """One outgoing message: rows of one kind under one number, and our acknowledgement."""
+
+    kind: str
+    ids: list[int]
+    payloads: list[dict[str, Any]]  # one per object: the same object twice → its last state
+    message_no: int
+    received_no: int  # the last message of 1C's we applied, sent along as the acknowledgement
+
+
+def _unique(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The same object twice in a batch (two documents of one client): its last state wins."""
+    by_guid: dict[str, dict[str, Any]] = {}
+    for payload in payloads:
+        by_guid.pop(payload["guid"], None)
+        by_guid[payload["guid"]] = payload
+    return list(by_guid.values())
+
+
+def claim_batch(session: Session, batch_size: int = 50) -> Batch | Literal["wait"] | None:
+    """The unconfirmed batch if there is one (or WAIT while it backs off), else a new one:
+    counterparties first, then documents, then one budget per message; None when all is sent."""
+    now = utcnow()
+    open_no = session.scalar(
+        select(OutboxMessage.message_no)
+        .where(OutboxMessage.status == "pending", OutboxMessage.message_no.is_not(None))
+        .order_by(OutboxMessage.message_no)
+        .limit(1)
+    )
+    st = services.state(session)
+    if open_no is not None:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.message_no == open_no)
+            .order_by(OutboxMessage.id)
+        ).all()
+        if any(r.next_attempt_at > now for r in rows):
+            return WAIT
+    else:
+        rows = []
+        for kind in KIND_ORDER:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.message_no.is_(None),
+                    OutboxMessage.kind == kind,
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .order_by(OutboxMessage.id)
+                .limit(1 if kind == "budget" else batch_size)
+            ).all()
+            if rows:
+                break
+        if not rows:
+            return None
+        st.sent_no += 1
+        for row in rows:
+            row.message_no = st.sent_no
+        session.flush()
+    return Batch(
+        kind=rows[0].kind,
+        ids=[r.id for r in rows],
+        payloads=_unique([r.payload for r in rows]),
+        message_no=rows[0].message_no,
+        received_no=st.received_no,
+    )
+
+
+def _rows(session: Session, batch: Batch) -> list[OutboxMessage]:
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(batch.ids))))
+
+
+def mark_sent(
+    session: Session, batch: Batch, *, accounting_ids: Mapping[str, str], answer: str
+) -> None:
+    """1C acknowledged the batch (`answer`: accepted or duplicate): its rows are sent, each with
+    the id 1C gave the object (`accounting_ids`: our GUID → theirs)."""
+    now = utcnow()
+    for row in _rows(session, batch):
+        row.status, row.sent_at = "sent", now
+        row.attempts += 1
+        row.last_error = None
+        row.accounting_id = accounting_ids.get(row.object_guid, row.accounting_id)
+    services.log(
+        session,
+        f"Put:{batch.kind}",
+        True,
+        f"объектов: {len(batch.ids)}, ответ 1С: {answer}",
+        message_no=batch.message_no,
+    )
+
+
+def mark_failed(
+    session: Session,
+    batch: Batch,
+    error: str,
+    *,
+    max_attempts: int | None = None,
+    backoff_base: float | None = None,
+) -> int:
+    """The call failed: every row counts an attempt and waits `backoff` before the same batch
+    goes again; a row at `max_attempts` is dead and releases the number. Answers how many died.
+    The limits default to ACCOUNTING_MAX_ATTEMPTS / ACCOUNTING_BACKOFF_SECONDS."""
+    config = current_app.config
+    if max_attempts is None:
+        max_attempts = int(config.get("ACCOUNTING_MAX_ATTEMPTS", MAX_ATTEMPTS))
+    if backoff_base is None:
+        backoff_base = float(config.get("ACCOUNTING_BACKOFF_SECONDS", BACKOFF_SECONDS))
+    now = utcnow()
+    dead = 0
+    for row in _rows(session, batch):
+        row.attempts += 1
+        row.last_error = error[:2000]
+        if row.attempts >= max_attempts:
+            row.status = "dead"
+            row.message_no = None  # a later retry takes a new number
+            dead += 1
+        else:
+            row.next_attempt_at = now + backoff(row.attempts, backoff_base)
+    services.log(session, f"Put:{batch.kind}", False, error, message_no=batch.message_no)
+    return dead
+
+
+def backoff(attempts: int, base: float) -> dt.timedelta:
+    """Exponential: base, 2·base, 4·base … capped at an hour."""
+    return dt.timedelta(seconds=min(base * 2 ** max(0, attempts - 1), 3600))
+
+
+def retry_dead(session: Session, message: OutboxMessage, *, actor: User) -> OutboxMessage:
+    """A dead message goes back to the queue with a new message number (the old one is burnt)."""
+    if not has_permission(actor, Perm.EXCHANGE_MANAGE):
+        raise PermissionDenied("Повторить отправку может администратор.")
+    if message.status != "dead":
+        raise Conflict("Повторять можно только сообщения с ошибкой отправки.")
+    message.status = "pending"
+    message.attempts = 0
+    message.message_no = None
+    message.next_attempt_at = utcnow()
+    session.flush()
+    return message
+
+
+def retry_all_dead(session: Session, *, actor: User) -> int:
+    if not has_permission(actor, Perm.EXCHANGE_MANAGE):
+        raise PermissionDenied("Повторить отправку может администратор.")
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "dead")
+        .values(status="pending", attempts=0, message_no=None, next_attempt_at=utcnow())
+    )
+    return result.rowcount or 0

@@ -1,25 +1,24 @@
-"""Exchange state, connection settings (password encrypted at rest), the log, retries."""
+"""Exchange state, connection settings (password encrypted at rest), the log.
+
+The outbox's and the inbox's state machines are in `outbox` and `inbox`."""
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.db import utcnow
-from erp_crm.errors import Conflict, PermissionDenied, ValidationError
-from erp_crm.integration.models import ExchangeEvent, ExchangeState, OutboxMessage
-
-MAX_ATTEMPTS = 8
+from erp_crm.errors import PermissionDenied, ValidationError
+from erp_crm.integration.models import ExchangeEvent, ExchangeState
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,12 @@ def save_settings(
     from erp_crm.audit.services import record
 
     # The audit row says the settings changed, never the password itself.
-    record(session, _AuditedState(row), "settings", {"url": url, "username": row.username,
-                                                      "password_changed": bool(password)})
+    record(
+        session,
+        _AuditedState(row),
+        "settings",
+        {"url": url, "username": row.username, "password_changed": bool(password)},
+    )
     return row
 
 
@@ -115,38 +118,10 @@ class _AuditedState:
         return "Настройки обмена с 1С"
 
 
-def log(session: Session, operation: str, ok: bool, detail: str = "",
-        message_no: int | None = None) -> None:
-    session.add(ExchangeEvent(operation=operation, ok=ok, detail=detail[:4000],
-                              message_no=message_no))
-    session.flush()
-
-
-def retry_dead(session: Session, message: OutboxMessage, *, actor: User) -> OutboxMessage:
-    """A dead message goes back to the queue with a new message number (the old one is burnt)."""
-    if not has_permission(actor, Perm.EXCHANGE_MANAGE):
-        raise PermissionDenied("Повторить отправку может администратор.")
-    if message.status != "dead":
-        raise Conflict("Повторять можно только сообщения с ошибкой отправки.")
-    message.status = "pending"
-    message.attempts = 0
-    message.message_no = None
-    message.next_attempt_at = utcnow()
-    session.flush()
-    return message
-
-
-def retry_all_dead(session: Session, *, actor: User) -> int:
-    if not has_permission(actor, Perm.EXCHANGE_MANAGE):
-        raise PermissionDenied("Повторить отправку может администратор.")
-    result = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == "dead")
-        .values(status="pending", attempts=0, message_no=None, next_attempt_at=utcnow())
+def log(
+    session: Session, operation: str, ok: bool, detail: str = "", message_no: int | None = None
+) -> None:
+    session.add(
+        ExchangeEvent(operation=operation, ok=ok, detail=detail[:4000], message_no=message_no)
     )
-    return result.rowcount or 0
-
-
-def backoff(attempts: int, base: float) -> dt.timedelta:
-    """Exponential: base, 2·base, 4·base … capped at an hour."""
-    return dt.timedelta(seconds=min(base * 2 ** max(0, attempts - 1), 3600))
+    session.flush()

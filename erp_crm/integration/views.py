@@ -12,7 +12,7 @@ from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.errors import NotFound, ValidationError
-from erp_crm.integration import services
+from erp_crm.integration import outbox, services
 from erp_crm.integration.models import ExchangeEvent, InboundMessage, OutboxMessage
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
@@ -30,8 +30,11 @@ def index() -> str:
     if status in OUTBOX_STATUS_LABELS:
         query = query.where(OutboxMessage.status == status)
     page = paginate(db.session, query, page=parse_page(args.get("page")), per_page=50)
-    counts = dict(db.session.execute(
-        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+        ).all()
+    )
     st = services.state(db.session)
     return render_template(
         "exchange/index.html",
@@ -39,10 +42,12 @@ def index() -> str:
         status=status,
         counts=counts,
         state=st,
-        events=db.session.scalars(select(ExchangeEvent).order_by(ExchangeEvent.id.desc())
-                                  .limit(30)).all(),
-        inbound=db.session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())
-                                   .limit(15)).all(),
+        events=db.session.scalars(
+            select(ExchangeEvent).order_by(ExchangeEvent.id.desc()).limit(30)
+        ).all(),
+        inbound=db.session.scalars(
+            select(InboundMessage).order_by(InboundMessage.id.desc()).limit(15)
+        ).all(),
         status_labels=OUTBOX_STATUS_LABELS,
         kind_labels=KIND_LABELS,
         can_manage=has_permission(current_user, Perm.EXCHANGE_MANAGE),
@@ -55,7 +60,7 @@ def retry(message_id: int) -> Response:
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         raise NotFound("Сообщение не найдено.")
-    services.retry_dead(db.session, message, actor=current_user)
+    outbox.retry_dead(db.session, message, actor=current_user)
     flash("Сообщение снова в очереди: уйдёт при следующем обмене.", "success")
     return redirect(url_for("exchange.index"))
 
@@ -63,7 +68,7 @@ def retry(message_id: int) -> Response:
 @bp.route("/retry-dead", methods=["POST"])
 @require_permission(Perm.EXCHANGE_MANAGE)
 def retry_all() -> Response:
-    count = services.retry_all_dead(db.session, actor=current_user)
+    count = outbox.retry_all_dead(db.session, actor=current_user)
     flash(f"Снова в очереди: {count}.", "success")
     return redirect(url_for("exchange.index"))
 
@@ -86,8 +91,10 @@ def sync_now() -> Response:
         flash(f"Обмен не выполнен: {err}", "danger")
     else:
         if errors:
-            flash("Обмен с ошибками: " + "; ".join(dict.fromkeys(errors)) + f". Итог: {summary}.",
-                  "danger")
+            flash(
+                "Обмен с ошибками: " + "; ".join(dict.fromkeys(errors)) + f". Итог: {summary}.",
+                "danger",
+            )
         else:
             flash(f"Обмен выполнен: {summary}.", "success")
     return redirect(url_for("exchange.index"))
@@ -116,8 +123,12 @@ def settings() -> Response | tuple[str, int]:
     conn = services.connection(db.session)
     st = services.state(db.session)
     return render_template(
-        "exchange/settings.html", conn=conn, state=st, errors=errors,
-        has_password=bool(conn.password), form=request.form if errors else None,
+        "exchange/settings.html",
+        conn=conn,
+        state=st,
+        errors=errors,
+        has_password=bool(conn.password),
+        form=request.form if errors else None,
     ), status
 
 
