@@ -146,6 +146,7 @@ def _authenticate() -> None:
 def register_api_modules() -> None:
     """Import the modules that declare endpoints (once; they register on import)."""
     from erp_crm.api import (  # noqa: F401
+        activities,
         auth,
         billing,
         clients,
