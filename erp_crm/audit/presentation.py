@@ -33,10 +33,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp_crm.audit import vocabulary as words
-from erp_crm.audit.vocabulary import Line
+from erp_crm.audit.vocabulary import Line  # the areas import it from here too
 from erp_crm.core.text import display_phone
-
-__all__ = ["Line"]
 
 SECRET = "***"  # noqa: S105  (what audit.services writes instead of a secret)
 

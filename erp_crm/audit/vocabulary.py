@@ -15,6 +15,7 @@ same key may be registered by two areas only with the same words (checked at imp
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 
@@ -77,6 +78,9 @@ SUMMARIES: dict[str, Summary] = {}
 DIFF_ACTIONS: dict[str, DiffValue | None] = {"update": None}
 
 
+_NOTHING: Mapping[Any, Any] = MappingProxyType({})  # the default of register's arguments
+
+
 def _merge(target: dict[Any, Any], new: Mapping[Any, Any], what: str) -> None:
     for key, value in new.items():
         if key in target and target[key] != value:
@@ -86,18 +90,18 @@ def _merge(target: dict[Any, Any], new: Mapping[Any, Any], what: str) -> None:
 
 def register(
     *,
-    actions: Mapping[str, str] = {},  # noqa: B006  (read only)
-    fields: Mapping[str, str] = {},  # noqa: B006
-    values: Mapping[str, Mapping[Any, str]] = {},  # noqa: B006
-    titles: Mapping[str, str] = {},  # noqa: B006
+    actions: Mapping[str, str] = _NOTHING,
+    fields: Mapping[str, str] = _NOTHING,
+    values: Mapping[str, Mapping[Any, str]] = _NOTHING,
+    titles: Mapping[str, str] = _NOTHING,
     users: Iterable[str] = (),
-    references: Mapping[str, str] = {},  # noqa: B006
+    references: Mapping[str, str] = _NOTHING,
     phones: Iterable[str] = (),
-    nested: Mapping[str, str] = {},  # noqa: B006
-    record_texts: Mapping[str, RecordText] = {},  # noqa: B006
-    moved: Mapping[str, tuple[int, str]] = {},  # noqa: B006
-    summaries: Mapping[str, Summary] = {},  # noqa: B006
-    diff_actions: Mapping[str, DiffValue | None] = {},  # noqa: B006
+    nested: Mapping[str, str] = _NOTHING,
+    record_texts: Mapping[str, RecordText] = _NOTHING,
+    moved: Mapping[str, tuple[int, str]] = _NOTHING,
+    summaries: Mapping[str, Summary] = _NOTHING,
+    diff_actions: Mapping[str, DiffValue | None] = _NOTHING,
 ) -> None:
     """Add an area's words: action names, field names, value labels, what its keys point to.
 
