@@ -424,10 +424,9 @@ class BackendBench:
 
         from bench import datagen
         from erp_crm import create_app
-        from erp_crm.audit.services import set_actor
         from erp_crm.auth import services as auth_services
         from erp_crm.config import Config
-        from erp_crm.db import db
+        from erp_crm.db import db, set_actor
 
         self.url = self.database_url()
         instance = self.tmp / "instance"

@@ -378,9 +378,8 @@ class DealsBench:
 
         from bench import deals_datagen
         from erp_crm import create_app
-        from erp_crm.audit.services import set_actor
         from erp_crm.config import Config
-        from erp_crm.db import db
+        from erp_crm.db import db, set_actor
 
         options = self.options
         self.url = self.database_url()

@@ -50,7 +50,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     register_error_handlers(app)
     register_template_helpers(app)
-    audit_presentation.register(app)
+    audit_presentation.add_template_globals(app)
     _load_plugins(app)
     return app
 

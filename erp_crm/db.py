@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, Numeric, String, create_engine, event, func
@@ -69,6 +69,42 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(
         default=utcnow, onupdate=utcnow, server_default=func.now()
     )
+
+
+class Audited:
+    """Mixin: every insert, update and delete of the class is written to the audit log.
+
+    Only the opt-in and its settings live here, below every area (auth included): the writer
+    that reads them is `erp_crm/audit/services.py`, which listens to every session's flush, so a
+    model is audited without its area importing the audit package.
+
+    `__audit_exclude__` names attributes left out of the log entirely (technical counters),
+    `__audit_secret__` those whose change is logged as "***" without the value (and
+    `__audit_secret_texts__` what the pages say of one: {column: (when set, when changed)}),
+    `__audit_view_permission__` is the permission needed to read a record's history,
+    `__audit_title__` the record's kind in Russian; `__audit_labels__` (column → Russian name) and
+    `__audit_values__` (column → {code: label}) are the model's own words on the history pages.
+    """
+
+    __audit_exclude__: ClassVar[frozenset[str]] = frozenset()
+    __audit_secret__: ClassVar[frozenset[str]] = frozenset()
+    __audit_secret_texts__: ClassVar[dict[str, tuple[str, str]]] = {}
+    __audit_view_permission__: ClassVar[Any] = None
+    __audit_title__: ClassVar[str] = ""
+
+    def audit_label(self) -> str:
+        return str(getattr(self, "id", ""))
+
+    def audit_extra(self) -> dict[str, Any]:
+        """Values beyond the columns that belong in the record's snapshot (e.g. child rows)."""
+        return {}
+
+
+def set_actor(session: Session, actor: Any | None) -> None:
+    """Attribute the session's changes to `actor` (a user or None for the system).
+
+    The audit writer reads `session.info["actor_id"]`; CLI commands, jobs and tests set it here."""
+    session.info["actor_id"] = getattr(actor, "id", None)
 
 
 def _configure_sqlite(engine: Engine) -> None:

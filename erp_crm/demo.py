@@ -7,13 +7,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import ROLE_LABELS, Role
 from erp_crm.budgets.demo import seed_demo_budgets
 from erp_crm.clients.demo import load_demo_clients
-from erp_crm.db import db
+from erp_crm.db import db, set_actor
 from erp_crm.deals.demo import load_demo_deals
 from erp_crm.deals.lead_demo import load_demo_leads
 from erp_crm.organizations import services as org_services

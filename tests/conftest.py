@@ -22,10 +22,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from erp_crm import create_app
-from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
 from erp_crm.config import Config
+from erp_crm.db import set_actor
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-42"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from erp_crm.audit import presentation
-from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
 from erp_crm.clients import dedupe, groups, services
+from erp_crm.db import set_actor
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Lead
 from tests.conftest import PASSWORD

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from erp_crm import signals
 from erp_crm.audit.models import AuditEntry
-from erp_crm.audit.services import set_actor
 from erp_crm.clients import dedupe, groups, services
 from erp_crm.clients.models import Client, CompetitorParticipation, client_group_members
 from erp_crm.core.requisites import complete_inn
+from erp_crm.db import set_actor
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 
 INN = "7707083893"

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select
 
 from erp_crm.audit.models import AuditEntry
-from erp_crm.audit.services import set_actor
 from erp_crm.clients import importer, services
 from erp_crm.clients.models import Client, ImportJob
+from erp_crm.db import set_actor
 from erp_crm.errors import ValidationError
 
 INN_X = "7707083893"

@@ -17,11 +17,10 @@ import pytest
 from sqlalchemy import func, select
 
 from erp_crm.audit.models import AuditEntry
-from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
 from erp_crm.clients import access, importer, services
 from erp_crm.clients.models import Client, ImportJob
-from erp_crm.db import db
+from erp_crm.db import db, set_actor
 from tests.conftest import PASSWORD, make_test_app
 from tests.conftest import Client as WebClient
 

@@ -23,7 +23,7 @@ from erp_crm.deals.models import Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.organizations.models import Organization
 from erp_crm.projects.models import ServiceItem, Stand
-from erp_crm.sales_documents import packages, services, templates_admin
+from erp_crm.sales_documents import numbering, packages, services, templates_admin
 from erp_crm.sales_documents.models import Document, DocumentCounter, DocumentFile
 from erp_crm.sales_documents.schema import line_dict, totals_dict
 from erp_crm.sales_documents.template_store import shipped
@@ -147,7 +147,7 @@ def test_zero_rate_and_no_vat_and_a_2025_document():
 def test_numbers_run_per_organization_kind_and_year_and_a_rollback_returns_the_number(
     db_session, org
 ):
-    take = services.allocate_number
+    take = numbering.allocate_number
     assert [take(db_session, org.id, "invoice", 2026) for _ in range(3)] == [1, 2, 3]
     assert take(db_session, org.id, "act", 2026) == 1
     assert take(db_session, org.id, "invoice", 2027) == 1
@@ -195,7 +195,7 @@ def test_concurrent_issuers_get_every_number_once_without_gaps(app, backend):
         try:
             for attempt in range(12):
                 with Session(engine) as session:
-                    number = services.allocate_number(session, org_id, "invoice", 2026)
+                    number = numbering.allocate_number(session, org_id, "invoice", 2026)
                     if (index + attempt) % 4 == 0:
                         session.rollback()  # a failed issue: the number must come back
                         continue
@@ -225,14 +225,14 @@ def test_concurrent_issuers_get_every_number_once_without_gaps(app, backend):
 
 
 def test_number_format_pattern_applies_to_the_next_documents(db_session, admin, org):
-    services.set_number_pattern(db_session, org, "invoice", "СЧ-{n:04}/{yy}", actor=admin)
+    numbering.set_number_pattern(db_session, org, "invoice", "СЧ-{n:04}/{yy}", actor=admin)
     deal = make_deal(db_session, admin)
     doc = services.issue_document(db_session, deal, "invoice", actor=admin,
                                   on=dt.date(2026, 11, 23))
     assert doc.number == "СЧ-0001/26"
     for bad in ("{n.__class__}", "без номера", "{x}{n}"):
         with pytest.raises(ValidationError):
-            services.set_number_pattern(db_session, org, "invoice", bad, actor=admin)
+            numbering.set_number_pattern(db_session, org, "invoice", bad, actor=admin)
 
 
 # --- issuing, freezing, the chain ----------------------------------------------------------------

@@ -10,9 +10,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
-from erp_crm.db import db
+from erp_crm.db import db, set_actor
 from erp_crm.deals import services
 from erp_crm.deals.models import Deal
 from erp_crm.projects.models import Stand

@@ -17,9 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp_crm.audit.models import AuditEntry
-from erp_crm.audit.services import set_actor
 from erp_crm.config import normalize_database_url
-from erp_crm.db import Base, make_engine, utcnow
+from erp_crm.db import Base, make_engine, set_actor, utcnow
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.projects import hallplan, stands
 from erp_crm.projects import stand_services as ss

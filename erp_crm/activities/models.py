@@ -21,11 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from erp_crm.audit.models import Audited
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients.models import Client, ContactPerson
-from erp_crm.db import Base, TimestampMixin, UTCDateTime, utcnow
+from erp_crm.db import Audited, Base, TimestampMixin, UTCDateTime, utcnow
 from erp_crm.deals.models import Deal, LostReason, Stage
 from erp_crm.projects.models import Project
 

@@ -1,8 +1,10 @@
 """Writes audit rows automatically for every `Audited` record a session flushes.
 
 The actor is taken from `session.info["actor_id"]` (set by CLI commands and jobs through
-`set_actor`) or, inside a request, from `g.actor_id` (set by the login checks). Rows are inserted
-on the flushing connection, so they commit or roll back with the change they describe.
+`erp_crm.db.set_actor`) or, inside a request, from `g.actor_id` (set by the login checks). Rows
+are inserted on the flushing connection, so they commit or roll back with the change they
+describe. Models opt in with the `erp_crm.db.Audited` mixin, which lives below every area (auth
+included), so no area has to import this package to be audited.
 """
 
 from __future__ import annotations
@@ -17,15 +19,10 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.attributes import NO_VALUE
 
-from erp_crm.audit.models import Audited, AuditEntry
-from erp_crm.db import utcnow
+from erp_crm.audit.models import AuditEntry
+from erp_crm.db import Audited, utcnow
 
 SECRET = "***"  # noqa: S105  (the placeholder shown instead of a secret)
-
-
-def set_actor(session: Session, actor: Any | None) -> None:
-    """Attribute the session's changes to `actor` (a user or None for the system)."""
-    session.info["actor_id"] = getattr(actor, "id", None)
 
 
 def _actor_id(session: Session) -> int | None:

@@ -5,12 +5,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from erp_crm.audit import presentation, services
-from erp_crm.audit.models import Audited, AuditEntry
+from erp_crm.audit.models import AuditEntry
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.core.pagination import paginate, parse_page
-from erp_crm.db import Base, db
+from erp_crm.db import Audited, Base, db
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

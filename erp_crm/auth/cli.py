@@ -3,10 +3,9 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from erp_crm.audit.services import set_actor
 from erp_crm.auth import services
 from erp_crm.auth.permissions import Role
-from erp_crm.db import db
+from erp_crm.db import db, set_actor
 from erp_crm.errors import ValidationError
 
 

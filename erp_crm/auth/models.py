@@ -7,9 +7,8 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from erp_crm.audit.models import Audited
 from erp_crm.auth.permissions import ROLE_LABELS, Perm, Role
-from erp_crm.db import Base, TimestampMixin, utcnow
+from erp_crm.db import Audited, Base, TimestampMixin, utcnow
 
 _ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
 
@@ -20,12 +19,18 @@ class User(Audited, UserMixin, TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(f"role IN ({_ROLE_VALUES})", name="role_known"),)
     __audit_secret__ = frozenset({"password_hash", "calendar_token_hash"})
+    __audit_secret_texts__: ClassVar[dict[str, tuple[str, str]]] = {
+        "password_hash": ("задан", "изменён")
+    }
     __audit_exclude__ = frozenset({"session_version", "last_login_at"})
     __audit_view_permission__ = Perm.USERS_MANAGE
     __audit_title__ = "Пользователь"
     __audit_labels__: ClassVar[dict[str, str]] = {
         "full_name": "ФИО",
         "is_active": "Активен",
+        "username": "Логин",
+        "role": "Роль",
+        "password_hash": "Пароль",
     }
     __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"role": ROLE_LABELS}
 

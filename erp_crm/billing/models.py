@@ -8,9 +8,8 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from erp_crm.audit.models import Audited
 from erp_crm.auth.permissions import Perm
-from erp_crm.db import Base, Money, utcnow
+from erp_crm.db import Audited, Base, Money, utcnow
 
 
 class Payment(Audited, Base):

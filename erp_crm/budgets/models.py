@@ -27,10 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from erp_crm.audit.models import Audited
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
-from erp_crm.db import Base, Money, TimestampMixin, utcnow
+from erp_crm.db import Audited, Base, Money, TimestampMixin, utcnow
 from erp_crm.projects.models import Project
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from erp_crm.audit.presentation import MOVED_LABELS
+from erp_crm.audit.vocabulary import moved_label
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients import dedupe, services
@@ -139,7 +139,7 @@ def merge(client_id: int) -> Response | tuple[str, int]:
         db.session.rollback()
         return _render(client, other, err.message, err.status_code)
     along = "".join(
-        f", {MOVED_LABELS.get(name.split('.')[0], name)} — {len(ids)}"
+        f", {moved_label(name.split('.')[0]) or name} — {len(ids)}"
         for name, ids in result.moved.items()
     )
     flash(

@@ -53,14 +53,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, defer, selectinload
 
-from erp_crm.audit.services import set_actor
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, Role, has_permission
 from erp_crm.clients import access, bulk, services
 from erp_crm.clients.models import CLIENT_KIND_LABELS, Client, ClientKind, ContactPerson, ImportJob
 from erp_crm.core import requisites as rq
 from erp_crm.core import text
-from erp_crm.db import column_length, db, take_write_lock, utcnow
+from erp_crm.db import column_length, db, set_actor, take_write_lock, utcnow
 from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 
 log = logging.getLogger(__name__)

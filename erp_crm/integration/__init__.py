@@ -6,5 +6,8 @@ applied exactly once by their number), `services` (node state, settings, the exc
 accounting_sync only carries the data over SOAP; erp_crm never imports accounting_sync or zeep.
 """
 
+# Registers how this area's audit rows read with the generic audit renderer, on import.
+from erp_crm.integration import audit as _audit  # noqa: E402, F401
+
 # Connects this area's receivers of the cross-area signals (erp_crm/signals.py) on import.
 from erp_crm.integration import receivers as _receivers  # noqa: E402, F401

@@ -6,9 +6,8 @@ from typing import Any, ClassVar
 from sqlalchemy import Boolean, CheckConstraint, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
-from erp_crm.audit.models import Audited
 from erp_crm.auth.permissions import Perm
-from erp_crm.db import Base, TimestampMixin
+from erp_crm.db import Audited, Base, TimestampMixin
 
 
 class VatRegime(StrEnum):

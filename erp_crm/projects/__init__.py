@@ -1,1 +1,4 @@
 """Exhibition projects: dates, venue, halls, stands, price lists, the team and sales plans."""
+
+# Registers how this area's audit rows read with the generic audit renderer, on import.
+from erp_crm.projects import audit as _audit  # noqa: E402, F401

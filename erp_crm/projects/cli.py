@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from erp_crm.audit.services import set_actor
-from erp_crm.db import db
+from erp_crm.db import db, set_actor
 from erp_crm.projects import stands
 
 projects_cli = AppGroup("projects", help="Выставочные проекты и стенды.")

@@ -18,10 +18,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from erp_crm.audit.models import Audited
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
-from erp_crm.db import Base, Money, TimestampMixin
+from erp_crm.db import Audited, Base, Money, TimestampMixin
 from erp_crm.organizations.models import VAT_RATE_CHOICES, Organization
 
 

@@ -17,7 +17,7 @@ from erp_crm.db import db
 from erp_crm.errors import NotFound, ValidationError
 from erp_crm.organizations.models import Organization
 from erp_crm.projects.models import Project
-from erp_crm.sales_documents import services, template_store, templates_admin
+from erp_crm.sales_documents import numbering, template_store, templates_admin
 from erp_crm.sales_documents.models import DocumentTemplate, NumberFormat
 from erp_crm.sales_documents.schema import DOCX_KINDS, PLACEHOLDERS
 from erp_crm.sales_documents.views import send_bytes
@@ -149,7 +149,7 @@ def number_format(organization_id: int) -> Response:
     if organization is None:
         raise NotFound("Организация не найдена.")
     kind = request.form.get("kind", "")
-    services.set_number_pattern(
+    numbering.set_number_pattern(
         db.session, organization, kind, request.form.get("pattern", ""), actor=current_user
     )
     flash("Формат номера сохранён: он действует для следующих документов.", "success")

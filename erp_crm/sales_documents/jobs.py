@@ -26,7 +26,7 @@ from erp_crm.db import db, utcnow
 from erp_crm.deals.models import Deal, Outcome, Stage
 from erp_crm.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from erp_crm.projects.models import Project
-from erp_crm.sales_documents import services
+from erp_crm.sales_documents import rendering, services
 from erp_crm.sales_documents.models import DocumentFile, PrintJob
 from erp_crm.sales_documents.schema import DocumentKind
 
@@ -120,7 +120,7 @@ def _issue_chunk(app: Flask, job_id: int, deal_ids: list[int]) -> list[int]:
                     pending.append(services.prepare_issue(session, deal, job.kind, actor=actor))
             except DomainError as err:
                 failed.append({"deal_id": deal_id, "error": str(err)})
-        services.render_pending(pending)
+        rendering.render_pending(pending)
         for item in pending:
             ids.append(services.finish_issue(session, item, actor=actor).id)
         job.failed = failed

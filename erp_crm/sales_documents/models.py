@@ -26,10 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from erp_crm.audit.models import Audited
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
-from erp_crm.db import Base, Money, utcnow
+from erp_crm.db import Audited, Base, Money, utcnow
 from erp_crm.sales_documents.schema import KIND_LABELS, DocumentKind
 
 KIND_VALUES = ", ".join(f"'{k.value}'" for k in DocumentKind)

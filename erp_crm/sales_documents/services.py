@@ -4,45 +4,38 @@ One business action = one transaction (the request's): the number is taken from 
 with UPDATE … RETURNING, the files are rendered with that number, and the document, its files,
 hash and data snapshot are flushed together. Any failure rolls the whole thing back, the counter
 included, so numbers never skip and never repeat.
+
+Beside it: `access.py` (who may see, issue, cancel which document), `numbering.py` (the gapless
+number per organization, kind and year; number formats), `rendering.py` (the files).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from documents.numbering import DEFAULT_PATTERNS, format_number, validate_pattern
-from documents.pool import RenderTask, render_all
-from documents.render_docx import render_docx
-from documents.render_html import render_template_pdf
-from documents.sandbox import TemplateProblem
+from documents.numbering import format_number
+from documents.pool import RenderTask
 from erp_crm import signals
 from erp_crm.auth.models import User
-from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.db import utcnow
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal, Outcome
-from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from erp_crm.errors import Conflict, DomainError, NotFound, ValidationError
 from erp_crm.organizations.models import Organization
+from erp_crm.sales_documents import access, numbering, rendering, template_store
 from erp_crm.sales_documents import context as contexts
-from erp_crm.sales_documents import template_store
 from erp_crm.sales_documents.models import (
     Document,
-    DocumentCounter,
     DocumentFile,
     DocumentStatus,
-    NumberFormat,
 )
 from erp_crm.sales_documents.schema import (
     DOCX_KINDS,
-    KIND_FILE_STEMS,
     KIND_LABELS,
     PACKAGE_KINDS,
     DocumentKind,
@@ -66,45 +59,6 @@ def payment_states(session: Session, documents: list[Document]) -> dict[int, str
     ):
         states.update(answer)
     return states
-
-
-# --- access -------------------------------------------------------------------------------------
-
-
-def can_view_documents(user: User) -> bool:
-    return has_permission(user, Perm.DOCUMENTS_VIEW)
-
-
-def can_issue(user: User, deal: Deal) -> bool:
-    if has_permission(user, Perm.DOCUMENTS_MANAGE):
-        return True
-    return has_permission(user, Perm.DOCUMENTS_ISSUE) and deal_services.can_work_deal(user, deal)
-
-
-def can_change(user: User, document: Document, deal: Deal) -> bool:
-    """Cancel or correct: managers for their deals until signed; accountants/head always."""
-    if has_permission(user, Perm.DOCUMENTS_MANAGE):
-        return True
-    return can_issue(user, deal) and document.status in (
-        DocumentStatus.ISSUED.value,
-        DocumentStatus.SENT.value,
-    )
-
-
-def _ensure_can_change(actor: User, document: Document, deal: Deal) -> None:
-    if not can_issue(actor, deal):
-        raise PermissionDenied(
-            "Документы этой сделки меняет её менеджер, руководитель ОП или бухгалтер."
-        )
-    _ensure(
-        can_change(actor, document, deal),
-        "Подписанный документ аннулирует или исправляет бухгалтер или руководитель ОП.",
-    )
-
-
-def _ensure(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
 
 
 # --- lookups ------------------------------------------------------------------------------------
@@ -146,112 +100,6 @@ def seller_of(session: Session, deal: Deal) -> Organization:
             "Не задана организация-продавец: добавьте нашу организацию с реквизитами."
         )
     return org
-
-
-# --- numbering ----------------------------------------------------------------------------------
-
-
-def allocate_number(session: Session, organization_id: int, kind: str, year: int) -> int:
-    """The next number of (organization, kind, year), inside the caller's transaction.
-
-    The UPDATE locks the counter row until the transaction ends, so concurrent issuers queue;
-    a rollback returns the number. The first number of a year inserts the row; two first
-    issuers racing for it meet the primary key, and the loser takes the UPDATE path.
-    """
-    bump = (
-        update(DocumentCounter)
-        .where(
-            DocumentCounter.organization_id == organization_id,
-            DocumentCounter.kind == kind,
-            DocumentCounter.year == year,
-        )
-        .values(last_number=DocumentCounter.last_number + 1)
-        .returning(DocumentCounter.last_number)
-        .execution_options(synchronize_session=False)
-    )
-    number = session.execute(bump).scalar_one_or_none()
-    if number is not None:
-        return number
-    try:
-        with session.begin_nested():
-            session.add(
-                DocumentCounter(
-                    organization_id=organization_id, kind=kind, year=year, last_number=1
-                )
-            )
-        return 1
-    except IntegrityError:
-        return session.execute(bump).scalar_one()
-
-
-def number_pattern(session: Session, organization_id: int, kind: str) -> str:
-    custom = session.scalar(
-        select(NumberFormat.pattern).where(
-            NumberFormat.organization_id == organization_id, NumberFormat.kind == kind
-        )
-    )
-    return custom or DEFAULT_PATTERNS[kind]
-
-
-def set_number_pattern(
-    session: Session, organization: Organization, kind: str, pattern: str, *, actor: User
-) -> None:
-    _ensure(has_permission(actor, Perm.TEMPLATES_MANAGE), "Форматы номеров меняет администратор.")
-    if kind not in DEFAULT_PATTERNS:
-        raise ValidationError("Неизвестный вид документа.")
-    pattern = (pattern or "").strip()
-    errors = validate_pattern(pattern)
-    if errors:
-        raise ValidationError(errors[0], fields={"pattern": errors[0]})
-    row = session.scalar(
-        select(NumberFormat).where(
-            NumberFormat.organization_id == organization.id, NumberFormat.kind == kind
-        )
-    )
-    if row is None:
-        session.add(NumberFormat(organization_id=organization.id, kind=kind, pattern=pattern))
-    else:
-        row.pattern = pattern
-    session.flush()
-
-
-# --- rendering ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Rendered:
-    files: dict[str, bytes] = field(default_factory=dict)  # format -> bytes
-    version: str = ""
-
-
-def render_kind(
-    session: Session,
-    kind: str,
-    ctx: dict[str, Any],
-    *,
-    project_id: int | None,
-    organization: Organization,
-    preview: bool = False,
-    with_docx: bool = True,
-) -> Rendered:
-    """PDF from the HTML template (+ DOCX for the editable kinds). TemplateProblem → 422."""
-    html = template_store.resolve(session, kind, "html", project_id)
-    if html is None:
-        raise ValidationError(f"Нет шаблона для вида «{KIND_LABELS.get(kind, kind)}».")
-    result = Rendered(version=html.version)
-    try:
-        result.files["pdf"] = render_template_pdf(html.text, ctx, preview=preview)
-        if with_docx and kind in DOCX_KINDS:
-            docx = template_store.resolve(session, kind, "docx", project_id)
-            if docx is not None:
-                docx_ctx = {**ctx, **contexts.docx_images(organization)}
-                result.files["docx"] = render_docx(docx.content, docx_ctx, preview=preview)
-                result.version += " + " + docx.version
-    except TemplateProblem as err:
-        raise ValidationError(str(err)) from err
-    except ValueError as err:  # the restricted fetcher refused a resource
-        raise ValidationError(f"Шаблон ссылается на недоступный ресурс: {err}") from err
-    return result
 
 
 # --- issuing ------------------------------------------------------------------------------------
@@ -300,23 +148,6 @@ def _check_deal(deal: Deal, kind: str) -> None:
         raise Conflict(f"У контрагента «{client.name}» не указан ИНН: он нужен в документе.")
 
 
-def _store_files(document: Document, files: dict[str, bytes]) -> None:
-    stem = f"{KIND_FILE_STEMS[DocumentKind(document.kind)]} № {document.number}"
-    if document.correction_no:
-        stem += f" (исправление {document.correction_no})"
-    stem = stem.replace("/", "-")
-    for fmt, data in files.items():
-        document.files.append(
-            DocumentFile(
-                format=fmt,
-                filename=f"{stem}.{fmt}",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                content=data,
-            )
-        )
-
-
 def _fire(session: Session, deal: Deal, kind: str, actor: User) -> str | None:
     """Move the deal where the pipeline says; a refused move never blocks the document."""
     event = TRIGGERS.get(DocumentKind(kind))
@@ -350,8 +181,8 @@ def prepare_issue(
     corrects: Document | None = None,
 ) -> PendingIssue:
     """Check, number and record a document (flushed, without files yet); see issue_document."""
-    _ensure(
-        can_issue(actor, deal),
+    access.ensure(
+        access.can_issue(actor, deal),
         "Выставлять документы по сделке может её менеджер, руководитель ОП или бухгалтер.",
     )
     try:
@@ -390,9 +221,9 @@ def prepare_issue(
         number_date = corrects.doc_date
     else:
         year = doc_date.year
-        seq = allocate_number(session, organization.id, kind, year)
+        seq = numbering.allocate_number(session, organization.id, kind, year)
         number = format_number(
-            number_pattern(session, organization.id, kind),
+            numbering.number_pattern(session, organization.id, kind),
             n=seq,
             year=year,
             project=deal.project.code,
@@ -454,19 +285,6 @@ def prepare_issue(
     return PendingIssue(document=document, deal=deal, tasks=tasks)
 
 
-def render_pending(pending: list[PendingIssue]) -> None:
-    """Render the files of prepared documents, all at once on the render pool."""
-    flat = [task for item in pending for _fmt, task in item.tasks]
-    try:
-        results = iter(render_all(flat))
-    except TemplateProblem as err:
-        raise ValidationError(str(err)) from err
-    except ValueError as err:  # the restricted fetcher refused a resource
-        raise ValidationError(f"Шаблон ссылается на недоступный ресурс: {err}") from err
-    for item in pending:
-        _store_files(item.document, {fmt: next(results) for fmt, _task in item.tasks})
-
-
 def finish_issue(session: Session, item: PendingIssue, *, actor: User) -> Document:
     """Write the files, tell the other areas (signals.document_issued: the accounting outbox),
     fire the pipeline's trigger."""
@@ -490,7 +308,7 @@ def issue_document(
     All in the caller's transaction: a failure anywhere rolls the number back with the rest.
     """
     item = prepare_issue(session, deal, kind, actor=actor, on=on, corrects=corrects)
-    render_pending([item])
+    rendering.render_pending([item])
     return finish_issue(session, item, actor=actor)
 
 
@@ -500,8 +318,8 @@ def issue_package(session: Session, deal: Deal, *, actor: User) -> list[Document
     Each is numbered and recorded in order (the invoice refers to the contract issued just
     before it), then all files are rendered together on the render pool.
     """
-    _ensure(
-        can_issue(actor, deal),
+    access.ensure(
+        access.can_issue(actor, deal),
         "Выставлять документы по сделке может её менеджер, руководитель ОП или бухгалтер.",
     )
     pending = [
@@ -509,15 +327,15 @@ def issue_package(session: Session, deal: Deal, *, actor: User) -> list[Document
         for kind in PACKAGE_KINDS
         if active_of_kind(session, deal.id, kind) is None
     ]
-    render_pending(pending)
+    rendering.render_pending(pending)
     return [finish_issue(session, item, actor=actor) for item in pending]
 
 
 def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) -> bytes:
     """A draft PDF («ПРОЕКТ») of a kind: nothing numbered, nothing stored."""
     kind = DocumentKind(kind).value
-    _ensure(
-        deal_services.can_view_deal(actor, deal) and can_view_documents(actor),
+    access.ensure(
+        deal_services.can_view_deal(actor, deal) and access.can_view_documents(actor),
         "Нет доступа к документам сделки.",
     )
     if not deal.lines:
@@ -534,7 +352,7 @@ def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) ->
         act=active_of_kind(session, deal.id, DocumentKind.ACT),
         preview=True,
     )
-    rendered = render_kind(
+    rendered = rendering.render_kind(
         session,
         kind,
         ctx,
@@ -552,7 +370,7 @@ def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) ->
 def cancel_document(session: Session, document: Document, *, actor: User, reason: str) -> Document:
     """Аннулировать: the number stays taken, the files stay, the status says cancelled."""
     deal = session.get(Deal, document.deal_id)
-    _ensure_can_change(actor, document, deal)
+    access.ensure_can_change(actor, document, deal)
     if document.status == DocumentStatus.CANCELLED.value:
         raise Conflict("Документ уже аннулирован.")
     reason = (reason or "").strip()
@@ -583,7 +401,7 @@ def cancel_document(session: Session, document: Document, *, actor: User, reason
 def issue_correction(session: Session, document: Document, *, actor: User, reason: str) -> Document:
     """A correction is a new document referring to the old one, which is cancelled."""
     deal = session.get(Deal, document.deal_id)
-    _ensure_can_change(actor, document, deal)
+    access.ensure_can_change(actor, document, deal)
     if document.status == DocumentStatus.CANCELLED.value:
         raise Conflict("Документ аннулирован: исправлять нечего.")
     reason = (reason or "").strip() or "исправление"
@@ -610,7 +428,7 @@ def issue_correction(session: Session, document: Document, *, actor: User, reaso
 def set_status(session: Session, document: Document, status: str, *, actor: User) -> Document:
     """issued → sent → signed (a manager for their deals; accountants and the head for any)."""
     deal = session.get(Deal, document.deal_id)
-    _ensure(can_issue(actor, deal), "Нет права менять статус документов этой сделки.")
+    access.ensure(access.can_issue(actor, deal), "Нет права менять статус документов этой сделки.")
     order = [DocumentStatus.ISSUED.value, DocumentStatus.SENT.value, DocumentStatus.SIGNED.value]
     if status not in order[1:]:
         raise ValidationError("Недопустимый статус.", fields={"status": "неизвестный"})

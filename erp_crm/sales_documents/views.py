@@ -20,7 +20,7 @@ from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal
 from erp_crm.errors import NotFound
 from erp_crm.projects.models import Project
-from erp_crm.sales_documents import packages, services
+from erp_crm.sales_documents import access, packages, services
 from erp_crm.sales_documents.models import STATUS_LABELS, Document, DocumentStatus
 from erp_crm.sales_documents.schema import KIND_LABELS, PACKAGE_KINDS, DocumentKind
 
@@ -78,7 +78,7 @@ def deal_panel(deal_id: int) -> str:
         active=active,
         kinds=list(DocumentKind),
         package_kinds=PACKAGE_KINDS,
-        can_issue=services.can_issue(current_user, deal),
+        can_issue=access.can_issue(current_user, deal),
         missing_package=[k for k in PACKAGE_KINDS if k not in active],
         payment_states=services.payment_states(db.session, documents),
     )
@@ -160,9 +160,9 @@ def show(document_id: int) -> str:
         deal=deal,
         related=related,
         users={u.id: u for u in db.session.scalars(select(User))},
-        can_change=services.can_change(current_user, document, deal),
+        can_change=access.can_change(current_user, document, deal),
         payment_state=services.payment_states(db.session, [document]).get(document.id),
-        can_issue=services.can_issue(current_user, deal),
+        can_issue=access.can_issue(current_user, deal),
     )
 
 
