@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -58,7 +59,9 @@ def department(session: Session) -> list[User]:
 def parse_moment(raw: Any, viewer: User, name: str) -> dt.datetime:
     """An ISO date or date-time from the calendar → UTC. Without an offset it is the viewer's
     wall clock (the calendar shows their zone)."""
-    text = str(raw or "").strip().replace(" ", "+")  # a «+03:00» offset unescaped in a query
+    text = str(raw or "").strip()
+    if "T" in text:  # a «+03:00» offset that came unescaped in a query string reads « 03:00»
+        text = re.sub(r" (\d\d:?\d\d)$", r"+\1", text)
     try:
         if len(text) == 10:
             moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time())
