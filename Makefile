@@ -28,6 +28,8 @@ erp_crm/static/vendor/.copied: node_modules/.installed
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js erp_crm/static/vendor/bootstrap/
 	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts erp_crm/static/vendor/bootstrap-icons/
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/sortablejs/Sortable.min.js erp_crm/static/vendor/
+	mkdir -p erp_crm/static/vendor/fullcalendar
+	cp node_modules/fullcalendar/index.global.min.js node_modules/@fullcalendar/core/locales/ru.global.min.js erp_crm/static/vendor/fullcalendar/
 	touch $@
 
 # Installs missing Debian packages when we may (root, as on CI and the dev machines).
