@@ -1,7 +1,7 @@
 """How documents answer the client base's signals: the client card's history timeline.
 
-(Merging clients needs nothing here: clients/dedupe.py moves every foreign key to the duplicate,
-documents.client_id included, and its undo points them back.)
+(Merging clients needs nothing here: clients/dedupe/merging.py moves every foreign key to the
+duplicate, documents.client_id included, and its undo points them back.)
 """
 
 from __future__ import annotations
