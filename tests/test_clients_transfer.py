@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from erp_crm.audit.models import AuditEntry
 from erp_crm.audit.services import set_actor
 from erp_crm.auth import services as auth_services
-from erp_crm.clients import access, importing, services
+from erp_crm.clients import access, cleaning, contacts, importing, services, timeline
 from erp_crm.clients.importing import xlsx
 from erp_crm.clients.importing.engine import Engine
 from erp_crm.clients.importing.job import SQLITE_BATCH_CACHE_KIB, _page_cache_for_writes, _ReadAhead
@@ -490,10 +490,10 @@ def exported_world(db_session, make_user):
         services.ClientData(name='=HYPERLINK("http://evil")', inn=INN_A, notes="@SUM(1)"),
         actor=analyst,
     )
-    services.add_contact(
+    contacts.add_contact(
         db_session,
         evil,
-        services.ContactData(
+        contacts.ContactData(
             full_name="Иванов Иван",
             position="директор",
             phones=["+7 846 207-11-44"],
@@ -688,7 +688,7 @@ def test_bulk_import_writes_audit_rows_like_the_services_do(db_session, make_use
     assert entry.changes["client_id"] == romashka.id and entry.changes["is_active"] is True
     assert contact.phones == ["+78462071144"] and contact.emails == ["ivanov@romashka.ru"]
 
-    events = services.timeline(db_session, romashka)
+    events = timeline.timeline(db_session, romashka)
     titles = [e.title for e in events]
     assert "Контрагент создан" in titles
     assert "Добавлено контактное лицо: Иванов Иван" in titles
@@ -943,12 +943,12 @@ def test_a_reader_error_reaches_the_run_after_the_batches_before_it():
 @pytest.mark.parametrize(
     "data",
     [
-        services.ContactData(full_name="Иванов", phones=["+7 846 207-11-44", "88462071144"]),
-        services.ContactData(full_name=" Петров ", position=" Директор ", emails=["A@B.RU"]),
-        services.ContactData(full_name="Сидоров", phones=["12"], emails=["not-an-address"]),
-        services.ContactData(full_name="Сидоров", emails=["a@b.ru", "x@", "A@b.ru"]),
-        services.ContactData(full_name="", phones=["8 (927) 123-45-67"], emails=["a@localhost"]),
-        services.ContactData(full_name="Кузнецов", phones=["+44 20 7946 0958", "+7 999 0"]),
+        contacts.ContactData(full_name="Иванов", phones=["+7 846 207-11-44", "88462071144"]),
+        contacts.ContactData(full_name=" Петров ", position=" Директор ", emails=["A@B.RU"]),
+        contacts.ContactData(full_name="Сидоров", phones=["12"], emails=["not-an-address"]),
+        contacts.ContactData(full_name="Сидоров", emails=["a@b.ru", "x@", "A@b.ru"]),
+        contacts.ContactData(full_name="", phones=["8 (927) 123-45-67"], emails=["a@localhost"]),
+        contacts.ContactData(full_name="Кузнецов", phones=["+44 20 7946 0958", "+7 999 0"]),
     ],
 )
 def test_the_importer_checks_contacts_as_the_service_does(db_session, data):
@@ -959,7 +959,7 @@ def test_the_importer_checks_contacts_as_the_service_does(db_session, data):
             return err.fields
 
     def by_service(session, contact):
-        return services.validate_contact(session, contact)[0]
+        return contacts.validate_contact(session, contact)[0]
 
     assert outcome(importing.validate_contact) == outcome(by_service)
 
@@ -1025,14 +1025,14 @@ def test_a_row_the_database_refuses_is_rejected_and_the_rest_of_its_batch_kept(
     """A rule the checks do not know, met only by the database: with the NUL check switched off,
     PostgreSQL refuses the NUL in the batch's COPY, the batch is redone row by row and only that
     row is rejected; SQLite stores it."""
-    original = services._text
+    original = cleaning.clean_text
 
     def without_the_nul_check(value, label=None, *, limit=None):
         if isinstance(value, str) and "\x00" in value:
             return value.strip() or None
         return original(value, label, limit=limit)
 
-    monkeypatch.setattr(services, "_text", without_the_nul_check)
+    monkeypatch.setattr(cleaning, "clean_text", without_the_nul_check)
     analyst = make_user("analyst")
     rows = [
         ["Наименование", "ИНН", "Примечание"],

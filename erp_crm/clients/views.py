@@ -14,7 +14,7 @@ from erp_crm import signals
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
-from erp_crm.clients import access, groups, services
+from erp_crm.clients import access, competitors, contacts, groups, services, timeline
 from erp_crm.clients.forms import (
     BulkGroupForm,
     ClientForm,
@@ -295,7 +295,7 @@ def show(client_id: int) -> str:
         client_groups=[g for g in client.groups if access.can_use_group(current_user, g)],
         can_manage_group=lambda g: access.can_manage_group(current_user, g),
         can_edit_contact=lambda c: access.can_edit_contact(current_user, c),
-        timeline=services.timeline(db.session, client),
+        timeline=timeline.timeline(db.session, client),
         actors={u.id: u for u in db.session.scalars(select(User))},
         participation_form=participation_form,
         bulk=bulk,
@@ -333,10 +333,10 @@ def add_contact(client_id: int) -> Response | tuple[str, int]:
     form = _contact_form()
     if form.validate_on_submit():
         try:
-            contact = services.add_contact(
+            contact = contacts.add_contact(
                 db.session,
                 client,
-                services.ContactData.from_mapping(form_values(form)),
+                contacts.ContactData.from_mapping(form_values(form)),
                 actor=current_user,
             )
         except ValidationError as err:
@@ -360,15 +360,15 @@ def _warn_shared_channels(client: Client, contact: ContactPerson) -> None:
 @bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
 @require_permission(Perm.CLIENTS_VIEW)
 def edit_contact(contact_id: int) -> Response | tuple[str, int]:
-    contact = services.get_contact(db.session, contact_id)
+    contact = contacts.get_contact(db.session, contact_id)
     ensure(access.can_edit_contact(current_user, contact))
     form = _contact_form(contact)
     if form.validate_on_submit():
         try:
-            services.update_contact(
+            contacts.update_contact(
                 db.session,
                 contact,
-                services.ContactData.from_mapping(form_values(form)),
+                contacts.ContactData.from_mapping(form_values(form)),
                 actor=current_user,
             )
         except ValidationError as err:
@@ -385,9 +385,9 @@ def edit_contact(contact_id: int) -> Response | tuple[str, int]:
 @bp.route("/contacts/<int:contact_id>/archive", methods=["POST"])
 @require_permission(Perm.CLIENTS_VIEW)
 def archive_contact(contact_id: int) -> Response:
-    contact = services.get_contact(db.session, contact_id)
+    contact = contacts.get_contact(db.session, contact_id)
     ensure(access.can_edit_contact(current_user, contact))
-    services.set_contact_active(db.session, contact, not contact.is_active, actor=current_user)
+    contacts.set_contact_active(db.session, contact, not contact.is_active, actor=current_user)
     flash("Контакт в архиве." if not contact.is_active else "Контакт восстановлен.", "info")
     return redirect(url_for("clients.show", client_id=contact.client_id))
 
@@ -407,7 +407,7 @@ def add_competitor(client_id: int) -> Response:
     if not form.validate_on_submit():
         flash("Выберите выставку и год.", "danger")
     else:
-        services.add_competitor_participation(
+        competitors.add_competitor_participation(
             db.session, client, int(form.exhibition_id.data), form.year.data, actor=current_user
         )
         flash("Участие в выставке конкурента отмечено.", "success")
@@ -422,7 +422,7 @@ def delete_competitor(participation_id: int) -> Response:
         raise NotFound()
     ensure(access.can_edit_client(current_user, participation.client))
     client_id = participation.client_id
-    services.remove_competitor_participation(db.session, participation, actor=current_user)
+    competitors.remove_competitor_participation(db.session, participation, actor=current_user)
     flash("Участие снято.", "info")
     return redirect(url_for("clients.show", client_id=client_id))
 
@@ -436,7 +436,7 @@ def competitor_exhibitions() -> Response | tuple[str, int]:
         ensure(can_manage)
         if form.validate_on_submit():
             try:
-                services.add_competitor_exhibition(
+                competitors.add_competitor_exhibition(
                     db.session,
                     form.name.data,
                     organizer=form.organizer.data,

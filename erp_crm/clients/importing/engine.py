@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
-from erp_crm.clients import access, bulk, services
+from erp_crm.clients import access, bulk, contacts, services
 from erp_crm.clients.importing.mapping import resolve_mapping
 from erp_crm.clients.importing.matching import Batch, Overlay, Shadow, find_target
 from erp_crm.clients.importing.reading import PREVIEW_ROWS, batched, open_table, padded_header
@@ -337,7 +337,7 @@ class Engine:
         self,
         session: Session,
         client: Client,
-        data: services.ContactData,
+        data: contacts.ContactData,
         batch: Batch,
         actor: User,
         writer: bulk.BatchWriter,
@@ -362,7 +362,7 @@ class Engine:
         position = data.position or existing.position
         if (phones, emails, position) == (existing.phones, existing.emails, existing.position):
             return
-        merged = services.ContactData(
+        merged = contacts.ContactData(
             full_name=existing.full_name,
             position=position,
             phones=phones,
@@ -371,7 +371,7 @@ class Engine:
             notes=existing.notes,
             curator_id=existing.curator_id,
         )
-        services.update_contact(session, existing, merged, actor=actor)
+        contacts.update_contact(session, existing, merged, actor=actor)
 
 
 def _guess_kind(data: services.ClientData) -> str:

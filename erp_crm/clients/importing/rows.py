@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp_crm.auth.models import User
-from erp_crm.clients import services
+from erp_crm.clients import contacts
 from erp_crm.clients.importing.mapping import FIELD_LABELS
 from erp_crm.clients.models import CLIENT_KIND_LABELS, Client, ClientKind, ContactPerson
 from erp_crm.core import requisites as rq
@@ -53,10 +53,10 @@ _CONTACT_LENGTHS = {"contact_name": 300, "contact_position": 200}
 class ParsedRow:
     number: int
     changes: dict[str, Any]  # ClientData fields with non-empty values
-    contact: services.ContactData | None
+    contact: contacts.ContactData | None
     errors: dict[str, str]
     # The contact cleaned (or its ValidationError), when Engine.prepare checked it already.
-    checked_contact: services.ContactData | ValidationError | None = None
+    checked_contact: contacts.ContactData | ValidationError | None = None
 
     @property
     def external_id(self) -> str | None:
@@ -93,7 +93,7 @@ _PHONE_SEPARATORS = re.compile(r"[;,\n]+")
 _EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
 
 
-# Contact validation, as services.validate_contact does it, with the costly parts (phonenumbers,
+# Contact validation, as contacts.validate_contact does it, with the costly parts (phonenumbers,
 # email-validator: ~70 % of a row's validation) cached by the raw cell text: a file repeats
 # numbers and addresses (a company's switchboard, a re-imported file), and the result of either
 # depends on the text only. Bounded, so a huge file does not keep every value.
@@ -104,31 +104,31 @@ def _phone_e164(raw: str) -> str | None:
 
 @functools.lru_cache(maxsize=20_000)
 def _email_normalized(raw: str) -> str | None:
-    return services.normalize_email(raw)
+    return contacts.normalize_email(raw)
 
 
 def _text_or_none(value: Any) -> str | None:
-    """services._text: stripped text, None for nothing."""
+    """cleaning.clean_text without its checks: stripped text, None for nothing."""
     if value is None:
         return None
     value = str(value).strip()
     return value or None
 
 
-def validate_contact(session: Session, data: services.ContactData) -> services.ContactData:
-    """services.validate_contact for a file row's contact (name, position, phones, e-mails):
+def validate_contact(session: Session, data: contacts.ContactData) -> contacts.ContactData:
+    """contacts.validate_contact for a file row's contact (name, position, phones, e-mails):
     the same cleaning, the same errors and messages, the lookups cached. Anything else a contact
     may carry (birthday, curator, notes: never read from a file) goes to the service itself."""
     checked = check_contact(data)
     if checked is None:
-        cleaned, _, _ = services.validate_contact(session, data)
+        cleaned, _, _ = contacts.validate_contact(session, data)
         return cleaned
     if isinstance(checked, ValidationError):
         raise checked
     return checked
 
 
-def check_contact(data: services.ContactData) -> services.ContactData | ValidationError | None:
+def check_contact(data: contacts.ContactData) -> contacts.ContactData | ValidationError | None:
     """validate_contact without a session (so a thread may run it): the cleaned contact or the
     error to raise; None for a contact only the service can check (it has a birthday, curator or
     notes)."""
@@ -146,11 +146,11 @@ def check_contact(data: services.ContactData) -> services.ContactData | Validati
     name = _text_or_none(data.full_name)
     if not name:
         errors["full_name"] = "Укажите ФИО контактного лица."
-    phones = services.clean_channels(errors, "phones", data.phones, _phone_e164)
-    emails = services.clean_channels(errors, "emails", data.emails, _email_normalized)
+    phones = contacts.clean_channels(errors, "phones", data.phones, _phone_e164)
+    emails = contacts.clean_channels(errors, "emails", data.emails, _email_normalized)
     if errors:
         return ValidationError(fields=errors)
-    return services.ContactData(
+    return contacts.ContactData(
         full_name=name,
         position=_text_or_none(data.position),
         phones=phones,
@@ -229,7 +229,7 @@ class RowParser:
                     f"Слишком длинное значение: больше {_CONTACT_LENGTHS[key]} символов."
                 )
         if name or phones or emails:
-            contact = services.ContactData(
+            contact = contacts.ContactData(
                 full_name=name or GENERAL_CONTACT, position=position, phones=phones, emails=emails
             )
         return ParsedRow(number=number, changes=changes, contact=contact, errors=errors)
