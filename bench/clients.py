@@ -986,12 +986,12 @@ def find_importer() -> tuple[Callable[..., Any] | None, str]:
     batch); else the synchronous `import_file` of the API (one transaction).
     """
     try:
-        from erp_crm.clients import importer  # type: ignore[attr-defined]
+        from erp_crm.clients import importing  # type: ignore[attr-defined]
     except ImportError as err:
         return None, f"importer not available ({err})"
-    if all(hasattr(importer, n) for n in ("create_job", "start_run", "run_job", "get_job")):
+    if all(hasattr(importing, n) for n in ("create_job", "start_run", "run_job", "get_job")):
         return _import_as_job, "job"
-    if hasattr(importer, "import_file"):
+    if hasattr(importing, "import_file"):
         return _import_synchronously, "import_file"
     return None, "importer not available (no entry point the bench knows)"
 
@@ -1006,30 +1006,30 @@ def _actor(session: Any, username: str) -> Any:
 
 def _import_as_job(app: Any, path: Path, username: str) -> dict[str, Any]:
     """What the import page does: store the upload, confirm the suggested mapping, run it."""
-    from erp_crm.clients import importer
+    from erp_crm.clients import importing
     from erp_crm.db import db
 
     started = time.perf_counter()
     with app.app_context(), db.job_session() as session:
         actor = _actor(session, username)
         with path.open("rb") as upload:
-            job = importer.create_job(
+            job = importing.create_job(
                 session,
                 upload,
                 path.name,
                 storage=Path(app.config["STORAGE_PATH"]),
                 actor=actor,
             )
-        columns = importer.job_columns(job)  # the suggested mapping, confirmed as it is
+        columns = importing.job_columns(job)  # the suggested mapping, confirmed as it is
         width = max(columns) + 1
-        importer.start_run(session, job, columns, width=width, dry_run=False, actor=actor)
+        importing.start_run(session, job, columns, width=width, dry_run=False, actor=actor)
         job_id, actor_id = job.id, actor.id
     uploaded = time.perf_counter() - started
     _CURRENT_JOB.update(id=job_id, uploaded=uploaded)
-    importer.run_job(app, job_id, actor_id)
+    importing.run_job(app, job_id, actor_id)
     ran = time.perf_counter() - started - uploaded
     with app.app_context(), db.job_session() as session:
-        job = importer.get_job(session, job_id)
+        job = importing.get_job(session, job_id)
         rejects = [r for r in (job.report or []) if r.get("action") == "reject"]
         return {
             "status": job.status,
@@ -1045,12 +1045,12 @@ def _import_as_job(app: Any, path: Path, username: str) -> dict[str, Any]:
 
 
 def _import_synchronously(app: Any, path: Path, username: str) -> dict[str, Any]:
-    from erp_crm.clients import importer
+    from erp_crm.clients import importing
     from erp_crm.db import db
 
     with app.app_context(), db.job_session() as session:
         actor = _actor(session, username)
-        summary = importer.import_file(session, path, path.name, dry_run=False, actor=actor)
+        summary = importing.import_file(session, path, path.name, dry_run=False, actor=actor)
     rejects = [r for r in summary.get("rows", []) if r.get("action") == "reject"]
     return {
         "status": "done",

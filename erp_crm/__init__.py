@@ -97,10 +97,9 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.auth.views import bp as auth_bp
     from erp_crm.billing.views import bp as billing_bp
     from erp_crm.budgets.views import bp as budgets_bp
-    from erp_crm.clients.duplicates_views import bp as client_duplicates_bp
-    from erp_crm.clients.group_views import bp as groups_bp
-    from erp_crm.clients.transfer_views import bp as client_transfer_bp
-    from erp_crm.clients.views import bp as clients_bp
+    from erp_crm.clients.views import clients_bp, groups_bp
+    from erp_crm.clients.views import duplicates_bp as client_duplicates_bp
+    from erp_crm.clients.views import transfer_bp as client_transfer_bp
     from erp_crm.deals.kanban_views import bp as kanban_bp
     from erp_crm.deals.lead_views import bp as leads_bp
     from erp_crm.deals.pipeline_views import bp as pipelines_bp

@@ -1,7 +1,7 @@
 """Access-matrix rows of the client base pages and API (see tests/test_access_matrix.py)."""
 
 from erp_crm.auth.permissions import Role
-from erp_crm.clients import groups, services
+from erp_crm.clients import competitors, contacts, groups, services
 from tests.test_access_matrix import Case
 
 ANY = frozenset(Role)
@@ -65,14 +65,14 @@ def build(session, admin) -> dict:
         services.ClientData(name="ООО «Ромашка»", inn="7707083893", kpp="773601001", city="Самара"),
         actor=admin,
     )
-    contact = services.add_contact(
+    contact = contacts.add_contact(
         session,
         client,
-        services.ContactData(full_name="Иванов Иван", phones=["+7 927 123-45-67"]),
+        contacts.ContactData(full_name="Иванов Иван", phones=["+7 927 123-45-67"]),
         actor=admin,
     )
-    exhibition = services.add_competitor_exhibition(session, "Иннопром", actor=admin)
-    participation = services.add_competitor_participation(
+    exhibition = competitors.add_competitor_exhibition(session, "Иннопром", actor=admin)
+    participation = competitors.add_competitor_participation(
         session, client, exhibition.id, 2025, actor=admin
     )
     group = groups.create_group(

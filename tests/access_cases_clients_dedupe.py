@@ -7,7 +7,7 @@ permission check passed without merging anything.
 """
 
 from erp_crm.auth.permissions import Role
-from erp_crm.clients import services
+from erp_crm.clients import contacts, services
 from tests.test_access_matrix import Case
 
 KEEPERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.ANALYST})
@@ -46,10 +46,10 @@ def build(session, admin) -> dict:
         ),
         actor=admin,
     )
-    services.add_contact(
+    contacts.add_contact(
         session,
         second,
-        services.ContactData(full_name="Смирнова Ольга", phones=["+7 4822 33-44-55"]),
+        contacts.ContactData(full_name="Смирнова Ольга", phones=["+7 4822 33-44-55"]),
         actor=admin,
     )
     return {"dup_a": first.id, "dup_b": second.id}

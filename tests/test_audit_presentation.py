@@ -7,7 +7,7 @@ import pytest
 
 from erp_crm.audit import presentation
 from erp_crm.auth import services as auth_services
-from erp_crm.clients import dedupe, groups, services
+from erp_crm.clients import contacts, dedupe, groups, services
 from erp_crm.db import set_actor
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Lead
@@ -61,10 +61,10 @@ def merged(db_session, admin):
         db_session, admin, "Ромашка ООО", city="Самара", readiness=3, website="romashka.example"
     )
     for name, phone in (("Иванов Иван", "+7 962 658-95-33"), ("Петрова Анна", "+7 927 123-45-67")):
-        services.add_contact(
+        contacts.add_contact(
             db_session,
             duplicate,
-            services.ContactData(full_name=name, phones=[phone]),
+            contacts.ContactData(full_name=name, phones=[phone]),
             actor=admin,
         )
     group = groups.create_group(db_session, name="Самара", kind="common", actor=admin)
@@ -156,16 +156,16 @@ def test_a_created_client_shows_its_fields_by_name_not_codes(client, db_session,
 
 def test_contact_phones_are_shown_formatted(client, db_session, admin):
     owner = new_client(db_session, admin, "ООО «Бета»")
-    contact = services.add_contact(
+    contact = contacts.add_contact(
         db_session,
         owner,
-        services.ContactData(full_name="Сидоров Пётр", phones=["+79626589533"]),
+        contacts.ContactData(full_name="Сидоров Пётр", phones=["+79626589533"]),
         actor=admin,
     )
-    services.update_contact(
+    contacts.update_contact(
         db_session,
         contact,
-        services.ContactData(full_name="Сидоров Пётр", phones=["+79626589533", "+78462071144"]),
+        contacts.ContactData(full_name="Сидоров Пётр", phones=["+79626589533", "+78462071144"]),
         actor=admin,
     )
     db_session.commit()
@@ -208,10 +208,10 @@ def test_a_reassignment_names_the_heirs_and_counts(client, db_session, admin, ma
     clients = [
         new_client(db_session, admin, f"ООО «Клиент {n}»", curator_id=leaver.id) for n in range(4)
     ]
-    services.add_contact(
+    contacts.add_contact(
         db_session,
         clients[0],
-        services.ContactData(full_name="Личный Контакт", curator_id=leaver.id),
+        contacts.ContactData(full_name="Личный Контакт", curator_id=leaver.id),
         actor=admin,
     )
     project = make_project(db_session)

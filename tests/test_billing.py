@@ -245,7 +245,7 @@ def test_merging_clients_moves_deals_documents_and_payments_and_the_undo_moves_t
     """The duplicate's invoice and its payment follow the deal to the survivor (the survivor's
     card shows them); the frozen files stay as they were; undoing the merge takes them back."""
     from erp_crm.clients import dedupe
-    from erp_crm.clients import services as client_services
+    from erp_crm.clients import timeline as client_timeline
     from erp_crm.clients.models import Client
     from erp_crm.sales_documents.models import Document, DocumentFile
     from tests.deal_fixtures import make_client
@@ -273,7 +273,7 @@ def test_merging_clients_moves_deals_documents_and_payments_and_the_undo_moves_t
     assert db_session.get(Document, invoice.id).client_id == survivor.id
     assert db_session.get(Payment, payment.id).client_id == survivor.id
     assert db_session.get(Deal, deal.id).client_id == survivor.id
-    kinds = {e.kind for e in client_services.timeline(db_session, survivor)}
+    kinds = {e.kind for e in client_timeline.timeline(db_session, survivor)}
     assert {"document.issued", "payment"} <= kinds
     for file_id, sha in files.items():
         assert db_session.get(DocumentFile, file_id).sha256 == sha

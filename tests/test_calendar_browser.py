@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from erp_crm.activities import services
 from erp_crm.activities.models import Activity, ActivityType
-from erp_crm.audit.services import set_actor
+from erp_crm.db import set_actor
 from erp_crm.auth import services as auth_services
 from erp_crm.db import db, utcnow
 from tests.browser import live_app, logged_in_page

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from erp_crm.audit.models import AuditEntry
-from erp_crm.clients import groups, services
+from erp_crm.clients import competitors, contacts, groups, services
 from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.clients.search import ClientFilter, client_query
 from erp_crm.errors import PermissionDenied, ValidationError
@@ -80,10 +80,10 @@ def test_real_requisites_of_each_kind_are_accepted(db_session, analyst):
 
 def test_contact_phones_are_normalized_and_bad_ones_refused(db_session, analyst):
     client = new_client(db_session, analyst, name="Альфа")
-    contact = services.add_contact(
+    contact = contacts.add_contact(
         db_session,
         client,
-        services.ContactData(
+        contacts.ContactData(
             full_name="Иванова Анна",
             phones=["8 (846) 207-11-44", "+78462071144"],
             emails=["Anna@Example.RU"],
@@ -93,13 +93,13 @@ def test_contact_phones_are_normalized_and_bad_ones_refused(db_session, analyst)
     assert contact.phones == ["+78462071144"]
     assert contact.emails == ["anna@example.ru"]
     with pytest.raises(ValidationError) as err:
-        services.add_contact(
-            db_session, client, services.ContactData(full_name="Б", phones=["12"]), actor=analyst
+        contacts.add_contact(
+            db_session, client, contacts.ContactData(full_name="Б", phones=["12"]), actor=analyst
         )
     assert "Неверный номер" in err.value.fields["phones"]
     with pytest.raises(ValidationError) as err:
-        services.add_contact(
-            db_session, client, services.ContactData(full_name="В", emails=["a@"]), actor=analyst
+        contacts.add_contact(
+            db_session, client, contacts.ContactData(full_name="В", emails=["a@"]), actor=analyst
         )
     assert "Неверный адрес" in err.value.fields["emails"]
 
@@ -159,18 +159,18 @@ def test_manager_edits_own_client_but_cannot_hand_it_over(client, db_session, ma
 def test_contact_curator_may_edit_that_contact_only(db_session, make_user, analyst):
     helper = make_user("sales_manager", username="mgr_e")
     c = new_client(db_session, analyst, name="Гамма")
-    mine = services.add_contact(
-        db_session, c, services.ContactData(full_name="Свой", curator_id=helper.id), actor=analyst
+    mine = contacts.add_contact(
+        db_session, c, contacts.ContactData(full_name="Свой", curator_id=helper.id), actor=analyst
     )
-    other = services.add_contact(
-        db_session, c, services.ContactData(full_name="Чужой"), actor=analyst
+    other = contacts.add_contact(
+        db_session, c, contacts.ContactData(full_name="Чужой"), actor=analyst
     )
-    services.update_contact(
-        db_session, mine, services.ContactData(full_name="Свой Контакт"), actor=helper
+    contacts.update_contact(
+        db_session, mine, contacts.ContactData(full_name="Свой Контакт"), actor=helper
     )
     with pytest.raises(PermissionDenied):
-        services.update_contact(
-            db_session, other, services.ContactData(full_name="X"), actor=helper
+        contacts.update_contact(
+            db_session, other, contacts.ContactData(full_name="X"), actor=helper
         )
 
 
@@ -180,8 +180,8 @@ def test_reassigning_a_leavers_clients_moves_them_evenly_and_audits(client, db_s
     x = make_user("sales_manager", username="heir_x")
     y = make_user("sales_manager", username="heir_y")
     made = [new_client(db_session, leaver, name=f"Клиент {n}") for n in range(5)]
-    services.add_contact(
-        db_session, made[0], services.ContactData(full_name="К", curator_id=leaver.id), actor=leaver
+    contacts.add_contact(
+        db_session, made[0], contacts.ContactData(full_name="К", curator_id=leaver.id), actor=leaver
     )
     db_session.commit()
     client.login("head1")
@@ -234,10 +234,10 @@ def base(db_session, analyst, make_user):
         industry="Торговля",
         readiness=1,
     )
-    services.add_contact(
+    contacts.add_contact(
         db_session,
         yolka,
-        services.ContactData(
+        contacts.ContactData(
             full_name="Петров Пётр", phones=["+7 927 555-12-34"], emails=["petrov@elka.ru"]
         ),
         actor=analyst,
@@ -294,8 +294,10 @@ def test_group_and_competitor_filters(db_session, base):
         db_session, name="Татарстан", kind="common", category="geography", actor=actor
     )
     groups.add_to_group(db_session, group, [base["yolka"].id], actor=actor)
-    expo = services.add_competitor_exhibition(db_session, "Иннопром", actor=actor)
-    services.add_competitor_participation(db_session, base["romashka"], expo.id, 2025, actor=actor)
+    expo = competitors.add_competitor_exhibition(db_session, "Иннопром", actor=actor)
+    competitors.add_competitor_participation(
+        db_session, base["romashka"], expo.id, 2025, actor=actor
+    )
     assert _names(db_session, actor, group_id=str(group.id)) == ["АО «Ёлка-Трейд»"]
     assert _names(db_session, actor, competitor_id=str(expo.id)) == ["ООО «Ромашка»"]
 
@@ -462,10 +464,10 @@ def test_the_card_shows_the_mailing_subscriptions(client, base, db_session):
 def test_a_phone_extension_is_kept_shown_and_found(client, base, db_session):
     from erp_crm.core.text import display_phone
 
-    contact = services.add_contact(
+    contact = contacts.add_contact(
         db_session,
         base["romashka"],
-        services.ContactData(full_name="Секретарь", phones=["8 (846) 207-11-44 доб. 305"]),
+        contacts.ContactData(full_name="Секретарь", phones=["8 (846) 207-11-44 доб. 305"]),
         actor=base["analyst"],
     )
     db_session.commit()

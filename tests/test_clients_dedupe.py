@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from erp_crm import signals
 from erp_crm.audit.models import AuditEntry
-from erp_crm.clients import dedupe, groups, services
+from erp_crm.clients import competitors, contacts, dedupe, groups, services
+from erp_crm.db import set_actor
 from erp_crm.clients.models import Client, CompetitorParticipation, client_group_members
 from erp_crm.core.requisites import complete_inn
 from erp_crm.db import set_actor
@@ -31,10 +32,10 @@ def new_client(session, actor, name, **fields) -> Client:
 
 
 def add_contact(session, actor, client, name="Иванов Иван", phones=(), emails=()):
-    return services.add_contact(
+    return contacts.add_contact(
         session,
         client,
-        services.ContactData(full_name=name, phones=list(phones), emails=list(emails)),
+        contacts.ContactData(full_name=name, phones=list(phones), emails=list(emails)),
         actor=actor,
     )
 
@@ -220,10 +221,12 @@ def pair(db_session, keeper):
     only_dup = groups.create_group(db_session, name="Рассылка", kind="common", actor=keeper)
     groups.add_to_group(db_session, shared, [survivor.id, duplicate.id], actor=keeper)
     groups.add_to_group(db_session, only_dup, [duplicate.id], actor=keeper)
-    expo = services.add_competitor_exhibition(db_session, "Иннопром", actor=keeper)
-    services.add_competitor_participation(db_session, survivor, expo.id, 2024, actor=keeper)
-    kept = services.add_competitor_participation(db_session, duplicate, expo.id, 2024, actor=keeper)
-    moved = services.add_competitor_participation(
+    expo = competitors.add_competitor_exhibition(db_session, "Иннопром", actor=keeper)
+    competitors.add_competitor_participation(db_session, survivor, expo.id, 2024, actor=keeper)
+    kept = competitors.add_competitor_participation(
+        db_session, duplicate, expo.id, 2024, actor=keeper
+    )
+    moved = competitors.add_competitor_participation(
         db_session, duplicate, expo.id, 2025, actor=keeper
     )
     db_session.flush()

@@ -16,7 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from erp_crm.audit.models import AuditEntry
-from erp_crm.clients import importer, services
+from erp_crm.clients import importing, services
+from erp_crm.clients.importing import engine as import_engine
+from erp_crm.clients.importing.matching import Overlay
+from erp_crm.db import set_actor
 from erp_crm.clients.models import Client, ImportJob
 from erp_crm.db import set_actor
 from erp_crm.errors import ValidationError
@@ -36,10 +39,10 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-@pytest.fixture(params=[importer.BATCH_SIZE, 1], ids=["one-batch", "batch-per-row"])
+@pytest.fixture(params=[import_engine.BATCH_SIZE, 1], ids=["one-batch", "batch-per-row"])
 def batch_size(request, monkeypatch) -> int:
     """Rows of a file in one batch, and every row in a batch of its own."""
-    monkeypatch.setattr(importer, "BATCH_SIZE", request.param)
+    monkeypatch.setattr(import_engine, "BATCH_SIZE", request.param)
     return request.param
 
 
@@ -194,7 +197,7 @@ def test_the_dry_run_of_the_import_page_predicts_its_run_across_batches(
 ):
     """The page's background run: one transaction per batch, the dry run's rolled back."""
     monkeypatch.setitem(app.config, "IMPORT_INLINE", True)
-    monkeypatch.setattr(importer, "BATCH_SIZE", 1)
+    monkeypatch.setattr(import_engine, "BATCH_SIZE", 1)
     analyst = make_user("analyst", username="pager")
     set_actor(db_session, analyst)
     repro = services.create_client(
@@ -205,7 +208,7 @@ def test_the_dry_run_of_the_import_page_predicts_its_run_across_batches(
     db_session.commit()
     client.login("pager")
     content = csv_bytes([HEADER, ["Репро", INN_Y, KPP, "R-1"], ["Репро", INN_Y, KPP, ""]])
-    mapping = importer.suggest_mapping(HEADER)
+    mapping = importing.suggest_mapping(HEADER)
 
     def job(dry_run: bool) -> ImportJob:
         response = client.submit(
@@ -339,7 +342,7 @@ def test_an_api_mapping_naming_a_column_the_file_lacks_is_a_422(api_import, coun
         assert response.get_json()["error"]["fields"]["mapping"] == "В файле нет столбца № 8."
     assert count_rows("clients") == 0
     with pytest.raises(ValidationError) as page:  # the page's check of the same mapping
-        importer.check_mapping({0: "name", 1: "inn", 7: "notes"}, len(HEADER))
+        importing.check_mapping({0: "name", 1: "inn", 7: "notes"}, len(HEADER))
     assert page.value.fields == {"mapping": "В файле нет столбца № 8."}
 
     # A column wider than the header, as the page's preview shows it, may be mapped.
@@ -350,7 +353,7 @@ def test_an_api_mapping_naming_a_column_the_file_lacks_is_a_422(api_import, coun
 
 
 def test_the_dry_run_overlay_takes_back_a_failed_batch_and_indexes_names_when_asked():
-    overlay = importer._Overlay()
+    overlay = Overlay()
     overlay.begin()
     created = overlay.add(None, services.ClientData(name="ООО «Гамма»", inn=INN_Z, kpp=KPP))
     moved = overlay.add(7, services.ClientData(name="Альфа", inn=INN_X, external_id="EXT-1"))

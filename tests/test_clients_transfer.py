@@ -18,9 +18,14 @@ from sqlalchemy import func, select
 
 from erp_crm.audit.models import AuditEntry
 from erp_crm.auth import services as auth_services
-from erp_crm.clients import access, importer, services
+from erp_crm.clients import access, cleaning, contacts, importing, services, timeline
+from erp_crm.clients.importing import xlsx
+from erp_crm.clients.importing.engine import Engine
+from erp_crm.clients.importing.job import SQLITE_BATCH_CACHE_KIB, _page_cache_for_writes, _ReadAhead
+from erp_crm.clients.importing.table import bad_file
 from erp_crm.clients.models import Client, ImportJob
-from erp_crm.db import db, set_actor
+from erp_crm.db import db, set_actor, utcnow
+from erp_crm.errors import ValidationError
 from tests.conftest import PASSWORD, make_test_app
 from tests.conftest import Client as WebClient
 
@@ -110,7 +115,7 @@ def test_a_cp1251_semicolon_csv_is_imported_with_cyrillic_intact(client, analyst
     assert "ООО «Ромашка»" in page and "Тольятти" in page
     assert '<option selected value="name">' in page  # the suggested mapping is preset
 
-    mapping = importer.suggest_mapping(HEADER)
+    mapping = importing.suggest_mapping(HEADER)
     assert run(client, job_id, mapping, dry_run=False).status_code == 302
 
     job = db_session.get(ImportJob, job_id)
@@ -128,7 +133,7 @@ def test_a_cp1251_semicolon_csv_is_imported_with_cyrillic_intact(client, analyst
     )
     assert found[INN_IP].contacts[0].phones == ["+79271234567"]
     # E-mail without a name goes to the client's general contact.
-    assert found[INN_B].contacts[0].full_name == importer.GENERAL_CONTACT
+    assert found[INN_B].contacts[0].full_name == importing.GENERAL_CONTACT
 
     report = client.get(f"/clients/import/{job_id}/report").get_data(as_text=True)
     assert "Создание" in report and "ООО «Ромашка»" in report
@@ -143,7 +148,7 @@ def test_a_utf8_bom_comma_csv_with_quoted_commas_is_read(tmp_path):
     ]
     path = tmp_path / "clients.csv"
     path.write_bytes(csv_bytes(rows, delimiter=",", bom=True))
-    found = importer.preview(path, "clients.csv")
+    found = importing.preview(path, "clients.csv")
     assert found.header == rows[0]  # no BOM glued to the first header
     assert found.rows == [rows[1]]
     assert found.suggested == {0: "name", 1: "inn", 2: "legal_address", 3: "contact_email"}
@@ -154,7 +159,7 @@ def test_tab_separated_utf8_and_a_title_line_above_the_header(tmp_path):
     rows = [["Список клиентов на 01.02.2026"], [], HEADER, ROWS[0]]
     path = tmp_path / "clients.txt"
     path.write_bytes(csv_bytes(rows, delimiter="\t"))
-    found = importer.preview(path, "clients.txt")
+    found = importing.preview(path, "clients.txt")
     assert found.header == HEADER
     assert found.rows[0][0] == "ООО «Ромашка»"
     assert "табуляция" in found.source
@@ -165,7 +170,7 @@ def test_excel_s_sep_hint_and_a_header_the_importer_does_not_know(tmp_path):
     path.write_bytes(
         b"sep=,\r\n" + csv_bytes([["Org", "Tax no"], ["Клиент", INN_A]], delimiter=",")
     )
-    found = importer.preview(path, "clients.csv")
+    found = importing.preview(path, "clients.csv")
     # Unknown headers stay the header (the data row's «Клиент» is not taken for one).
     assert found.header == ["Org", "Tax no"] and found.rows == [["Клиент", INN_A]]
     assert found.suggested == {}
@@ -193,7 +198,7 @@ def test_an_xlsx_file_is_imported_with_numbers_excel_made_of_inn_and_phone(
     page = client.get(f"/clients/import/{job_id}").get_data(as_text=True)
     assert "Книга Excel" in page and "ООО «Башнефть-Сервис»" in page
 
-    mapping = importer.suggest_mapping(rows[1])
+    mapping = importing.suggest_mapping(rows[1])
     assert mapping[7] == "external_id" and mapping[4] == "contact_name"
     run(client, job_id, mapping, dry_run=False)
 
@@ -228,7 +233,7 @@ def test_the_dry_run_creates_nothing_and_reports_every_row_with_reasons(
     ]
     before = {t: count_rows(t) for t in ("clients", "contact_persons", "audit_log")}
     job_id = job_id_of(upload(client, csv_bytes(rows), "check.csv"))
-    assert run(client, job_id, importer.suggest_mapping(HEADER), dry_run=True).status_code == 302
+    assert run(client, job_id, importing.suggest_mapping(HEADER), dry_run=True).status_code == 302
 
     assert {t: count_rows(t) for t in before} == before
     job = db_session.get(ImportJob, job_id)
@@ -259,7 +264,7 @@ def test_the_run_creates_and_a_reimport_of_the_same_file_creates_no_duplicates(
 ):
     content = csv_bytes([[*HEADER, "Куратор"], *[[*r, "importer"] for r in ROWS]])
     first = job_id_of(upload(client, content, "clients.csv"))
-    mapping = importer.suggest_mapping([*HEADER, "Куратор"])
+    mapping = importing.suggest_mapping([*HEADER, "Куратор"])
     run(client, first, mapping, dry_run=False)
     counts = {t: count_rows(t) for t in ("clients", "contact_persons", "contact_channels")}
     assert counts["clients"] == 3
@@ -294,7 +299,7 @@ def test_rows_are_matched_by_external_id_first(db_session, make_user, tmp_path):
     )
     path = tmp_path / "ext.csv"
     path.write_bytes(csv_bytes([["Внешний код", "Наименование"], ["CRM-7", "Новое имя"]]))
-    report = importer.import_file(db_session, path, "ext.csv", dry_run=False, actor=analyst)
+    report = importing.import_file(db_session, path, "ext.csv", dry_run=False, actor=analyst)
     assert report["updated"] == 1 and report["rows"][0]["client_id"] == client.id
     assert client.name == "Новое имя" and client.inn == INN_B
 
@@ -306,7 +311,7 @@ def test_a_broken_run_marks_the_job_failed_with_a_russian_message(app, client, a
     job.status = "running"
     db_session.commit()
 
-    importer.run_job(app, job_id, analyst.id)
+    importing.run_job(app, job_id, analyst.id)
 
     db_session.refresh(job)
     assert job.status == "failed" and "загрузите его снова" in job.error
@@ -323,7 +328,7 @@ def test_a_run_stops_when_its_user_lost_the_right_to_import(
     db_session.commit()
     manager = make_user("sales_manager")
 
-    importer.run_job(app, job_id, manager.id)
+    importing.run_job(app, job_id, manager.id)
 
     db_session.refresh(job)
     assert job.status == "failed" and "больше нет прав" in job.error
@@ -484,10 +489,10 @@ def exported_world(db_session, make_user):
         services.ClientData(name='=HYPERLINK("http://evil")', inn=INN_A, notes="@SUM(1)"),
         actor=analyst,
     )
-    services.add_contact(
+    contacts.add_contact(
         db_session,
         evil,
-        services.ContactData(
+        contacts.ContactData(
             full_name="Иванов Иван",
             position="директор",
             phones=["+7 846 207-11-44"],
@@ -551,7 +556,7 @@ def test_an_export_round_trips_through_the_importer(client, exported_world, db_s
     client.login("exporter")
     path = tmp_path / "export.xlsx"
     path.write_bytes(client.get("/clients/export.xlsx").get_data())
-    report = importer.import_file(db_session, path, "export.xlsx", actor=exported_world)
+    report = importing.import_file(db_session, path, "export.xlsx", actor=exported_world)
     assert (report["created"], report["updated"], report["rejected"]) == (0, 2, 0)
 
 
@@ -605,7 +610,7 @@ def test_the_run_goes_in_a_background_thread_with_its_own_sessions(tmp_path):
         web = app.test_client()
         web.login("threaded")
         job_id = job_id_of(upload(web, csv_bytes([HEADER, *ROWS]), "clients.csv"))
-        assert run(web, job_id, importer.suggest_mapping(HEADER), dry_run=False).status_code == 302
+        assert run(web, job_id, importing.suggest_mapping(HEADER), dry_run=False).status_code == 302
         deadline = time.monotonic() + 30
         while "hx-trigger" in (
             fragment := web.get(f"/clients/import/{job_id}/progress").get_data(as_text=True)
@@ -630,7 +635,7 @@ def _import(db_session, tmp_path, rows, actor, name="bulk.csv"):
     path = tmp_path / name
     path.write_bytes(csv_bytes(rows))
     set_actor(db_session, actor)
-    return importer.import_file(db_session, path, name, dry_run=False, actor=actor)
+    return importing.import_file(db_session, path, name, dry_run=False, actor=actor)
 
 
 def test_bulk_import_writes_audit_rows_like_the_services_do(db_session, make_user, tmp_path):
@@ -682,7 +687,7 @@ def test_bulk_import_writes_audit_rows_like_the_services_do(db_session, make_use
     assert entry.changes["client_id"] == romashka.id and entry.changes["is_active"] is True
     assert contact.phones == ["+78462071144"] and contact.emails == ["ivanov@romashka.ru"]
 
-    events = services.timeline(db_session, romashka)
+    events = timeline.timeline(db_session, romashka)
     titles = [e.title for e in events]
     assert "Контрагент создан" in titles
     assert "Добавлено контактное лицо: Иванов Иван" in titles
@@ -727,7 +732,6 @@ def test_rows_of_one_batch_that_repeat_a_new_client_update_it(db_session, make_u
 
 
 def test_a_zip_bomb_named_xlsx_is_refused_before_it_is_unpacked(tmp_path):
-    from erp_crm.clients import importer
     from erp_crm.errors import DomainError
 
     bomb = tmp_path / "clients.xlsx"
@@ -736,7 +740,7 @@ def test_a_zip_bomb_named_xlsx_is_refused_before_it_is_unpacked(tmp_path):
         archive.writestr("xl/sharedStrings.xml", b"0" * (60 * 1024 * 1024))
     assert bomb.stat().st_size < 1024 * 1024
     with pytest.raises(DomainError, match="слишком велик"):
-        importer._check_xlsx_archive(bomb)
+        xlsx._check_xlsx_archive(bomb)
 
 
 # --- reading XLSX: python-calamine, openpyxl as the fallback --------------------------------------
@@ -771,12 +775,12 @@ def _read_all(table):
 
 
 def _cells(path):
-    with importer.open_table(path, path.name) as table:
+    with importing.open_table(path, path.name) as table:
         return _read_all(table)
 
 
 def _cells_by_openpyxl(path):
-    with importer._open_with_openpyxl(path) as table:
+    with xlsx._open_with_openpyxl(path) as table:
         return _read_all(table)
 
 
@@ -816,7 +820,7 @@ def test_calamine_reads_an_xlsx_as_openpyxl_does(tmp_path, epoch1904):
     path = _xlsx_with(
         tmp_path / "clients.xlsx", _TRICKY_ROWS, patch=_formula_and_inline, epoch1904=epoch1904
     )
-    assert importer._open_with_calamine(path) is not None  # the fast path is taken
+    assert xlsx._open_with_calamine(path) is not None  # the fast path is taken
     found = _cells(path)
     assert found == _cells_by_openpyxl(path)
     header, header_row, total, source, rows = found
@@ -847,7 +851,7 @@ def test_the_row_count_of_a_book_with_a_stale_dimension_is_the_real_one(tmp_path
         _TRICKY_ROWS,
         patch=lambda xml: _formula_and_inline(xml).replace("A1:H9", "A1:H3"),
     )
-    assert importer._open_with_calamine(path) is not None
+    assert xlsx._open_with_calamine(path) is not None
     calamine, by_openpyxl = _cells(path), _cells_by_openpyxl(path)
     assert (calamine[2], by_openpyxl[2]) == (7, 1)
     assert calamine[:2] + calamine[3:] == by_openpyxl[:2] + by_openpyxl[3:]
@@ -869,7 +873,7 @@ def test_the_row_count_of_a_book_with_a_stale_dimension_is_the_real_one(tmp_path
 )
 def test_what_calamine_reads_otherwise_goes_to_openpyxl(tmp_path, patch):
     path = _xlsx_with(tmp_path / "clients.xlsx", _TRICKY_ROWS, patch=patch)
-    assert importer._open_with_calamine(path) is None
+    assert xlsx._open_with_calamine(path) is None
     found = _cells(path)
     assert found == _cells_by_openpyxl(path)
     assert dict(found[4])[9][1] in ("#N/A", "12345678901234567")
@@ -885,7 +889,7 @@ def test_a_book_calamine_fails_on_is_read_by_openpyxl(tmp_path, monkeypatch):
         raise python_calamine.CalamineError("simulated")
 
     monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", broken)
-    assert importer._open_with_calamine(path) is None
+    assert xlsx._open_with_calamine(path) is None
     assert _cells(path) == expected
 
 
@@ -894,7 +898,7 @@ def test_an_xlsx_neither_reader_can_open_is_refused_with_the_message(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("xl/workbook.xml", "<workbook><broken")
-    with pytest.raises(importer.ValidationError) as raised:
+    with pytest.raises(ValidationError) as raised:
         _cells(path)
     assert "повреждён" in raised.value.fields["file"]
 
@@ -908,9 +912,9 @@ def test_the_zip_bomb_check_comes_before_either_reader(tmp_path, monkeypatch):
     def must_not_run(_path):
         raise AssertionError("the archive was read before its check")
 
-    monkeypatch.setattr(importer, "_open_with_calamine", must_not_run)
-    monkeypatch.setattr(importer, "_calamine_would_differ", must_not_run)
-    with pytest.raises(importer.ValidationError, match="слишком велик"):
+    monkeypatch.setattr(xlsx, "_open_with_calamine", must_not_run)
+    monkeypatch.setattr(xlsx, "_calamine_would_differ", must_not_run)
+    with pytest.raises(ValidationError, match="слишком велик"):
         _cells(bomb)
 
 
@@ -920,12 +924,12 @@ def test_a_reader_error_reaches_the_run_after_the_batches_before_it():
     def batches():
         yield [(2, ["ООО «Один»"])]
         yield [(3, ["ООО «Два»"])]
-        raise importer._bad_file("Книга Excel повреждена: чтение прервано после строки 3.")
+        raise bad_file("Книга Excel повреждена: чтение прервано после строки 3.")
 
-    engine = importer._Engine({0: "name"}, dry_run=True)
-    ahead = importer._ReadAhead(engine, batches())
+    engine = Engine({0: "name"}, dry_run=True)
+    ahead = _ReadAhead(engine, batches())
     seen = []
-    with pytest.raises(importer.ValidationError, match="после строки 3"):
+    with pytest.raises(ValidationError, match="после строки 3"):
         for batch, parsed in ahead:
             seen.append((batch[0][0], parsed[0].changes["name"]))
     ahead.close()
@@ -938,25 +942,25 @@ def test_a_reader_error_reaches_the_run_after_the_batches_before_it():
 @pytest.mark.parametrize(
     "data",
     [
-        services.ContactData(full_name="Иванов", phones=["+7 846 207-11-44", "88462071144"]),
-        services.ContactData(full_name=" Петров ", position=" Директор ", emails=["A@B.RU"]),
-        services.ContactData(full_name="Сидоров", phones=["12"], emails=["not-an-address"]),
-        services.ContactData(full_name="Сидоров", emails=["a@b.ru", "x@", "A@b.ru"]),
-        services.ContactData(full_name="", phones=["8 (927) 123-45-67"], emails=["a@localhost"]),
-        services.ContactData(full_name="Кузнецов", phones=["+44 20 7946 0958", "+7 999 0"]),
+        contacts.ContactData(full_name="Иванов", phones=["+7 846 207-11-44", "88462071144"]),
+        contacts.ContactData(full_name=" Петров ", position=" Директор ", emails=["A@B.RU"]),
+        contacts.ContactData(full_name="Сидоров", phones=["12"], emails=["not-an-address"]),
+        contacts.ContactData(full_name="Сидоров", emails=["a@b.ru", "x@", "A@b.ru"]),
+        contacts.ContactData(full_name="", phones=["8 (927) 123-45-67"], emails=["a@localhost"]),
+        contacts.ContactData(full_name="Кузнецов", phones=["+44 20 7946 0958", "+7 999 0"]),
     ],
 )
 def test_the_importer_checks_contacts_as_the_service_does(db_session, data):
     def outcome(check):
         try:
             return check(db_session, data)
-        except importer.ValidationError as err:
+        except ValidationError as err:
             return err.fields
 
     def by_service(session, contact):
-        return services.validate_contact(session, contact)[0]
+        return contacts.validate_contact(session, contact)[0]
 
-    assert outcome(importer.validate_contact) == outcome(by_service)
+    assert outcome(importing.validate_contact) == outcome(by_service)
 
 
 def test_reserved_ids_are_new_and_written_rows_keep_them(db_session, make_user):
@@ -969,7 +973,7 @@ def test_reserved_ids_are_new_and_written_rows_keep_them(db_session, make_user):
     ids = bulk.reserve_ids(connection, Client.__table__, 3)
     assert ids == sorted(set(ids)) and len(ids) == 3
     assert ids[0] > (db_session.scalar(select(func.max(Client.id))) or 0)
-    now = importer.utcnow()
+    now = utcnow()
     columns = ["id", "kind", "name", "name_norm", "readiness", "relationship_type",
                "mailing_consent", "created_at", "updated_at"]  # fmt: skip
     rows = [(i, "legal", f"ООО «{i}»", f"ооо {i}", 0, "cold", i % 2 == 0, now, now) for i in ids]
@@ -1020,14 +1024,14 @@ def test_a_row_the_database_refuses_is_rejected_and_the_rest_of_its_batch_kept(
     """A rule the checks do not know, met only by the database: with the NUL check switched off,
     PostgreSQL refuses the NUL in the batch's COPY, the batch is redone row by row and only that
     row is rejected; SQLite stores it."""
-    original = services._text
+    original = cleaning.clean_text
 
     def without_the_nul_check(value, label=None, *, limit=None):
         if isinstance(value, str) and "\x00" in value:
             return value.strip() or None
         return original(value, label, limit=limit)
 
-    monkeypatch.setattr(services, "_text", without_the_nul_check)
+    monkeypatch.setattr(cleaning, "clean_text", without_the_nul_check)
     analyst = make_user("analyst")
     rows = [
         ["Наименование", "ИНН", "Примечание"],
@@ -1050,13 +1054,13 @@ def test_the_larger_sqlite_page_cache_of_a_batch_is_given_back(db_session, backe
         return db_session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
 
     if backend != "sqlite":
-        with importer._page_cache_for_writes(db_session):
+        with _page_cache_for_writes(db_session):
             pass  # nothing to do elsewhere
         return
     before = cache_size()
-    with importer._page_cache_for_writes(db_session):
-        assert cache_size() == -importer.SQLITE_BATCH_CACHE_KIB
+    with _page_cache_for_writes(db_session):
+        assert cache_size() == -SQLITE_BATCH_CACHE_KIB
     assert cache_size() == before
-    with pytest.raises(RuntimeError), importer._page_cache_for_writes(db_session):
+    with pytest.raises(RuntimeError), _page_cache_for_writes(db_session):
         raise RuntimeError("a failed batch")
     assert cache_size() == before

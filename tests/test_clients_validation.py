@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from erp_crm.clients import services
+from erp_crm.clients import competitors, contacts, services
 from erp_crm.clients.models import Client, CompetitorExhibition, ContactPerson
 from erp_crm.errors import ValidationError
 
@@ -110,9 +110,9 @@ def test_the_contact_service_refuses_wrong_types_itself(
     db_session, analyst, romashka, values, field, message
 ):
     """The page, the importer and the lead conversion call the service without the API's check."""
-    data = services.ContactData.from_mapping({"full_name": "A", **values})
+    data = contacts.ContactData.from_mapping({"full_name": "A", **values})
     with pytest.raises(ValidationError) as err:
-        services.add_contact(db_session, romashka, data, actor=analyst)
+        contacts.add_contact(db_session, romashka, data, actor=analyst)
     assert message in err.value.fields[field]
 
 
@@ -193,7 +193,7 @@ def test_competitor_exhibition_form_refuses_over_long_values(
 )
 def test_the_exhibition_service_checks_lengths_and_nul_itself(db_session, analyst, values, field):
     with pytest.raises(ValidationError) as err:
-        services.add_competitor_exhibition(db_session, actor=analyst, **values)
+        competitors.add_competitor_exhibition(db_session, actor=analyst, **values)
     assert field in err.value.fields
     assert db_session.scalar(select(CompetitorExhibition.id)) is None
 
@@ -332,10 +332,10 @@ def test_the_services_apply_the_curator_rule(db_session, analyst, romashka, make
         )
     assert err.value.fields["curator_id"] == services.CURATOR_ROLE_MESSAGE
     with pytest.raises(ValidationError) as err:
-        services.add_contact(
+        contacts.add_contact(
             db_session,
             romashka,
-            services.ContactData(full_name="Иванов", curator_id=accountant.id),
+            contacts.ContactData(full_name="Иванов", curator_id=accountant.id),
             actor=analyst,
         )
     assert err.value.fields["curator_id"] == services.CURATOR_ROLE_MESSAGE
@@ -476,14 +476,14 @@ def test_web_contact_form_refuses_a_future_birthday(client, analyst, romashka, u
 
 
 def test_updating_a_contact_applies_the_same_rules(db_session, analyst, romashka):
-    contact = services.add_contact(
-        db_session, romashka, services.ContactData(full_name="Иванов"), actor=analyst
+    contact = contacts.add_contact(
+        db_session, romashka, contacts.ContactData(full_name="Иванов"), actor=analyst
     )
     with pytest.raises(ValidationError) as err:
-        services.update_contact(
+        contacts.update_contact(
             db_session,
             contact,
-            services.ContactData(full_name="Иванов", birthday=dt.date(2099, 1, 1)),
+            contacts.ContactData(full_name="Иванов", birthday=dt.date(2099, 1, 1)),
             actor=analyst,
         )
     assert "в будущем" in err.value.fields["birthday"]

@@ -356,11 +356,11 @@ def test_package_zip_and_combined_pdf(db_session, admin):
 
 
 def test_documents_appear_in_the_client_timeline(db_session, admin):
-    from erp_crm.clients import services as client_services
+    from erp_crm.clients import timeline as client_timeline
 
     deal = make_deal(db_session, admin)
     doc = services.issue_document(db_session, deal, "invoice", actor=admin)
-    events = client_services.timeline(db_session, deal.client)
+    events = client_timeline.timeline(db_session, deal.client)
     assert any(e.kind == "document.issued" and doc.number in e.title for e in events)
 
 

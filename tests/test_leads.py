@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from erp_crm.clients import services as client_services
+from erp_crm.clients import contacts as client_contacts
 from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.db import utcnow
 from erp_crm.deals import leads
@@ -291,10 +291,10 @@ def test_conversion_creates_a_new_client_when_nothing_is_alike(db_session, manag
 
 def test_a_client_contact_with_the_same_phone_is_not_added_twice(db_session, manager, project):
     client = make_client(db_session, manager, name="ООО «Ромашка»", inn="7707083893")
-    existing = client_services.add_contact(
+    existing = client_contacts.add_contact(
         db_session,
         client,
-        client_services.ContactData(full_name="Петров П. И.", phones=["+7 846 207-11-44"]),
+        client_contacts.ContactData(full_name="Петров П. И.", phones=["+7 846 207-11-44"]),
         actor=manager,
     )
     lead = submit(db_session, inn="7707083893")

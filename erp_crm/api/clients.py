@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
-from erp_crm.clients import access, dedupe, services
+from erp_crm.clients import access, cleaning, contacts, dedupe, services
 from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.clients.search import FILTER_LABELS, ClientFilter, client_query
 from erp_crm.core import text
@@ -185,7 +185,7 @@ def check_types(
         ):
             errors[key] = f"{label}: ожидается список строк."
     if errors:
-        raise ValidationError(services.fields_message(errors, labels), fields=errors)
+        raise ValidationError(cleaning.fields_message(errors, labels), fields=errors)
 
 
 def _confirmed(body: dict[str, Any]) -> bool:
@@ -341,9 +341,9 @@ def list_contacts(client_id: int) -> Response:
 def add_contact(client_id: int) -> tuple[Response, int]:
     client = services.get_client(db.session, client_id)
     body = json_body()
-    check_types(body, CONTACT_FIELDS, services.CONTACT_LABELS, read_only=CONTACT["properties"])
-    contact = services.add_contact(
-        db.session, client, services.ContactData.from_mapping(body), actor=api_user()
+    check_types(body, CONTACT_FIELDS, contacts.CONTACT_LABELS, read_only=CONTACT["properties"])
+    contact = contacts.add_contact(
+        db.session, client, contacts.ContactData.from_mapping(body), actor=api_user()
     )
     answer = contact_dict(contact)
     if warning := dedupe.shared_channels_warning(db.session, client, contact):

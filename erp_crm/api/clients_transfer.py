@@ -12,10 +12,10 @@ from werkzeug.wrappers import Response
 
 from erp_crm.api import BadRequest, api_route, api_user
 from erp_crm.auth.permissions import Perm
-from erp_crm.clients import importer
+from erp_crm.clients import importing
 from erp_crm.db import db
 
-_FIELDS = ", ".join(importer.FIELD_LABELS)
+_FIELDS = ", ".join(importing.FIELD_LABELS)
 
 IMPORT_REQUEST = {
     "type": "object",
@@ -54,7 +54,7 @@ IMPORT_REPORT = {
         "rows": {
             "type": "array",
             "description": f"Все отклонённые строки и созданные/обновлённые из первых "
-            f"{importer.REPORT_DETAIL_ROWS} строк.",
+            f"{importing.REPORT_DETAIL_ROWS} строк.",
             "items": {
                 "type": "object",
                 "properties": {
@@ -112,7 +112,7 @@ def import_clients() -> Response:
     try:
         with os.fdopen(handle, "wb") as out:
             upload.save(out)
-        report = importer.import_file(
+        report = importing.import_file(
             db.session,
             Path(name),
             upload.filename,

@@ -11,7 +11,7 @@ from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.billing import services
 from erp_crm.billing.models import Payment
-from erp_crm.clients import services as client_services
+from erp_crm.clients import timeline as client_timeline
 from erp_crm.clients.models import Client
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal
@@ -37,12 +37,12 @@ def move_deal_on_first_payment(
 @signals.client_timeline.connect
 def payment_events(
     client: Client, *, session: Session, **_: object
-) -> list[client_services.TimelineEvent]:
+) -> list[client_timeline.TimelineEvent]:
     payments = session.scalars(
         select(Payment).where(Payment.client_id == client.id).order_by(Payment.id.desc()).limit(50)
     ).all()
     return [
-        client_services.TimelineEvent(
+        client_timeline.TimelineEvent(
             at=p.received_at,
             kind="payment",
             title=f"Поступила оплата {ru_number(p.amount)} руб. (п/п № {p.number} от "

@@ -35,7 +35,7 @@ from erp_crm.audit import services as audit
 from erp_crm.audit.models import AuditEntry
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
-from erp_crm.clients import access, services
+from erp_crm.clients import access, contacts, services
 from erp_crm.clients.models import Client, ContactChannel, ContactPerson, Readiness
 from erp_crm.core import text
 from erp_crm.db import utcnow
@@ -211,9 +211,9 @@ class BatchWriter:
         return client
 
     def add_contact(
-        self, client: Client, data: services.ContactData, phones: list[str], emails: list[str]
+        self, client: Client, data: contacts.ContactData, phones: list[str], emails: list[str]
     ) -> Any:
-        """services.add_contact with data validate_contact cleaned: a NewRecord, see flush()."""
+        """contacts.add_contact with data validate_contact cleaned: a NewRecord, see flush()."""
         if not access.can_edit_client(self.actor, client):
             raise ContactDenied(CONTACT_DENIED)
         contact = NewRecord(

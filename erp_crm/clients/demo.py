@@ -7,7 +7,7 @@ import random
 from sqlalchemy.orm import Session
 
 from erp_crm.auth.models import User
-from erp_crm.clients import groups, services
+from erp_crm.clients import competitors, contacts, groups, services
 from erp_crm.clients.models import Client
 from erp_crm.core.requisites import complete_inn, complete_ogrn
 
@@ -168,7 +168,7 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
     analyst = users["analyst"]
     managers = [users["manager1"], users["manager2"], users["manager3"]]
     exhibitions = [
-        services.add_competitor_exhibition(session, name, city=city, actor=analyst)
+        competitors.add_competitor_exhibition(session, name, city=city, actor=analyst)
         for name, city in COMPETITORS
     ]
     common = {
@@ -264,10 +264,10 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
         for c in range(rng.choice([1, 1, 2, 2, 3])):
             first, middle = rng.choice(MEN if c % 2 == 0 else WOMEN)
             last = rng.choice(SURNAMES) + ("" if c % 2 == 0 else "а")
-            services.add_contact(
+            contacts.add_contact(
                 session,
                 client,
-                services.ContactData(
+                contacts.ContactData(
                     full_name=f"{last} {first} {middle}",
                     position=rng.choice(POSITIONS),
                     phones=[
@@ -279,7 +279,7 @@ def load_demo_clients(session: Session, users: dict[str, User], *, count: int = 
                 actor=analyst,
             )
         if rng.random() < 0.3:
-            services.add_competitor_participation(
+            competitors.add_competitor_participation(
                 session,
                 client,
                 rng.choice(exhibitions).id,
@@ -331,9 +331,9 @@ def _add_duplicates(session: Session, originals: list[Client], analyst: User) ->
             actor=analyst,
         )
         phones = [p for c in original.contacts for p in c.phones][:1]
-        services.add_contact(
+        contacts.add_contact(
             session,
             twin,
-            services.ContactData(full_name="Приёмная", position="Секретарь", phones=phones),
+            contacts.ContactData(full_name="Приёмная", position="Секретарь", phones=phones),
             actor=analyst,
         )

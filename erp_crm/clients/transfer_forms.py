@@ -6,7 +6,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
-from erp_crm.clients.importer import FIELD_LABELS
+from erp_crm.clients.importing import FIELD_LABELS
 from erp_crm.core.forms import AppForm, choices
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients import access as client_access
+from erp_crm.clients import contacts as client_contacts
 from erp_crm.clients import dedupe
 from erp_crm.clients import services as client_services
 from erp_crm.clients.models import Client, ClientKind, ContactChannel, ContactPerson
@@ -397,10 +398,10 @@ def convert_lead(
     if create_contact and has_person:
         contact = _existing_contact(session, client, lead)
         if contact is None and client_access.can_edit_client(actor, client):
-            contact = client_services.add_contact(
+            contact = client_contacts.add_contact(
                 session,
                 client,
-                client_services.ContactData(
+                client_contacts.ContactData(
                     full_name=lead.contact_name or "Контактное лицо из заявки",
                     phones=[lead.phone] if lead.phone else [],
                     emails=[lead.email] if lead.email else [],

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
-from erp_crm.clients import services as client_services
+from erp_crm.clients import timeline as client_timeline
 from erp_crm.clients.models import Client
 from erp_crm.deals.models import Deal, DealStageChange, Outcome, Stage
 from erp_crm.deals.services import client_deals
@@ -30,7 +30,7 @@ def deals_block(
 @signals.client_timeline.connect
 def deal_events(
     client: Client, *, session: Session, **_: object
-) -> list[client_services.TimelineEvent]:
+) -> list[client_timeline.TimelineEvent]:
     rows = session.execute(
         select(DealStageChange, Deal, Stage)
         .join(Deal, Deal.id == DealStageChange.deal_id)
@@ -40,7 +40,7 @@ def deal_events(
         .limit(100)
     ).all()
     return [
-        client_services.TimelineEvent(
+        client_timeline.TimelineEvent(
             at=change.at,
             kind="deal.stage",
             title=(

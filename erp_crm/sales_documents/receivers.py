@@ -1,7 +1,7 @@
 """How documents answer the client base's signals: the client card's history timeline.
 
-(Merging clients needs nothing here: clients/dedupe.py moves every foreign key to the duplicate,
-documents.client_id included, and its undo points them back.)
+(Merging clients needs nothing here: clients/dedupe/merging.py moves every foreign key to the
+duplicate, documents.client_id included, and its undo points them back.)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp_crm import signals
-from erp_crm.clients import services as client_services
+from erp_crm.clients import timeline as client_timeline
 from erp_crm.clients.models import Client
 from erp_crm.sales_documents.models import Document, DocumentStatus
 from erp_crm.ui import ru_number
@@ -19,7 +19,7 @@ from erp_crm.ui import ru_number
 @signals.client_timeline.connect
 def document_events(
     client: Client, *, session: Session, **_: object
-) -> list[client_services.TimelineEvent]:
+) -> list[client_timeline.TimelineEvent]:
     documents = session.scalars(
         select(Document)
         .where(Document.client_id == client.id)
@@ -29,7 +29,7 @@ def document_events(
     events = []
     for doc in documents:
         events.append(
-            client_services.TimelineEvent(
+            client_timeline.TimelineEvent(
                 at=doc.issued_at,
                 kind="document.issued",
                 title=f"Выставлен документ: {doc.audit_label()}, {ru_number(doc.amount)} руб.",
@@ -39,7 +39,7 @@ def document_events(
         )
         if doc.status == DocumentStatus.CANCELLED.value and doc.cancelled_at:
             events.append(
-                client_services.TimelineEvent(
+                client_timeline.TimelineEvent(
                     at=doc.cancelled_at,
                     kind="document.cancelled",
                     title=f"Аннулирован документ: {doc.audit_label()}",

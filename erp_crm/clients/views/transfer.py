@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.permissions import Perm
-from erp_crm.clients import exporter, importer
+from erp_crm.clients import exporter, importing
 from erp_crm.clients.models import ImportJob
 from erp_crm.clients.search import ClientFilter
 from erp_crm.clients.transfer_forms import ImportUploadForm, MappingForm, mapping_form
@@ -39,8 +39,8 @@ def _storage() -> Path:
 
 
 def _job(job_id: int) -> ImportJob:
-    job = importer.get_job(db.session, job_id)
-    ensure(importer.can_access_job(current_user, job))
+    job = importing.get_job(db.session, job_id)
+    ensure(importing.can_access_job(current_user, job))
     return job
 
 
@@ -51,7 +51,7 @@ def import_upload() -> Response | tuple[str, int]:
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            job = importer.create_job(
+            job = importing.create_job(
                 db.session,
                 upload.stream,
                 upload.filename or "",
@@ -65,7 +65,7 @@ def import_upload() -> Response | tuple[str, int]:
             flash("Файл загружен. Проверьте, какие поля в каких столбцах.", "success")
             return redirect(url_for(".import_mapping", job_id=job.id))
     status = form_status(form)
-    jobs = importer.recent_jobs(db.session, actor=current_user)
+    jobs = importing.recent_jobs(db.session, actor=current_user)
     return render_template("clients/import_upload.html", form=form, jobs=jobs), status
 
 
@@ -75,14 +75,14 @@ def _start(form: MappingForm, job: ImportJob, width: int) -> Response | None:
         return None
     dry_run = not form.run.data
     try:
-        importer.start_run(
+        importing.start_run(
             db.session, job, form.mapping(), width=width, dry_run=dry_run, actor=current_user
         )
     except ValidationError as err:
         apply_errors(form, err)
         return None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    importer.launch(app, job.id, current_user.id)
+    importing.launch(app, job.id, current_user.id)
     flash("Пробный прогон запущен." if dry_run else "Импорт запущен.", "info")
     return redirect(url_for(".import_mapping", job_id=job.id))
 
@@ -91,8 +91,8 @@ def _start(form: MappingForm, job: ImportJob, width: int) -> Response | None:
 @require_permission(Perm.CLIENTS_IMPORT)
 def import_mapping(job_id: int) -> Response | tuple[str, int]:
     job = _job(job_id)
-    found = importer.job_preview(job, _storage())
-    form = mapping_form(found.header, importer.job_columns(job) or found.suggested)
+    found = importing.job_preview(job, _storage())
+    form = mapping_form(found.header, importing.job_columns(job) or found.suggested)
     if form.validate_on_submit() and (done := _start(form, job, len(found.header))):
         return done
     status = form_status(form)
@@ -101,8 +101,8 @@ def import_mapping(job_id: int) -> Response | tuple[str, int]:
         job=job,
         preview=found,
         form=form,
-        in_progress=importer.is_in_progress(job),
-        stalled=importer.is_stalled(job),
+        in_progress=importing.is_in_progress(job),
+        stalled=importing.is_stalled(job),
     ), status
 
 
@@ -114,8 +114,8 @@ def import_progress(job_id: int) -> str:
     return render_template(
         "clients/import_progress.html",
         job=job,
-        in_progress=importer.is_in_progress(job),
-        stalled=importer.is_stalled(job),
+        in_progress=importing.is_in_progress(job),
+        stalled=importing.is_stalled(job),
     )
 
 
@@ -140,10 +140,10 @@ def import_report(job_id: int) -> str:
         job=job,
         listing=listing,
         rejected_only=rejected_only,
-        in_progress=importer.is_in_progress(job),
-        stalled=importer.is_stalled(job),
-        error_label=importer.error_label,
-        detail_rows=importer.REPORT_DETAIL_ROWS,
+        in_progress=importing.is_in_progress(job),
+        stalled=importing.is_stalled(job),
+        error_label=importing.error_label,
+        detail_rows=importing.REPORT_DETAIL_ROWS,
     )
 
 
@@ -174,7 +174,7 @@ def export_csv() -> Response:
 
 @bp.app_template_filter("import_status")
 def _import_status(job: ImportJob) -> str:
-    if importer.is_in_progress(job):
+    if importing.is_in_progress(job):
         return "Проверка файла…" if job.status == "dry_run" else "Импорт идёт…"
     return {
         "uploaded": "Загружен, ждёт сопоставления",
