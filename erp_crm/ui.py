@@ -38,6 +38,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Бюджеты", "budgets.index", Perm.BUDGETS_VIEW, "cash-stack"),
     NavItem("Сделки", "deals.index", Perm.DEALS_VIEW, "briefcase"),
     NavItem("Канбан", "kanban.board", Perm.DEALS_VIEW, "kanban"),
+    NavItem("Мой день", "activities.index", Perm.ACTIVITIES_VIEW, "list-check"),
     NavItem("Календарь", "calendar.index", Perm.ACTIVITIES_VIEW, "calendar3"),
     NavItem("Лиды", "leads.index", Perm.LEADS_WORK, "inbox"),
     NavItem("Документы", "documents.index", Perm.DOCUMENTS_VIEW, "file-earmark-text"),

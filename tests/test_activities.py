@@ -18,7 +18,7 @@ from erp_crm.activities.models import (
     Status,
     Task,
 )
-from erp_crm.clients import dedupe
+from erp_crm.clients import contacts, dedupe
 from erp_crm.clients import services as client_services
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal, LostReason, Outcome
@@ -37,10 +37,10 @@ def world(db_session, make_user):
     project = make_project(db_session)
     company = make_client(db_session, head)
     company.curator_id = manager.id
-    contact = client_services.add_contact(
+    contact = contacts.add_contact(
         db_session,
         company,
-        client_services.ContactData(full_name="Сидоров Иван", phones=["+7 846 200-00-00"]),
+        contacts.ContactData(full_name="Сидоров Иван", phones=["+7 846 200-00-00"]),
         actor=head,
     )
     db_session.flush()

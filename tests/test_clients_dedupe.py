@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from erp_crm import signals
 from erp_crm.audit.models import AuditEntry
 from erp_crm.clients import competitors, contacts, dedupe, groups, services
-from erp_crm.db import set_actor
 from erp_crm.clients.models import Client, CompetitorParticipation, client_group_members
 from erp_crm.core.requisites import complete_inn
 from erp_crm.db import set_actor

@@ -19,7 +19,6 @@ from erp_crm.audit.models import AuditEntry
 from erp_crm.clients import importing, services
 from erp_crm.clients.importing import engine as import_engine
 from erp_crm.clients.importing.matching import Overlay
-from erp_crm.db import set_actor
 from erp_crm.clients.models import Client, ImportJob
 from erp_crm.db import set_actor
 from erp_crm.errors import ValidationError

@@ -1,1 +1,4 @@
 """Contacts with clients: planning, formalized results, reminders, ratings, forwarded requests."""
+
+# Connects this area's receivers of the cross-area signals (erp_crm/signals.py) on import.
+from erp_crm.activities import receivers as _receivers  # noqa: F401

@@ -24,7 +24,6 @@ from flask import Flask, current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from erp_crm.db import set_actor
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, Role, has_permission
 from erp_crm.clients.importing.engine import REPORT_DETAIL_ROWS, Engine, Summary, batches
@@ -32,7 +31,7 @@ from erp_crm.clients.importing.mapping import check_mapping, suggest_mapping
 from erp_crm.clients.importing.reading import Preview, check_suffix, open_table, preview
 from erp_crm.clients.importing.rows import ParsedRow
 from erp_crm.clients.models import ImportJob
-from erp_crm.db import db, take_write_lock, utcnow
+from erp_crm.db import db, set_actor, take_write_lock, utcnow
 from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,65 @@
+"""Access-matrix rows of the contact pages (see tests/test_access_matrix.py).
+
+Everyone with activities.view (every role) sees «Мой день», a contact's card and their own
+requests; planning needs activities.work (admin, head of sales, sales managers). Completing,
+changing and cancelling a contact is for its responsible user, the client's curator and the head
+of sales: the matrix's contact belongs to the admin, so a sales manager gets 403 there. A request
+is answered only by the colleague it went to (nobody in the matrix).
+"""
+
+import datetime as dt
+
+from erp_crm.activities import services, tasks
+from erp_crm.activities.models import ActivityType
+from erp_crm.auth.permissions import Role
+from erp_crm.db import utcnow
+from tests.deal_fixtures import make_client
+from tests.test_access_matrix import Case
+
+ANY = frozenset(Role)
+SELLERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.SALES_MANAGER})
+ALL_CONTACTS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES})
+NOBODY: frozenset[Role] = frozenset()
+
+CASES = [
+    Case("activities.index", "GET", "/activities/", ANY),
+    Case("activities.create", "GET", "/activities/new?client_id={act_client}", SELLERS),
+    Case("activities.create", "POST", "/activities/new", SELLERS, ok=422),
+    Case("activities.bulk", "GET", "/activities/bulk", SELLERS),
+    Case("activities.bulk", "POST", "/activities/bulk", SELLERS),
+    Case("activities.show", "GET", "/activities/{activity}", ANY),
+    Case("activities.complete", "POST", "/activities/{activity}/complete", ALL_CONTACTS, ok=422),
+    Case("activities.edit", "GET", "/activities/{activity}/edit", ALL_CONTACTS),
+    Case("activities.edit", "POST", "/activities/{activity}/edit", ALL_CONTACTS, ok=422),
+    # Not done yet: changing its result is refused before anything else.
+    Case("activities.edit_result", "POST", "/activities/{activity}/result", SELLERS, ok=409),
+    Case("activities.task_list", "GET", "/activities/tasks/", ANY),
+    Case("activities.task_create", "GET", "/activities/tasks/new", SELLERS),
+    Case("activities.task_create", "POST", "/activities/tasks/new", SELLERS, ok=422),
+    Case("activities.task_show", "GET", "/activities/tasks/{task}", ALL_CONTACTS),
+    Case("activities.task_answer", "POST", "/activities/tasks/{task}/accept", NOBODY),
+    Case("activities.task_answer", "POST", "/activities/tasks/{task}/done", NOBODY),
+    Case("activities.cancel", "POST", "/activities/{activity}/cancel", ALL_CONTACTS, ok=302),
+]
+
+
+def build(session, admin) -> dict:
+    client = make_client(session, admin, name="ООО «Контакты матрицы»", inn="7728168971")
+    call = session.query(ActivityType).filter_by(code="call").one()
+    activity = services.plan(
+        session,
+        services.ActivityData(
+            type_id=call.id,
+            goal="Звонок для матрицы",
+            client_id=client.id,
+            starts_at=utcnow() + dt.timedelta(days=2),
+        ),
+        actor=admin,
+    )
+    target = session.query(type(admin)).filter_by(username="matrixtarget").one()
+    task = tasks.forward(
+        session,
+        tasks.TaskData(assignee_id=target.id, goal="Запрос матрицы", due_on=dt.date.today()),
+        actor=admin,
+    )
+    return {"act_client": client.id, "activity": activity.id, "task": task.id}
