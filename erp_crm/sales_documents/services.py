@@ -27,6 +27,7 @@ from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.db import utcnow
+from erp_crm.deals import access as deal_access
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal, Outcome
 from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
@@ -78,7 +79,7 @@ def can_view_documents(user: User) -> bool:
 def can_issue(user: User, deal: Deal) -> bool:
     if has_permission(user, Perm.DOCUMENTS_MANAGE):
         return True
-    return has_permission(user, Perm.DOCUMENTS_ISSUE) and deal_services.can_work_deal(user, deal)
+    return has_permission(user, Perm.DOCUMENTS_ISSUE) and deal_access.can_work_deal(user, deal)
 
 
 def can_change(user: User, document: Document, deal: Deal) -> bool:
@@ -517,7 +518,7 @@ def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) ->
     """A draft PDF («ПРОЕКТ») of a kind: nothing numbered, nothing stored."""
     kind = DocumentKind(kind).value
     _ensure(
-        deal_services.can_view_deal(actor, deal) and can_view_documents(actor),
+        deal_access.can_view_deal(actor, deal) and can_view_documents(actor),
         "Нет доступа к документам сделки.",
     )
     if not deal.lines:
