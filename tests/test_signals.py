@@ -24,6 +24,11 @@ EXPECTED = {
     "document_payment_orders": {"erp_crm.billing.receivers:payment_documents"},
     "invoice_payment_states": {"erp_crm.billing.receivers:invoice_states"},
     "first_payment_received": {"erp_crm.billing.receivers:move_deal_on_first_payment"},
+    "stand_deal_condition": {"erp_crm.deals.receivers:deal_may_take_stand"},
+    "stand_deal_facts": {"erp_crm.deals.receivers:deal_facts"},
+    "project_won_sellers": {"erp_crm.deals.receivers:won_sellers"},
+    "won_sales": {"erp_crm.deals.receivers:won_sales_rows"},
+    "stand_exhibitors": {"erp_crm.deals.receivers:exhibitors_of_deals"},
 }
 
 _PROBE = """
@@ -102,3 +107,26 @@ def test_a_stage_move_and_a_new_deal_send_deal_stage_changed(db_session, make_us
         (deal.id, first.id, None, first.id, manager.id),
         (deal.id, second.id, first, second.id, manager.id),
     ]
+
+
+def test_projects_never_import_deals_even_inside_functions() -> None:
+    """Dependency direction: deals use projects, never the other way (function bodies too)."""
+    import ast
+    from pathlib import Path
+
+    import erp_crm.projects
+
+    root = Path(erp_crm.projects.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                names = [module] + [f"{module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            if any(n == "erp_crm.deals" or n.startswith("erp_crm.deals.") for n in names):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
