@@ -117,6 +117,32 @@ invoice_payment_states = _signal(
     "Payment state labels of invoices (sender: None; session, invoices) → {document id: label}.",
 )
 
+stand_deal_condition = _signal(
+    "stand-deal-condition",
+    "May this deal take a stand? For the stands' conditional UPDATEs (sender: None; deal_id, "
+    "outcomes) → a SQL condition on Stand: the deal exists, in the stand's project, with one of "
+    "the outcomes.",
+)
+stand_deal_facts = _signal(
+    "stand-deal-facts",
+    "A deal holding or asking for a stand, for the stands' messages (sender: None; session, "
+    "deal_id, refresh: re-read from the database) → {'project_id', 'outcome', 'label', 'client', "
+    "'manager'}, or None if there is no such deal.",
+)
+project_won_sellers = _signal(
+    "project-won-sellers",
+    "Who sold in a project, for its plan owners (sender: Project; session) → a SELECT of user ids.",
+)
+won_sales = _signal(
+    "won-sales",
+    "Actual sales for plan vs actual (sender: None; session, project_ids or None) → list of "
+    "(project id, 'YYYY-MM' Moscow, manager id, m², amount, count) of won deals.",
+)
+stand_exhibitors = _signal(
+    "stand-exhibitors",
+    "The hall plan's exhibitors (sender: None; session, deal_ids) → {deal id: client name}.",
+)
+
 
 @dataclass(frozen=True)
 class CardSection:

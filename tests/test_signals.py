@@ -14,10 +14,18 @@ EXPECTED = {
         "erp_crm.deals.receivers:deal_events",
         "erp_crm.sales_documents.receivers:document_events",
         "erp_crm.billing.receivers:payment_events",
+        "erp_crm.activities.receivers:activity_events",
+    },
+    "client_card_sections": {
+        "erp_crm.deals.receivers:deals_block",
+        "erp_crm.activities.receivers:activities_block",
     },
     "client_sales": {"erp_crm.deals.receivers:sales_of_clients"},
     "client_project_condition": {"erp_crm.deals.receivers:took_part_in_project"},
-    "clients_reassigned": {"erp_crm.deals.receivers:move_open_deals"},
+    "clients_reassigned": {
+        "erp_crm.deals.receivers:move_open_deals",
+        "erp_crm.activities.receivers:move_planned_contacts",
+    },
     "document_issued": {"erp_crm.integration.receivers:on_issued"},
     "document_cancelled": {"erp_crm.integration.receivers:on_cancelled"},
     "budget_approved": {"erp_crm.integration.receivers:on_budget_approved"},
@@ -26,6 +34,11 @@ EXPECTED = {
     "document_payment_orders": {"erp_crm.billing.receivers:payment_documents"},
     "invoice_payment_states": {"erp_crm.billing.receivers:invoice_states"},
     "first_payment_received": {"erp_crm.billing.receivers:move_deal_on_first_payment"},
+    "stand_deal_condition": {"erp_crm.deals.receivers:deal_may_take_stand"},
+    "stand_deal_facts": {"erp_crm.deals.receivers:deal_facts"},
+    "project_won_sellers": {"erp_crm.deals.receivers:won_sellers"},
+    "won_sales": {"erp_crm.deals.receivers:won_sales_rows"},
+    "stand_exhibitors": {"erp_crm.deals.receivers:exhibitors_of_deals"},
 }
 
 _PROBE = """
@@ -104,3 +117,26 @@ def test_a_stage_move_and_a_new_deal_send_deal_stage_changed(db_session, make_us
         (deal.id, first.id, None, first.id, manager.id),
         (deal.id, second.id, first, second.id, manager.id),
     ]
+
+
+def test_projects_never_import_deals_even_inside_functions() -> None:
+    """Dependency direction: deals use projects, never the other way (function bodies too)."""
+    import ast
+    from pathlib import Path
+
+    import erp_crm.projects
+
+    root = Path(erp_crm.projects.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                names = [module] + [f"{module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            if any(n == "erp_crm.deals" or n.startswith("erp_crm.deals.") for n in names):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

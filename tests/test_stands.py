@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from erp_crm.audit.models import AuditEntry
 from erp_crm.config import normalize_database_url
 from erp_crm.db import Base, make_engine, set_actor, utcnow
+from erp_crm.deals import booking
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.projects import hallplan, stands
 from erp_crm.projects import stand_services as ss
@@ -236,20 +237,20 @@ def test_an_inactive_stand_cannot_be_reserved(db_session, world, admin):
 def test_a_manager_reserves_and_releases_only_for_own_deals(db_session, world, seller, rival, head):
     stand = world["stand"]
     with pytest.raises(PermissionDenied):
-        ss.reserve_for_deal(db_session, stand.id, world["theirs"].id, until=None, actor=seller)
-    ss.reserve_for_deal(db_session, stand.id, world["ours"].id, until=None, actor=seller)
+        booking.reserve_for_deal(db_session, stand.id, world["theirs"].id, until=None, actor=seller)
+    booking.reserve_for_deal(db_session, stand.id, world["ours"].id, until=None, actor=seller)
     with pytest.raises(PermissionDenied):
-        ss.release_by(db_session, stand.id, actor=rival)
-    assert ss.release_by(db_session, stand.id, actor=head).status == "free"  # deals.all
-    ss.reserve_for_deal(db_session, stand.id, world["theirs"].id, until=None, actor=head)
-    assert ss.release_by(db_session, stand.id, actor=rival).status == "free"
-    assert ss.release_by(db_session, stand.id, actor=rival).status == "free"  # nothing to do
+        booking.release_by(db_session, stand.id, actor=rival)
+    assert booking.release_by(db_session, stand.id, actor=head).status == "free"  # deals.all
+    booking.reserve_for_deal(db_session, stand.id, world["theirs"].id, until=None, actor=head)
+    assert booking.release_by(db_session, stand.id, actor=rival).status == "free"
+    assert booking.release_by(db_session, stand.id, actor=rival).status == "free"  # nothing to do
 
 
 def test_a_sold_stand_is_not_released_by_hand(db_session, world, admin, seller):
     stands.sell(db_session, [world["stand"].id], world["ours"].id, actor=admin)
     with pytest.raises(Conflict) as err:
-        ss.release_by(db_session, world["stand"].id, actor=seller)
+        booking.release_by(db_session, world["stand"].id, actor=seller)
     assert "проигранную" in err.value.message
 
 
@@ -257,9 +258,11 @@ def test_open_deals_offered_are_own_ones_unless_deals_all(
     db_session, world, seller, head, make_user
 ):
     project_id = world["project"].id
-    assert [d.id for d in ss.open_deals_for(db_session, project_id, seller)] == [world["ours"].id]
-    assert len(ss.open_deals_for(db_session, project_id, head)) == 2
-    assert ss.open_deals_for(db_session, project_id, make_user("accountant")) == []
+    assert [d.id for d in booking.open_deals_for(db_session, project_id, seller)] == [
+        world["ours"].id
+    ]
+    assert len(booking.open_deals_for(db_session, project_id, head)) == 2
+    assert booking.open_deals_for(db_session, project_id, make_user("accountant")) == []
 
 
 # --- pages and API ------------------------------------------------------------------------------
@@ -615,7 +618,11 @@ def test_managers_reserving_from_their_pages_at_once_get_one_hold_and_conflicts(
     world = _race_world(race_engine, managers=3)
     stand_id = world["stands"][0]
     actions = [
-        (lambda s, d=deal_id, m=manager: ss.reserve_for_deal(s, stand_id, d, until=None, actor=m))
+        (
+            lambda s, d=deal_id, m=manager: booking.reserve_for_deal(
+                s, stand_id, d, until=None, actor=m
+            )
+        )
         for (deal_id, _, _), manager in zip(world["deals"], world["managers"], strict=True)
     ]
     results = _race(race_engine, actions)

@@ -20,7 +20,7 @@ from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
-from erp_crm.deals import services
+from erp_crm.deals import access, services
 from erp_crm.deals.models import Deal, DealLine, LineKind
 from erp_crm.errors import NotFound, PermissionDenied, ValidationError
 from erp_crm.projects.models import ServiceItem, Stand
@@ -213,7 +213,7 @@ def deal_dict(deal: Deal, *, full: bool = False) -> dict[str, Any]:
 
 def _workable(deal_id: int) -> Deal:
     deal = services.get_deal(db.session, deal_id)
-    if not services.can_work_deal(api_user(), deal):
+    if not access.can_work_deal(api_user(), deal):
         raise PermissionDenied("Работать со сделкой может её менеджер или руководитель ОП.")
     return deal
 

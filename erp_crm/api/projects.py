@@ -15,6 +15,7 @@ from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
+from erp_crm.deals import booking
 from erp_crm.projects import services, stands
 from erp_crm.projects import stand_services as ss
 from erp_crm.projects.models import ProjectStatus, Stand, StandPosition, StandStatus, StandType
@@ -290,7 +291,7 @@ def create_stand(project_id: int) -> tuple[Response, int]:
 def reserve_stand(stand_id: int) -> Response:
     body = json_body()
     stand = ss.get_stand(db.session, stand_id)
-    stand = ss.reserve_for_deal(
+    stand = booking.reserve_for_deal(
         db.session,
         stand.id,
         body.get("deal_id"),
@@ -309,5 +310,5 @@ def reserve_stand(stand_id: int) -> Response:
     response_schema=STAND,
 )
 def release_stand(stand_id: int) -> Response:
-    stand = ss.release_by(db.session, stand_id, actor=api_user())
+    stand = booking.release_by(db.session, stand_id, actor=api_user())
     return jsonify(stand_dict(stand))

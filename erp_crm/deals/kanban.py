@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from erp_crm.auth.models import User
 from erp_crm.clients.models import Client
-from erp_crm.deals import services
+from erp_crm.deals import access, services
 from erp_crm.deals.models import Deal, Outcome, Pipeline, Stage
 from erp_crm.errors import Conflict, NotFound
 from erp_crm.projects.models import Project, ProjectStatus
@@ -176,7 +176,7 @@ def cards(session: Session, project_id: int, pipeline_id: int, *, actor: User) -
             outcome=row.outcome,
             next_contact_date=row.next_contact_date,
             position=row.position,
-            movable=services.can_work_deal_of(actor, row.manager_id),
+            movable=access.can_work_deal_of(actor, row.manager_id),
         )
         for row in rows
     ]

@@ -6,7 +6,9 @@ deals.client_id included, and its undo points them back.)"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, func, select
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from erp_crm import signals
@@ -16,6 +18,8 @@ from erp_crm.clients import timeline as client_timeline
 from erp_crm.clients.models import Client
 from erp_crm.deals.models import Deal, DealStageChange, Outcome, Stage
 from erp_crm.deals.services import client_deals
+from erp_crm.projects import plans
+from erp_crm.projects.models import Project, Stand
 
 
 @signals.client_card_sections.connect
@@ -104,3 +108,78 @@ def took_part_in_project(
     if outcome:
         condition = condition.where(Deal.outcome == outcome)
     return condition
+
+
+# --- what the projects area asks about its stands and plans -------------------------------------
+
+
+@signals.stand_deal_condition.connect
+def deal_may_take_stand(
+    _sender: object, *, deal_id: int, outcomes: tuple[str, ...], **_: object
+) -> ColumnElement[bool]:
+    """The deal exists, belongs to the stand's project and has one of `outcomes`."""
+    return exists().where(
+        Deal.id == deal_id, Deal.project_id == Stand.project_id, Deal.outcome.in_(outcomes)
+    )
+
+
+@signals.stand_deal_facts.connect
+def deal_facts(
+    _sender: object, *, session: Session, deal_id: int, refresh: bool = False, **_: object
+) -> dict[str, object] | None:
+    deal = session.get(Deal, deal_id, populate_existing=refresh)
+    if deal is None:
+        return None
+    return {
+        "project_id": deal.project_id,
+        "outcome": deal.outcome,
+        "label": deal.audit_label(),
+        "client": deal.client.name,
+        "manager": deal.manager.full_name,
+    }
+
+
+@signals.project_won_sellers.connect
+def won_sellers(project: Project, **_: object) -> Select:
+    return select(Deal.manager_id).where(
+        Deal.project_id == project.id, Deal.outcome == Outcome.WON.value
+    )
+
+
+@signals.won_sales.connect
+def won_sales_rows(
+    _sender: object, *, session: Session, project_ids: list[int] | None = None, **_: object
+) -> list[tuple[int, str, int, Decimal, Decimal, int]]:
+    """(project id, 'YYYY-MM', manager id, m², amount, deals) of won deals: one GROUP BY."""
+    month = plans.month_of_sql(Deal.closed_at, session.get_bind().dialect.name).label("month")
+    query = (
+        select(
+            Deal.project_id,
+            month,
+            Deal.manager_id,
+            func.coalesce(func.sum(Deal.area_m2), 0),
+            func.coalesce(func.sum(Deal.amount), 0),
+            func.count(Deal.id),
+        )
+        .where(Deal.outcome == Outcome.WON.value, Deal.closed_at.is_not(None))
+        .group_by(Deal.project_id, month, Deal.manager_id)
+    )
+    if project_ids is not None:
+        query = query.where(Deal.project_id.in_(project_ids))
+    return [
+        (pid, key, manager_id, plans.dec(area), plans.dec(amount), count)
+        for pid, key, manager_id, area, amount, count in session.execute(query)
+    ]
+
+
+@signals.stand_exhibitors.connect
+def exhibitors_of_deals(
+    _sender: object, *, session: Session, deal_ids: set[int], **_: object
+) -> dict[int, str]:
+    return dict(
+        session.execute(
+            select(Deal.id, Client.name)
+            .join(Client, Client.id == Deal.client_id)
+            .where(Deal.id.in_(deal_ids))
+        ).all()
+    )

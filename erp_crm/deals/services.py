@@ -24,6 +24,7 @@ from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.core import text
 from erp_crm.db import utcnow
 from erp_crm.deals import pricing
+from erp_crm.deals.access import can_work_deal
 from erp_crm.deals.models import (
     Deal,
     DealLine,
@@ -48,21 +49,6 @@ from erp_crm.projects.models import (
 )
 
 # --- access -------------------------------------------------------------------------------------
-
-
-def can_view_deal(user: User, deal: Deal) -> bool:
-    return has_permission(user, Perm.DEALS_VIEW)
-
-
-def can_work_deal(user: User, deal: Deal) -> bool:
-    return can_work_deal_of(user, deal.manager_id)
-
-
-def can_work_deal_of(user: User, manager_id: int) -> bool:
-    """The rule behind can_work_deal, for lists that hold only the deal's manager id."""
-    if has_permission(user, Perm.DEALS_ALL):
-        return True
-    return has_permission(user, Perm.DEALS_WORK) and manager_id == user.id
 
 
 def _ensure_can_work(user: User, deal: Deal) -> None:

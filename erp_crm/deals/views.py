@@ -21,8 +21,8 @@ from erp_crm.core import text
 from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
+from erp_crm.deals import access, services
 from erp_crm.deals import pipelines as pipeline_services
-from erp_crm.deals import services
 from erp_crm.deals.forms import (
     DealForm,
     DetailsForm,
@@ -112,7 +112,7 @@ def index() -> str:
         ).all(),
         pipelines=pipeline_services.pipelines(db.session),
         managers=sorted(managers.values(), key=lambda u: u.full_name),
-        can_work=lambda deal: services.can_work_deal(current_user, deal),
+        can_work=lambda deal: access.can_work_deal(current_user, deal),
     )
 
 
@@ -327,7 +327,7 @@ def _render_card(deal: Deal, status: int = 200, **given: Any) -> tuple[str, int]
     stands = {s.id: s for s in db.session.scalars(select(Stand).where(Stand.id.in_(stand_ids)))}
     base_total = sum((line.base_amount for line in deal.lines), start=0)
     discount_total = sum((line.discount for line in deal.lines), start=0)
-    can_work = services.can_work_deal(current_user, deal)
+    can_work = access.can_work_deal(current_user, deal)
     return render_template(
         "deals/show.html",
         deal=deal,
@@ -352,7 +352,7 @@ def show(deal_id: int) -> tuple[str, int]:
 
 def _workable(deal_id: int) -> Deal:
     deal = services.get_deal(db.session, deal_id)
-    ensure(services.can_work_deal(current_user, deal))
+    ensure(access.can_work_deal(current_user, deal))
     return deal
 
 
@@ -541,7 +541,7 @@ def remove_line(line_id: int) -> Response:
     if line is None:
         raise NotFound("Строка сделки не найдена.")
     deal = line.deal
-    ensure(services.can_work_deal(current_user, deal))
+    ensure(access.can_work_deal(current_user, deal))
     description = line.description
     services.remove_line(db.session, line, actor=current_user)
     flash(f"Строка «{description}» удалена из сделки.", "info")
@@ -569,3 +569,7 @@ def set_discount(deal_id: int) -> Response | tuple[str, int]:
             flash("Скидка применена." if deal.discount_kind else "Скидка снята.", "success")
             return _back(deal)
     return _refused(deal, discount_form=form)
+
+
+# The stand page with booking registers on the projects blueprint (one-way: deals → projects).
+from erp_crm.deals import booking_views  # noqa: E402, F401

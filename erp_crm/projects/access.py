@@ -1,7 +1,6 @@
 """Who may do what with projects and stands beyond the plain permission table.
 
-Reserving and releasing act on a deal: a manager acts for their own deals, a head of sales
-(deals.all) for any deal of the department.
+Which deal a person may reserve for is the deals area's rule (deals/access.py).
 """
 
 from __future__ import annotations
@@ -22,10 +21,3 @@ def can_manage_plans(user: Any) -> bool:
 def can_hold_stands(user: Any) -> bool:
     """May reserve stands (for deals they work) and release such holds."""
     return has_permission(user, Perm.DEALS_WORK) or has_permission(user, Perm.DEALS_ALL)
-
-
-def can_act_for_deal(user: Any, deal: Any) -> bool:
-    """Reserve for / release the hold of this deal: its manager, or anyone with deals.all."""
-    if has_permission(user, Perm.DEALS_ALL):
-        return True
-    return has_permission(user, Perm.DEALS_WORK) and deal.manager_id == getattr(user, "id", None)

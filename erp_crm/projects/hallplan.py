@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.db import utcnow
 from erp_crm.projects import stands
 from erp_crm.projects.models import (
@@ -124,9 +125,6 @@ def project_plan(
     session: Session, project: Project, *, now: dt.datetime | None = None
 ) -> list[HallPlan]:
     """Every hall of the project with its active stands, their effective status and exhibitor."""
-    from erp_crm.clients.models import Client
-    from erp_crm.deals.models import Deal
-
     now = now or utcnow()
     halls = list(
         session.scalars(
@@ -134,14 +132,20 @@ def project_plan(
         )
     )
     plans = {h.id: HallPlan(hall=h) for h in halls}
-    rows = session.execute(
-        select(Stand, Client.name)
-        .outerjoin(Deal, Deal.id == Stand.deal_id)
-        .outerjoin(Client, Client.id == Deal.client_id)
-        .where(Stand.project_id == project.id, Stand.is_active.is_(True))
-        .order_by(Stand.number)
+    rows = list(
+        session.scalars(
+            select(Stand)
+            .where(Stand.project_id == project.id, Stand.is_active.is_(True))
+            .order_by(Stand.number)
+        )
     )
-    for stand, client_name in rows:
+    deal_ids = {stand.deal_id for stand in rows if stand.deal_id is not None}
+    exhibitors: dict[int, str] = {}
+    if deal_ids:
+        for answer in signals.answers(signals.stand_exhibitors, session=session, deal_ids=deal_ids):
+            exhibitors.update(answer)
+    for stand in rows:
+        client_name = exhibitors.get(stand.deal_id) if stand.deal_id is not None else None
         status = stands.effective_status(stand, now)
         taken = status != StandStatus.FREE.value
         plans[stand.hall_id].stands.append(

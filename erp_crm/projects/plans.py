@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.audit import services as audit
 from erp_crm.auth.models import User
 from erp_crm.errors import PermissionDenied, ValidationError
@@ -100,15 +101,13 @@ class PlanOwner:
 
 def plan_owners(session: Session, project: Project) -> list[PlanOwner]:
     """The project, its team, and anyone else who already has a plan or a won deal in it."""
-    from erp_crm.deals.models import Deal
-
     member_ids = select(ProjectMember.user_id).where(ProjectMember.project_id == project.id)
     planned = select(SalesPlan.user_id).where(
         SalesPlan.project_id == project.id, SalesPlan.user_id.is_not(None)
     )
-    won = select(Deal.manager_id).where(Deal.project_id == project.id, Deal.outcome == "won")
+    won = signals.answers(signals.project_won_sellers, project, session=session)
     users = session.scalars(
-        select(User).where(User.id.in_(member_ids.union(planned, won))).order_by(User.full_name)
+        select(User).where(User.id.in_(member_ids.union(planned, *won))).order_by(User.full_name)
     )
     return [PlanOwner(None, "Весь проект")] + [PlanOwner(u.id, u.full_name) for u in users]
 
@@ -271,26 +270,10 @@ def actual_rows(
     session: Session, project_ids: list[int] | None = None
 ) -> list[tuple[int, str, int, Decimal, Decimal, int]]:
     """(project id, 'YYYY-MM', manager id, m², amount, deals) of won deals: one GROUP BY."""
-    from erp_crm.deals.models import Deal, Outcome
-
-    month = month_of_sql(Deal.closed_at, session.get_bind().dialect.name).label("month")
-    query = (
-        select(
-            Deal.project_id,
-            month,
-            Deal.manager_id,
-            func.coalesce(func.sum(Deal.area_m2), 0),
-            func.coalesce(func.sum(Deal.amount), 0),
-            func.count(Deal.id),
-        )
-        .where(Deal.outcome == Outcome.WON.value, Deal.closed_at.is_not(None))
-        .group_by(Deal.project_id, month, Deal.manager_id)
-    )
-    if project_ids is not None:
-        query = query.where(Deal.project_id.in_(project_ids))
     return [
-        (pid, key, manager_id, _dec(area), _dec(amount), count)
-        for pid, key, manager_id, area, amount, count in session.execute(query)
+        row
+        for rows in signals.answers(signals.won_sales, session=session, project_ids=project_ids)
+        for row in rows
     ]
 
 
@@ -308,12 +291,12 @@ def plan_rows(
     if project_ids is not None:
         query = query.where(SalesPlan.project_id.in_(project_ids))
     return [
-        (pid, month_key(month), uid, _dec(area), _dec(amount))
+        (pid, month_key(month), uid, dec(area), dec(amount))
         for pid, month, uid, area, amount in session.execute(query)
     ]
 
 
-def _dec(value: Any) -> Decimal:
+def dec(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 

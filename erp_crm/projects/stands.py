@@ -22,10 +22,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.audit import services as audit
 from erp_crm.auth.models import User
 from erp_crm.db import utcnow
@@ -50,12 +51,6 @@ def _change(session: Session, statement):  # noqa: ANN202 (a CursorResult or Sca
         raise
 
 
-def _deal_model():  # deals import projects.models: import lazily to keep the direction one-way
-    from erp_crm.deals.models import Deal
-
-    return Deal
-
-
 def _available_or_held_by(deal_id: int, now: dt.datetime):
     """A stand this deal may take: free, or held by nobody any more, or already held by it."""
     return or_(
@@ -67,14 +62,20 @@ def _available_or_held_by(deal_id: int, now: dt.datetime):
 
 def _deal_fits(deal_id: int, *, outcomes: tuple[str, ...]):
     """The deal exists, belongs to the stand's project and has one of `outcomes`."""
-    deal = _deal_model()
-    return exists().where(
-        deal.id == deal_id, deal.project_id == Stand.project_id, deal.outcome.in_(outcomes)
-    )
+    conditions = signals.answers(signals.stand_deal_condition, deal_id=deal_id, outcomes=outcomes)
+    return or_(*conditions) if conditions else false()
 
 
 def _fresh_stand(session: Session, stand_id: int) -> Stand | None:
     return session.get(Stand, stand_id, populate_existing=True)
+
+
+def _deal_facts(session: Session, deal_id: int, *, refresh: bool = False) -> dict | None:
+    """What the deals area tells of a deal holding or asking for a stand (see the signal)."""
+    found = signals.answers(
+        signals.stand_deal_facts, session=session, deal_id=deal_id, refresh=refresh
+    )
+    return found[0] if found else None
 
 
 def _refusal(session: Session, stand_id: int, deal_id: int | None, *, selling: bool):
@@ -85,16 +86,16 @@ def _refusal(session: Session, stand_id: int, deal_id: int | None, *, selling: b
     if not stand.is_active:
         return Conflict(f"Стенд № {stand.number} снят с продажи.")
     if deal_id is not None:
-        deal = session.get(_deal_model(), deal_id, populate_existing=True)
+        deal = _deal_facts(session, deal_id, refresh=True)
         if deal is None:
             return ValidationError(fields={"deal_id": "Сделка не найдена."})
-        if deal.project_id != stand.project_id:
+        if deal["project_id"] != stand.project_id:
             return ValidationError(
                 fields={"deal_id": "Сделка относится к другому выставочному проекту."}
             )
-        if selling and deal.outcome == LOST:
+        if selling and deal["outcome"] == LOST:
             return ValidationError(fields={"deal_id": "Сделка проиграна: продать стенд нельзя."})
-        if not selling and deal.outcome != OPEN:
+        if not selling and deal["outcome"] != OPEN:
             return ValidationError(
                 fields={"deal_id": "Сделка закрыта: бронировать стенды можно по открытой сделке."}
             )
@@ -108,11 +109,11 @@ def holder_conflict(session: Session, stand: Stand, now: dt.datetime | None = No
     state = "продан" if stand.status == StandStatus.SOLD.value else "забронирован"
     holder = ""
     if stand.deal_id is not None:
-        deal = session.get(_deal_model(), stand.deal_id)
+        deal = _deal_facts(session, stand.deal_id)
         if deal is not None:
             holder = (
-                f" по сделке «{deal.audit_label()}» (клиент {deal.client.name}, "
-                f"менеджер {deal.manager.full_name})"
+                f" по сделке «{deal['label']}» (клиент {deal['client']}, "
+                f"менеджер {deal['manager']})"
             )
     until = ""
     if stand.status == StandStatus.RESERVED.value and stand.reserved_until:
@@ -129,7 +130,7 @@ def reserve(
 
     Reserving a stand the deal already holds moves the hold's end. Raises Conflict when the
     stand is taken, ValidationError when the deal does not fit. Who may act for the deal is the
-    caller's check (projects.stand_services.reserve_for_deal).
+    caller's check (deals.booking.reserve_for_deal).
     """
     now = utcnow()
     until = until or now + DEFAULT_HOLD

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -31,15 +31,7 @@ from erp_crm.projects.models import (
     StandType,
 )
 from erp_crm.projects.values import SURCHARGE_KINDS, VAT_SETTINGS
-
-bp = Blueprint("projects", __name__, url_prefix="/projects")
-
-
-def deal_url(deal_id: int) -> str:
-    """The deal's page: the deals area's endpoint when it is there, else its plain path."""
-    if "deals.show" in current_app.view_functions:
-        return url_for("deals.show", deal_id=deal_id)
-    return f"/deals/{deal_id}"
+from erp_crm.projects.view_helpers import bp
 
 
 @bp.app_template_global("project_status_label")
@@ -349,9 +341,6 @@ def service_edit(item_id: int) -> Response | tuple[str, int]:
     ), form_status(form)
 
 
-def hall_choices(project: Project) -> list:
-    return choices((h.id, h.name) for h in project.halls)
-
-
-# The stand pages register on this blueprint (imported last: they import `bp` from here).
+# The stand pages register on the same blueprint (projects.view_helpers.bp); imported so that
+# importing this module registers every projects page (the import is one-way).
 from erp_crm.projects import stand_views  # noqa: E402, F401

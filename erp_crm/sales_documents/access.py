@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
-from erp_crm.deals import services as deal_services
+from erp_crm.deals import access as deal_access
 from erp_crm.deals.models import Deal
 from erp_crm.errors import PermissionDenied
 from erp_crm.sales_documents.models import Document, DocumentStatus
@@ -21,7 +21,7 @@ def can_view_documents(user: User) -> bool:
 def can_issue(user: User, deal: Deal) -> bool:
     if has_permission(user, Perm.DOCUMENTS_MANAGE):
         return True
-    return has_permission(user, Perm.DOCUMENTS_ISSUE) and deal_services.can_work_deal(user, deal)
+    return has_permission(user, Perm.DOCUMENTS_ISSUE) and deal_access.can_work_deal(user, deal)
 
 
 def can_change(user: User, document: Document, deal: Deal) -> bool:

@@ -23,6 +23,7 @@ from documents.pool import RenderTask
 from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.db import utcnow
+from erp_crm.deals import access as deal_access
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal, Outcome
 from erp_crm.errors import Conflict, DomainError, NotFound, ValidationError
@@ -335,7 +336,7 @@ def preview_document(session: Session, deal: Deal, kind: str, *, actor: User) ->
     """A draft PDF («ПРОЕКТ») of a kind: nothing numbered, nothing stored."""
     kind = DocumentKind(kind).value
     access.ensure(
-        deal_services.can_view_deal(actor, deal) and access.can_view_documents(actor),
+        deal_access.can_view_deal(actor, deal) and access.can_view_documents(actor),
         "Нет доступа к документам сделки.",
     )
     if not deal.lines:
