@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from erp_crm.activities.demo import load_demo_activities
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import ROLE_LABELS, Role
@@ -87,6 +88,7 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
     load_demo_leads(session, users, projects)
     load_demo_documents(session, users)
     seed_demo_budgets(session, users["project"])
+    load_demo_activities(session, users)
     return logins
 
 
