@@ -96,6 +96,11 @@ client_card_sections = _signal(
     "Blocks of the client card that belong to the areas above (sender: Client; session, actor) "
     "→ CardSection (its template is included with `section` in the context), or None.",
 )
+deal_card_sections = _signal(
+    "deal-card-sections",
+    "Blocks of the deal card that belong to the areas above (sender: Deal; session, actor) "
+    "→ CardSection, or None.",
+)
 document_cancel_refusal = _signal(
     "document-cancel-refusal",
     "May this document be cancelled? (sender: Document; session) → a Russian reason to refuse, "

@@ -150,3 +150,35 @@ def test_a_request_forwarded_and_answered_on_the_pages(client, db_session, make_
     assert task.status == "done" and task.answer == "Отправила на почту"
     history = client.get(f"/clients/{company.id}").get_data(as_text=True)
     assert "Отправила на почту" in history
+
+
+def test_the_deal_card_lists_its_contacts_and_flags_no_next_step(client, db_session, make_user):
+    from erp_crm.deals import services as deal_services
+    from tests.deal_fixtures import make_project
+
+    manager, _, company, call = setup_world(db_session, make_user)
+    project = make_project(db_session)
+    deal = deal_services.create_deal(
+        db_session,
+        deal_services.DealData(client_id=company.id, project_id=project.id),
+        actor=manager,
+    )
+    db_session.commit()
+    client.login("anna")
+    card = client.get(f"/deals/{deal.id}").get_data(as_text=True)
+    assert "deal-activities" in card and "no-next-step" in card
+    assert f"/activities/new?deal_id={deal.id}" in card
+    services.plan(
+        db_session,
+        services.ActivityData(
+            type_id=call.id,
+            goal="Согласовать стенд",
+            client_id=company.id,
+            deal_id=deal.id,
+            starts_at=utcnow() + dt.timedelta(days=1),
+        ),
+        actor=manager,
+    )
+    db_session.commit()
+    card = client.get(f"/deals/{deal.id}").get_data(as_text=True)
+    assert "Согласовать стенд" in card and "no-next-step" not in card

@@ -16,6 +16,7 @@ from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.models import Client
 from erp_crm.clients.timeline import TimelineEvent
+from erp_crm.deals.models import Deal
 
 
 @signals.client_card_sections.connect
@@ -28,6 +29,17 @@ def activities_block(
         "activities/_client_block.html",
         services.activities_of_client(session, client, limit=10),
         order=5,
+    )
+
+
+@signals.deal_card_sections.connect
+def deal_activities_block(
+    deal: Deal, *, session: Session, actor: User, **_: object
+) -> signals.CardSection | None:
+    if not has_permission(actor, Perm.ACTIVITIES_VIEW):
+        return None
+    return signals.CardSection(
+        "activities/_deal_block.html", services.activities_of_deal(session, deal)[:15], order=5
     )
 
 

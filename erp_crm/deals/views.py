@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from documents.money import rate_label
+from erp_crm import signals
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
@@ -340,6 +341,12 @@ def _render_card(deal: Deal, status: int = 200, **given: Any) -> tuple[str, int]
         base_total=base_total,
         discount_total=discount_total,
         pipelines={p.id: p for p in db.session.scalars(select(Pipeline))},
+        card_sections=sorted(
+            signals.answers(
+                signals.deal_card_sections, deal, session=db.session, actor=current_user
+            ),
+            key=lambda section: section.order,
+        ),
         **(_card_forms(deal, given) if can_work else {}),
     ), status
 
