@@ -53,6 +53,13 @@ NAVIGATION: list[NavItem] = [
         "file-earmark-code",
         "settings",
     ),
+    NavItem(
+        "Справочники контактов",
+        "activities.catalogs",
+        Perm.ACTIVITY_CATALOGS_MANAGE,
+        "card-checklist",
+        "settings",
+    ),
     NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history", "settings"),
     NavItem("Обмен с 1С", "exchange.index", Perm.EXCHANGE_VIEW, "arrow-left-right", "settings"),
 ]

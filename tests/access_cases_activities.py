@@ -10,7 +10,7 @@ is answered only by the colleague it went to (nobody in the matrix).
 import datetime as dt
 
 from erp_crm.activities import services, tasks
-from erp_crm.activities.models import ActivityType
+from erp_crm.activities.models import ActivityReason, ActivityType
 from erp_crm.auth.permissions import Role
 from erp_crm.db import utcnow
 from tests.deal_fixtures import make_client
@@ -39,6 +39,36 @@ CASES = [
     Case("activities.task_show", "GET", "/activities/tasks/{task}", ALL_CONTACTS),
     Case("activities.task_answer", "POST", "/activities/tasks/{task}/accept", NOBODY),
     Case("activities.task_answer", "POST", "/activities/tasks/{task}/done", NOBODY),
+    Case("activities.catalogs", "GET", "/activities/catalogs", ALL_CONTACTS),
+    Case("activities.catalog_type_add", "POST", "/activities/catalogs/types", ALL_CONTACTS, ok=422),
+    Case(
+        "activities.catalog_type_toggle",
+        "POST",
+        "/activities/catalogs/types/{act_type}/toggle",
+        ALL_CONTACTS,
+        ok=302,
+    ),
+    Case(
+        "activities.catalog_reason_add",
+        "POST",
+        "/activities/catalogs/reasons",
+        ALL_CONTACTS,
+        ok=422,
+    ),
+    Case(
+        "activities.catalog_reason_toggle",
+        "POST",
+        "/activities/catalogs/reasons/{act_reason}/toggle",
+        ALL_CONTACTS,
+        ok=302,
+    ),
+    Case(
+        "activities.catalog_rule_set",
+        "POST",
+        "/activities/catalogs/rules/manual_sent",
+        ALL_CONTACTS,
+        ok=302,
+    ),
     Case("activities.cancel", "POST", "/activities/{activity}/cancel", ALL_CONTACTS, ok=302),
 ]
 
@@ -62,4 +92,14 @@ def build(session, admin) -> dict:
         tasks.TaskData(assignee_id=target.id, goal="Запрос матрицы", due_on=dt.date.today()),
         actor=admin,
     )
-    return {"act_client": client.id, "activity": activity.id, "task": task.id}
+    spare = ActivityType(code="matrix_type", name="Тип для матрицы", default_minutes=5)
+    reason = ActivityReason(kind="postpone", name="Причина для матрицы")
+    session.add_all([spare, reason])
+    session.flush()
+    return {
+        "act_client": client.id,
+        "activity": activity.id,
+        "task": task.id,
+        "act_type": spare.id,
+        "act_reason": reason.id,
+    }

@@ -182,3 +182,35 @@ def test_the_deal_card_lists_its_contacts_and_flags_no_next_step(client, db_sess
     db_session.commit()
     card = client.get(f"/deals/{deal.id}").get_data(as_text=True)
     assert "Согласовать стенд" in card and "no-next-step" not in card
+
+
+def test_the_head_of_sales_keeps_the_catalogs(client, db_session, make_user):
+    from erp_crm.activities.models import ResultRule
+
+    make_user("head_of_sales", username="rop")
+    client.login("rop")
+    page = "/activities/catalogs"
+    assert "Следующий шаг после результата" in client.get(page).get_data(as_text=True)
+    added = client.submit(
+        "/activities/catalogs/types",
+        {"name": "Видеозвонок", "default_minutes": 30},
+        token_page=page,
+    )
+    assert added.status_code == 302
+    kind = db_session.scalar(select(ActivityType).where(ActivityType.name == "Видеозвонок"))
+    assert kind.default_minutes == 30 and kind.is_active
+    again = client.submit(
+        "/activities/catalogs/types",
+        {"name": "видеозвонок", "default_minutes": 30},
+        token_page=page,
+    )
+    assert again.status_code == 409 and "уже есть" in again.get_data(as_text=True)
+    client.submit(f"/activities/catalogs/types/{kind.id}/toggle", token_page=page)
+    db_session.expire_all()
+    assert not kind.is_active
+    rule = client.submit(
+        "/activities/catalogs/rules/refused_visit", {"follow_up_days": 30}, token_page=page
+    )
+    assert rule.status_code == 302
+    saved = db_session.scalar(select(ResultRule).where(ResultRule.result_kind == "refused_visit"))
+    assert saved.follow_up_days == 30 and saved.stage_id is None
