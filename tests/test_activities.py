@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from erp_crm.activities import services, tasks
+from erp_crm.activities import bulk, results, services, tasks
 from erp_crm.activities.models import (
     Activity,
     ActivityReason,
@@ -84,10 +84,10 @@ def lost_reason(db_session) -> LostReason:
 
 
 def done(db_session, world, activity, actor=None, **result):
-    return services.complete(
+    return results.complete(
         db_session,
         activity,
-        services.ResultData.from_mapping(result),
+        results.ResultData.from_mapping(result),
         actor=actor or world["manager"],
         now=NOW + dt.timedelta(days=1, hours=2),
     )
@@ -203,7 +203,7 @@ def test_postponed_plans_the_next_contact_with_the_same_goal_and_counts(db_sessi
     assert following.starts_at == dt.datetime(2026, 12, 15, 7, 30, tzinfo=dt.UTC)
     assert following.previous_activity_id == activity.id == following.previous_activity_id
     assert activity.next_activity_id == following.id
-    assert services.postponements(db_session, world["company"].id, world["project"].id) == 1
+    assert results.postponements(db_session, world["company"].id, world["project"].id) == 1
 
     done(
         db_session,
@@ -213,8 +213,8 @@ def test_postponed_plans_the_next_contact_with_the_same_goal_and_counts(db_sessi
         reason_id=why.id,
         postponed_to="2026-12-20T10:00",
     )
-    assert services.postponements(db_session, world["company"].id, world["project"].id) == 2
-    assert services.postponements(db_session, world["company"].id, None) == 0
+    assert results.postponements(db_session, world["company"].id, world["project"].id) == 2
+    assert results.postponements(db_session, world["company"].id, None) == 0
 
 
 def test_refused_participation_loses_the_projects_deal_with_the_reason(db_session, world):
@@ -295,8 +295,8 @@ def test_invitation_sent_keeps_the_visitors_and_plans_the_rules_follow_up(db_ses
 
 
 def test_follow_ups_skip_weekends_and_russian_holidays():
-    assert services.working_day_after(dt.date(2026, 12, 7), 5) == dt.date(2026, 12, 14)
-    assert services.working_day_after(dt.date(2026, 12, 31), 1) == dt.date(2027, 1, 11)
+    assert results.working_day_after(dt.date(2026, 12, 7), 5) == dt.date(2026, 12, 14)
+    assert results.working_day_after(dt.date(2026, 12, 31), 1) == dt.date(2027, 1, 11)
 
 
 def test_a_rule_can_move_the_deal_to_a_stage(db_session, world):
@@ -306,7 +306,7 @@ def test_a_rule_can_move_the_deal_to_a_stage(db_session, world):
         actor=world["manager"],
     )
     later = next(s for s in deal.pipeline.stages if s.position > deal.stage.position)
-    rule = services.rule_of(db_session, "manual_sent")
+    rule = results.rule_of(db_session, "manual_sent")
     rule.stage_id, rule.follow_up_days = later.id, None
     db_session.flush()
     activity = planned(db_session, world, deal_id=deal.id)
@@ -360,14 +360,14 @@ def test_a_result_changes_for_a_day_then_only_by_the_head(db_session, world):
     activity = planned(db_session, world)
     done(db_session, world, activity, kind="other", text="Созвонились")
     soon = activity.completed_at + dt.timedelta(hours=3)
-    services.edit_result(
+    results.edit_result(
         db_session, activity, "Созвонились, ждут КП", actor=world["manager"], now=soon
     )
     assert activity.result_text == "Созвонились, ждут КП"
     late = activity.completed_at + dt.timedelta(hours=25)
     with pytest.raises(PermissionDenied):
-        services.edit_result(db_session, activity, "Переписал", actor=world["manager"], now=late)
-    services.edit_result(db_session, activity, "Уточнено РОП", actor=world["head"], now=late)
+        results.edit_result(db_session, activity, "Переписал", actor=world["manager"], now=late)
+    results.edit_result(db_session, activity, "Уточнено РОП", actor=world["head"], now=late)
     assert activity.result_text == "Уточнено РОП"
 
 
@@ -424,9 +424,9 @@ def test_bulk_planning_spreads_calls_over_curators_and_working_days(db_session, 
         extra.curator_id = (world["manager"] if n % 2 else world["other"]).id
         clients.append(extra)
     db_session.flush()
-    result = services.bulk_plan(
+    result = bulk.bulk_plan(
         db_session,
-        services.BulkPlan(
+        bulk.BulkPlan(
             client_ids=[c.id for c in clients],
             type_id=world["call"].id,
             goal="Пригласить на выставку",
@@ -443,9 +443,9 @@ def test_bulk_planning_spreads_calls_over_curators_and_working_days(db_session, 
     days = {services.to_local(a.starts_at, world["manager"]).date() for a in rows}
     assert days == {dt.date(2026, 12, 11), dt.date(2026, 12, 14)}
     with pytest.raises(PermissionDenied):
-        services.bulk_plan(
+        bulk.bulk_plan(
             db_session,
-            services.BulkPlan(
+            bulk.BulkPlan(
                 client_ids=[c.id for c in clients],
                 type_id=world["call"].id,
                 goal="Чужие клиенты",

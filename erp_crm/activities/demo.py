@@ -11,7 +11,7 @@ import random
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from erp_crm.activities import services, tasks
+from erp_crm.activities import results, services, tasks
 from erp_crm.activities.models import ActivityReason, ActivityType, ReasonKind
 from erp_crm.auth.models import User
 from erp_crm.clients.models import Client
@@ -136,18 +136,18 @@ def load_demo_activities(session: Session, users: dict[str, User]) -> int:
                 }
             try:
                 with session.begin_nested():
-                    services.complete(
+                    results.complete(
                         session,
                         activity,
-                        services.ResultData.from_mapping(result),
+                        results.ResultData.from_mapping(result),
                         actor=manager,
                         now=moment + dt.timedelta(minutes=20),
                     )
             except DomainError:  # e.g. a deal that cannot be lost from here: a plain note
-                services.complete(
+                results.complete(
                     session,
                     activity,
-                    services.ResultData(kind="other", text="Созвонились, договорились списаться"),
+                    results.ResultData(kind="other", text="Созвонились, договорились списаться"),
                     actor=manager,
                     now=moment + dt.timedelta(minutes=20),
                 )

@@ -44,7 +44,7 @@ STATUS_LABELS = {
 
 class ResultKind(StrEnum):
     """The formalized results of a done contact (seed 002). Each has its required parts and its
-    consequence (services.complete)."""
+    consequence (results.complete)."""
 
     POSTPONED = "postponed"  # «перенос»: new date + reason → the next contact is planned
     REFUSED_PARTICIPATION = "refused_participation"  # lost reason → the project's deal is lost

@@ -10,30 +10,20 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from erp_crm.activities import access, services, tasks
-from erp_crm.activities import catalogs as catalogs_services
+from erp_crm.activities import access, results, services, tasks
+from erp_crm.activities import bulk as bulk_planning
 from erp_crm.activities.forms import (
-    AnswerForm,
     BulkForm,
     CancelForm,
     CompleteForm,
     PlanForm,
-    ReasonForm,
     ResultTextForm,
-    RuleForm,
-    TaskForm,
-    TypeForm,
 )
 from erp_crm.activities.models import (
     RESULT_LABELS,
     STATUS_LABELS,
-    TASK_STATUS_LABELS,
     Activity,
-    ActivityReason,
-    ActivityType,
     ReasonKind,
-    ResultRule,
-    Task,
 )
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.models import User
@@ -41,7 +31,7 @@ from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.models import Client, ClientGroup, client_group_members
 from erp_crm.core.forms import apply_errors, choices, form_status
 from erp_crm.db import db, utcnow
-from erp_crm.deals.models import Deal, LostReason, Outcome, Stage
+from erp_crm.deals.models import Deal, LostReason, Outcome
 from erp_crm.errors import DomainError, ValidationError
 from erp_crm.projects.models import Project, ProjectStatus
 
@@ -55,11 +45,11 @@ def _activity(activity_id: int) -> Activity:
     return activity
 
 
-def _int_arg(value) -> int | None:
+def int_arg(value) -> int | None:
     return int(value) if value not in (None, "") and str(value).isdigit() else None
 
 
-def _colleagues() -> list[User]:
+def colleagues() -> list[User]:
     return list(
         db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.full_name))
     )
@@ -88,7 +78,7 @@ def _plan_choices(form: PlanForm, client: Client | None) -> None:
         [("", "— без проекта —"), *((p.id, p.name) for p in projects)]
     )
     form.responsible_id.choices = choices(
-        [("", "— я —"), *((u.id, u.full_name) for u in _colleagues() if u.id != current_user.id)]
+        [("", "— я —"), *((u.id, u.full_name) for u in colleagues() if u.id != current_user.id)]
     )
 
 
@@ -114,7 +104,7 @@ def _plan_values(form: PlanForm) -> dict:
 @require_permission(Perm.ACTIVITIES_VIEW)
 def index() -> str:
     user = current_user
-    chosen = _int_arg(request.args.get("user_id"))
+    chosen = int_arg(request.args.get("user_id"))
     if chosen and chosen != current_user.id and access.can_see_others(current_user):
         user = db.session.get(User, chosen) or abort(404)
     day = services.day_of(db.session, user)
@@ -124,7 +114,7 @@ def index() -> str:
         day=day,
         inbox=tasks.inbox(db.session, current_user),
         answers=tasks.unseen_answers(db.session, current_user),
-        managers=_colleagues() if access.can_see_others(current_user) else [],
+        managers=colleagues() if access.can_see_others(current_user) else [],
         statuses=STATUS_LABELS,
     )
 
@@ -146,8 +136,8 @@ def create() -> Response | tuple[str, int]:
             except ValueError:
                 pass
         form.reminders.data = ["15"]
-    client = db.session.get(Client, _int_arg(form.client_id.data) or 0)
-    deal = db.session.get(Deal, _int_arg(form.deal_id.data) or 0)
+    client = db.session.get(Client, int_arg(form.client_id.data) or 0)
+    deal = db.session.get(Deal, int_arg(form.deal_id.data) or 0)
     if client is None and deal is not None:
         client = deal.client
         form.client_id.data = str(client.id)
@@ -188,7 +178,7 @@ def bulk() -> Response | tuple[str, int]:
     """From the client list's «С отмеченными» (client_ids) or a group's page (group_id)."""
     form = BulkForm()
     ids = [int(i) for i in request.values.getlist("client_ids") if str(i).isdigit()]
-    group = db.session.get(ClientGroup, _int_arg(request.values.get("group_id")) or 0)
+    group = db.session.get(ClientGroup, int_arg(request.values.get("group_id")) or 0)
     if group is not None:
         ids = list(
             db.session.scalars(
@@ -204,7 +194,7 @@ def bulk() -> Response | tuple[str, int]:
     form.responsible_id.choices = choices(
         [
             ("", "кураторы клиентов" if can_all else "я (и кураторы моих клиентов)"),
-            *((u.id, u.full_name) for u in _colleagues() if can_all),
+            *((u.id, u.full_name) for u in colleagues() if can_all),
         ]
     )
     if request.method == "GET" or "goal" not in request.form:
@@ -214,17 +204,17 @@ def bulk() -> Response | tuple[str, int]:
         return render_template("activities/bulk.html", form=form, count=len(ids), group=group), 200
     if form.validate_on_submit():
         try:
-            result = services.bulk_plan(
+            result = bulk_planning.bulk_plan(
                 db.session,
-                services.BulkPlan(
+                bulk_planning.BulkPlan(
                     client_ids=ids,
-                    type_id=_int_arg(form.type_id.data),
+                    type_id=int_arg(form.type_id.data),
                     goal=form.goal.data or "",
                     first_day=form.first_day.data,
                     working_days=form.working_days.data or 5,
                     day_start=form.day_start.data or dt.time(10, 0),
                     day_end=form.day_end.data or dt.time(18, 0),
-                    responsible_id=_int_arg(form.responsible_id.data) if can_all else None,
+                    responsible_id=int_arg(form.responsible_id.data) if can_all else None,
                     reminders=[int(r) for r in form.reminders.data or [] if str(r).isdigit()],
                 ),
                 actor=current_user,
@@ -294,7 +284,7 @@ def _render_show(activity: Activity, complete_form=None, status: int = 200):
         result_form=ResultTextForm(formdata=None, data={"text": activity.result_text or ""}),
         can_work=workable,
         can_edit_result=access.can_edit_result(current_user, activity),
-        postponements=services.postponements(db.session, activity.client_id, activity.project_id),
+        postponements=results.postponements(db.session, activity.client_id, activity.project_id),
         previous=db.session.get(Activity, activity.previous_activity_id or 0),
         following=db.session.get(Activity, activity.next_activity_id or 0),
         results=RESULT_LABELS,
@@ -336,8 +326,8 @@ def complete(activity_id: int):
             },
         }
         try:
-            following = services.complete(
-                db.session, activity, services.ResultData.from_mapping(values), actor=current_user
+            following = results.complete(
+                db.session, activity, results.ResultData.from_mapping(values), actor=current_user
             )
         except ValidationError as err:
             for source, target in (("reason_id", None), ("text", "text")):
@@ -413,204 +403,10 @@ def edit_result(activity_id: int) -> Response:
     form = ResultTextForm()
     if not form.validate_on_submit():
         abort(400)
-    services.edit_result(db.session, activity, form.text.data or "", actor=current_user)
+    results.edit_result(db.session, activity, form.text.data or "", actor=current_user)
     flash("Комментарий к результату изменён.", "success")
     return redirect(url_for("activities.show", activity_id=activity.id))
 
 
-# --- forwarded requests -------------------------------------------------------------------------
-
-
-def _task(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None:
-        abort(404)
-    ensure(access.can_view_task(current_user, task))
-    return task
-
-
-@bp.route("/tasks/")
-def task_list() -> str:
-    return render_template(
-        "activities/tasks.html",
-        tasks=tasks.tasks_of(db.session, current_user),
-        statuses=TASK_STATUS_LABELS,
-    )
-
-
-@bp.route("/tasks/new", methods=["GET", "POST"])
-@require_permission(Perm.ACTIVITIES_WORK)
-def task_create() -> Response | tuple[str, int]:
-    form = TaskForm()
-    if request.method == "GET":
-        for name in ("client_id", "deal_id", "activity_id"):
-            form[name].data = request.args.get(name, "")
-        form.due_on.data = dt.date.today() + dt.timedelta(days=2)
-    form.assignee_id.choices = choices(
-        [
-            ("", "— выберите —"),
-            *((u.id, u.full_name) for u in _colleagues() if u.id != current_user.id),
-        ]
-    )
-    if form.validate_on_submit():
-        try:
-            task = tasks.forward(
-                db.session,
-                tasks.TaskData.from_mapping(
-                    {
-                        "assignee_id": form.assignee_id.data,
-                        "goal": form.goal.data,
-                        "due_on": form.due_on.data,
-                        "client_id": form.client_id.data,
-                        "deal_id": form.deal_id.data,
-                        "activity_id": form.activity_id.data,
-                    }
-                ),
-                actor=current_user,
-            )
-        except ValidationError as err:
-            apply_errors(form, err)
-        else:
-            flash(f"Запрос переадресован: {task.assignee.full_name}.", "success")
-            return redirect(url_for("activities.task_show", task_id=task.id))
-    client = db.session.get(Client, _int_arg(form.client_id.data) or 0)
-    return render_template("activities/task_new.html", form=form, client=client), form_status(form)
-
-
-@bp.route("/tasks/<int:task_id>")
-def task_show(task_id: int) -> str:
-    task = _task(task_id)
-    tasks.mark_seen(db.session, task, actor=current_user)
-    return render_template(
-        "activities/task_show.html",
-        task=task,
-        form=AnswerForm(formdata=None),
-        can_answer=access.can_answer_task(current_user, task),
-        statuses=TASK_STATUS_LABELS,
-    )
-
-
-@bp.route("/tasks/<int:task_id>/<any(accept, done, return):action>", methods=["POST"])
-def task_answer(task_id: int, action: str) -> Response | tuple[str, int]:
-    task = _task(task_id)
-    form = AnswerForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        if action == "accept":
-            tasks.accept(db.session, task, actor=current_user)
-        else:
-            tasks.close(
-                db.session, task, form.answer.data or "", actor=current_user, done=action == "done"
-            )
-    except ValidationError as err:
-        apply_errors(form, err)
-        return render_template(
-            "activities/task_show.html",
-            task=task,
-            form=form,
-            can_answer=True,
-            statuses=TASK_STATUS_LABELS,
-        ), 422
-    flash(f"Запрос: {TASK_STATUS_LABELS[task.status].lower()}.", "success")
-    return redirect(url_for("activities.task_show", task_id=task.id))
-
-
-# --- catalogs -----------------------------------------------------------------------------------
-
-
-def _catalogs_page(type_form=None, reason_form=None, status: int = 200):
-    stages = db.session.scalars(
-        select(Stage).where(Stage.is_active.is_(True)).order_by(Stage.pipeline_id, Stage.position)
-    ).all()
-    rules = {r.result_kind: r for r in db.session.scalars(select(ResultRule))}
-    return render_template(
-        "activities/catalogs.html",
-        types=db.session.scalars(select(ActivityType).order_by(ActivityType.position)).all(),
-        reasons=db.session.scalars(
-            select(ActivityReason).order_by(ActivityReason.kind, ActivityReason.name)
-        ).all(),
-        rules=rules,
-        stages=stages,
-        results=RESULT_LABELS,
-        type_form=type_form or TypeForm(formdata=None),
-        reason_form=reason_form or ReasonForm(formdata=None),
-    ), status
-
-
-@bp.route("/catalogs")
-@require_permission(Perm.ACTIVITY_CATALOGS_MANAGE)
-def catalogs():
-    return _catalogs_page()
-
-
-@bp.route("/catalogs/types", methods=["POST"])
-@require_permission(Perm.ACTIVITY_CATALOGS_MANAGE)
-def catalog_type_add():
-    form = TypeForm()
-    if form.validate_on_submit():
-        try:
-            kind = catalogs_services.add_type(
-                db.session, form.name.data, form.default_minutes.data or 15, actor=current_user
-            )
-        except ValidationError as err:
-            apply_errors(form, err)
-        else:
-            flash(f"Тип «{kind.name}» добавлен.", "success")
-            return redirect(url_for("activities.catalogs"))
-    return _catalogs_page(type_form=form, status=422)
-
-
-@bp.route("/catalogs/types/<int:type_id>/toggle", methods=["POST"])
-@require_permission(Perm.ACTIVITY_CATALOGS_MANAGE)
-def catalog_type_toggle(type_id: int) -> Response:
-    if not CancelForm().validate_on_submit():
-        abort(400)
-    kind = db.session.get(ActivityType, type_id) or abort(404)
-    catalogs_services.toggle_type(db.session, kind, actor=current_user)
-    return redirect(url_for("activities.catalogs"))
-
-
-@bp.route("/catalogs/reasons", methods=["POST"])
-@require_permission(Perm.ACTIVITY_CATALOGS_MANAGE)
-def catalog_reason_add():
-    form = ReasonForm()
-    if form.validate_on_submit():
-        try:
-            reason = catalogs_services.add_reason(
-                db.session, form.kind.data, form.name.data, actor=current_user
-            )
-        except ValidationError as err:
-            apply_errors(form, err)
-        else:
-            flash(f"Причина «{reason.name}» добавлена.", "success")
-            return redirect(url_for("activities.catalogs"))
-    return _catalogs_page(reason_form=form, status=422)
-
-
-@bp.route("/catalogs/reasons/<int:reason_id>/toggle", methods=["POST"])
-@require_permission(Perm.ACTIVITY_CATALOGS_MANAGE)
-def catalog_reason_toggle(reason_id: int) -> Response:
-    if not CancelForm().validate_on_submit():
-        abort(400)
-    reason = db.session.get(ActivityReason, reason_id) or abort(404)
-    catalogs_services.toggle_reason(db.session, reason, actor=current_user)
-    return redirect(url_for("activities.catalogs"))
-
-
-@bp.route("/catalogs/rules/<result_kind>", methods=["POST"])
-@require_permission(Perm.ACTIVITY_CATALOGS_MANAGE)
-def catalog_rule_set(result_kind: str) -> Response:
-    form = RuleForm()
-    if not form.validate_on_submit():
-        flash(next(iter(form.follow_up_days.errors), "Проверьте значения."), "danger")
-        return redirect(url_for("activities.catalogs"))
-    catalogs_services.set_rule(
-        db.session,
-        result_kind,
-        form.follow_up_days.data,
-        _int_arg(form.stage_id.data),
-        actor=current_user,
-    )
-    flash(f"Следующий шаг для «{RESULT_LABELS.get(result_kind, result_kind)}» сохранён.", "success")
-    return redirect(url_for("activities.catalogs"))
+# The requests' and the catalogs' pages register on this blueprint.
+from erp_crm.activities import catalog_views, task_views  # noqa: E402, F401
