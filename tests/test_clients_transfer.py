@@ -1053,9 +1053,21 @@ def test_the_larger_sqlite_page_cache_of_a_batch_is_given_back(db_session, backe
     def cache_size():
         return db_session.connection().exec_driver_sql("PRAGMA cache_size").scalar()
 
-    if backend != "sqlite":
+    if backend != "sqlite":  # PostgreSQL has no page cache pragma: the helper changes nothing
+
+        def settings():
+            return (
+                db_session.connection()
+                .exec_driver_sql(
+                    "SELECT name, setting FROM pg_settings WHERE source = 'session' ORDER BY name"
+                )
+                .all()
+            )
+
+        before = settings()
         with _page_cache_for_writes(db_session):
-            pass  # nothing to do elsewhere
+            assert settings() == before
+        assert settings() == before
         return
     before = cache_size()
     with _page_cache_for_writes(db_session):

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from erp_crm.deals import kanban, services
-from erp_crm.deals.models import Deal, LostReason, Stage
+from erp_crm.deals.models import Deal, DealStageChange, LostReason, Stage
 from erp_crm.projects.models import Stand
 from tests.conftest import make_test_app
 from tests.deal_fixtures import make_client, make_project
@@ -244,11 +244,20 @@ def test_someone_elses_deal_is_refused_with_403(client, world, db_session):
 
 
 def test_head_of_sales_moves_any_deal(client, world, db_session, make_user):
-    make_user("head_of_sales", username="kan_head")
+    head = make_user("head_of_sales", username="kan_head")
     client.login("kan_head")
     target = stage(db_session, "sales", 60)
     response = move(client, client.csrf_token("/"), deal_id=world["foreign"].id, stage_id=target.id)
     assert response.status_code == 200
+    db_session.expire_all()
+    deal = db_session.get(Deal, world["foreign"].id)
+    assert deal.stage_id == target.id and deal.manager_id != head.id  # someone else's deal
+    last = db_session.scalars(
+        select(DealStageChange)
+        .where(DealStageChange.deal_id == deal.id)
+        .order_by(DealStageChange.id.desc())
+    ).first()
+    assert last.to_stage_id == target.id and last.actor_id == head.id
 
 
 def test_bad_requests_and_roles_without_deals_work(client, world, db_session, make_user):
