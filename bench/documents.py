@@ -94,6 +94,7 @@ def seed(app, deals: int):
     from erp_crm.clients import services as client_services
     from erp_crm.core.requisites import complete_inn
     from erp_crm.db import db
+    from erp_crm.deals import lines as deal_lines
     from erp_crm.deals import services as deal_services
     from erp_crm.demo import DEMO_ORGANIZATION
     from erp_crm.organizations import services as org_services
@@ -136,8 +137,8 @@ def seed(app, deals: int):
             deal = deal_services.create_deal(
                 session, deal_services.DealData(client_id=client.id, project_id=project.id),
                 actor=admin)
-            deal_services.add_stand_line(session, deal, stand, actor=admin)
-            deal_services.add_service_line(session, deal, item, Decimal(2), actor=admin)
+            deal_lines.add_stand_line(session, deal, stand, actor=admin)
+            deal_lines.add_service_line(session, deal, item, Decimal(2), actor=admin)
             deal_ids.append(deal.id)
         project_id = project.id
         session.flush()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from erp_crm.auth.permissions import Role
 from erp_crm.billing import services as billing
 from erp_crm.clients import services as client_services
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services as deal_services
 from erp_crm.integration.models import OutboxMessage
 from erp_crm.projects.models import Stand
@@ -61,7 +62,7 @@ def build(session, admin) -> dict:
         session, deal_services.DealData(client_id=client.id, project_id=project.id), actor=admin
     )
     stand = session.scalar(select(Stand).where(Stand.project_id == project.id))
-    deal_services.add_stand_line(session, deal, stand, actor=admin)
+    deal_lines.add_stand_line(session, deal, stand, actor=admin)
     invoice = documents.issue_document(session, deal, "invoice", actor=admin)
     payment, _ = billing.record_payment(
         session,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from erp_crm.auth.permissions import Role
 from erp_crm.clients import services as client_services
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import pipelines, services
 from erp_crm.projects.models import ServiceItem, Stand
 from tests.deal_fixtures import make_project
@@ -136,8 +137,8 @@ def build(session, admin) -> dict:
         select(Stand).where(Stand.project_id == project.id).order_by(Stand.number)
     )
     item = session.scalar(select(ServiceItem).where(ServiceItem.project_id == project.id))
-    stand_line = services.add_stand_line(session, deal, stand, actor=admin)
-    service_line = services.add_service_line(session, deal, item, Decimal(2), actor=admin)
+    stand_line = deal_lines.add_stand_line(session, deal, stand, actor=admin)
+    service_line = deal_lines.add_service_line(session, deal, item, Decimal(2), actor=admin)
     pipeline = pipelines.create_pipeline(session, "Матрица: маркетинг", "mtrx", actor=admin)
     stage = pipelines.add_stage(
         session, pipeline, pipelines.StageData(name="Матрица: бриф", percent=10), actor=admin

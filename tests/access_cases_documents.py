@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from erp_crm.auth.permissions import Role
 from erp_crm.clients import services as client_services
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services as deal_services
 from erp_crm.projects.models import ServiceItem, Stand
 from erp_crm.sales_documents import services, templates_admin
@@ -98,8 +99,8 @@ def build(session, admin) -> dict:
         select(Stand).where(Stand.project_id == project.id).order_by(Stand.number)
     )
     item = session.scalar(select(ServiceItem).where(ServiceItem.project_id == project.id))
-    deal_services.add_stand_line(session, deal, stand, actor=admin)
-    deal_services.add_service_line(session, deal, item, Decimal(1), actor=admin)
+    deal_lines.add_stand_line(session, deal, stand, actor=admin)
+    deal_lines.add_service_line(session, deal, item, Decimal(1), actor=admin)
     issued = {d.kind: d for d in services.issue_package(session, deal, actor=admin)}
     template = templates_admin.upload_template(
         session,

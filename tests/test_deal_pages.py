@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from erp_crm import signals
 from erp_crm.clients.demo import load_demo_clients
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import pipelines, services
 from erp_crm.deals.demo import load_demo_deals
 from erp_crm.deals.models import Deal, LostReason, Pipeline, Stage
@@ -93,8 +94,8 @@ def test_lines_added_through_the_card_add_up_to_the_kopeck(client, world, db_ses
 
 def test_a_discount_and_removing_a_line_reprice_the_deal(client, world, db_session):
     deal, manager = world["deal"], world["manager"]
-    services.add_stand_line(db_session, deal, world["stands"][1], actor=manager)
-    services.add_registration_line(db_session, deal, actor=manager)
+    deal_lines.add_stand_line(db_session, deal, world["stands"][1], actor=manager)
+    deal_lines.add_registration_line(db_session, deal, actor=manager)
     db_session.commit()
     client.login("pages_mgr")
     path = f"/deals/{deal.id}"
@@ -120,7 +121,7 @@ def test_a_discount_and_removing_a_line_reprice_the_deal(client, world, db_sessi
 
 def test_losing_without_a_reason_is_refused_and_changes_nothing(client, world, db_session):
     deal, stand = world["deal"], world["stands"][2]
-    services.add_stand_line(db_session, deal, stand, actor=world["manager"])
+    deal_lines.add_stand_line(db_session, deal, stand, actor=world["manager"])
     db_session.commit()
     client.login("pages_mgr")
     path = f"/deals/{deal.id}"
@@ -178,7 +179,7 @@ def test_a_manager_sees_another_managers_deal_but_cannot_act_on_it(
 ):
     make_user("sales_manager", username="pages_other")
     deal = world["deal"]
-    services.add_registration_line(db_session, deal, actor=world["manager"])
+    deal_lines.add_registration_line(db_session, deal, actor=world["manager"])
     db_session.commit()
     line_id = deal.lines[0].id
     client.login("pages_other")
@@ -203,7 +204,7 @@ def test_a_manager_sees_another_managers_deal_but_cannot_act_on_it(
 
 def test_the_list_filters_and_sums_the_filtered_deals(client, world, db_session, make_user):
     manager = world["manager"]
-    services.add_stand_line(db_session, world["deal"], world["stands"][0], actor=manager)
+    deal_lines.add_stand_line(db_session, world["deal"], world["stands"][0], actor=manager)
     other_project = make_project(db_session, code="EXPO28", name="ПромЭкспо-2028")
     other = make_client(db_session, manager, name="АО «Вектор»", inn="7736207543")
     second = services.create_deal(
@@ -211,7 +212,7 @@ def test_the_list_filters_and_sums_the_filtered_deals(client, world, db_session,
         services.DealData(client_id=other.id, project_id=other_project.id),
         actor=manager,
     )
-    services.add_registration_line(db_session, second, actor=manager)
+    deal_lines.add_registration_line(db_session, second, actor=manager)
     db_session.commit()
     client.login("pages_mgr")
     html = client.get("/deals/").get_data(as_text=True)
@@ -253,7 +254,7 @@ def test_a_deal_opens_from_the_client_card_link(client, world, db_session, make_
 
 def test_the_client_card_block_groups_deals_and_lists_participation(app, world, db_session):
     deal, manager = world["deal"], world["manager"]
-    services.add_stand_line(db_session, deal, world["stands"][0], actor=manager)
+    deal_lines.add_stand_line(db_session, deal, world["stands"][0], actor=manager)
     services.move_to_stage(db_session, deal, stage_of(db_session, "sales", 70), actor=manager)
     db_session.commit()
     with app.test_request_context("/clients/1"):

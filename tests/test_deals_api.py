@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.deals.models import Deal, LostReason
 from erp_crm.projects.models import ServiceItem, Stand
@@ -110,7 +111,7 @@ def test_a_taken_stand_is_a_409_naming_its_holder(client, api_token, world, db_s
         services.DealData(client_id=world["company"].id, project_id=world["project"].id),
         actor=manager,
     )
-    services.add_stand_line(db_session, first, stand, actor=manager)
+    deal_lines.add_stand_line(db_session, first, stand, actor=manager)
     second = services.create_deal(
         db_session,
         services.DealData(client_id=world["rival"].id, project_id=world["project"].id),
@@ -138,7 +139,7 @@ def test_losing_without_a_reason_is_a_422_and_with_one_frees_the_stands(
         services.DealData(client_id=world["company"].id, project_id=world["project"].id),
         actor=manager,
     )
-    services.add_stand_line(db_session, deal, stand, actor=manager)
+    deal_lines.add_stand_line(db_session, deal, stand, actor=manager)
     db_session.commit()
     auth, url = api_token("api_mgr"), f"/api/v1/deals/{deal.id}"
     refused = client.patch(url, json={"outcome": "lost", "lost_comment": "дорого"}, headers=auth)

@@ -6,6 +6,7 @@ from decimal import Decimal as D
 import pytest
 from sqlalchemy import select
 
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.deals.models import DealStageChange, LostReason, Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
@@ -55,8 +56,8 @@ def test_second_open_deal_of_the_client_in_the_project_is_refused(world, db_sess
 
 def test_stand_line_prices_and_holds_the_stand(world, db_session):
     deal, corner = world["deal"], world["stands"][0]
-    services.add_stand_line(db_session, deal, corner, actor=world["manager"])
-    services.add_registration_line(db_session, deal, actor=world["manager"])
+    deal_lines.add_stand_line(db_session, deal, corner, actor=world["manager"])
+    deal_lines.add_registration_line(db_session, deal, actor=world["manager"])
     assert (deal.amount, deal.area_m2) == (D("140400.00"), D("12"))
     db_session.refresh(corner)
     assert (corner.status, corner.deal_id) == ("reserved", deal.id)
@@ -64,11 +65,11 @@ def test_stand_line_prices_and_holds_the_stand(world, db_session):
 
 def test_a_changed_price_list_does_not_change_a_priced_deal(world, db_session):
     deal = world["deal"]
-    services.add_stand_line(db_session, deal, world["stands"][1], actor=world["manager"])
+    deal_lines.add_stand_line(db_session, deal, world["stands"][1], actor=world["manager"])
     price = db_session.scalar(select(StandPrice).where(StandPrice.stand_type == "raw"))
     price.price_per_m2 = D("20000.00")
     db_session.flush()
-    services.set_discount(
+    deal_lines.set_discount(
         db_session, deal, "percent", "10", "Постоянный участник", actor=world["manager"]
     )
     assert deal.lines[0].unit_price == D("9500.00")
@@ -78,11 +79,11 @@ def test_a_changed_price_list_does_not_change_a_priced_deal(world, db_session):
 def test_sale_stage_needs_a_stand_or_m2_and_sells_the_stands(world, db_session):
     deal, manager = world["deal"], world["manager"]
     signed = stage(db_session, "sales", 70)
-    services.add_registration_line(db_session, deal, actor=manager)
+    deal_lines.add_registration_line(db_session, deal, actor=manager)
     with pytest.raises(ValidationError) as err:
         services.move_to_stage(db_session, deal, signed, actor=manager)
     assert "стенда или площади" in err.value.fields["stage_id"]
-    services.add_stand_line(db_session, deal, world["stands"][1], actor=manager)
+    deal_lines.add_stand_line(db_session, deal, world["stands"][1], actor=manager)
     services.move_to_stage(db_session, deal, signed, actor=manager)
     db_session.refresh(world["stands"][1])
     assert deal.outcome == "won" and world["stands"][1].status == "sold"
@@ -94,7 +95,7 @@ def test_sale_stage_needs_a_stand_or_m2_and_sells_the_stands(world, db_session):
 
 def test_losing_needs_a_reason_and_frees_the_stands(world, db_session):
     deal, manager, stand = world["deal"], world["manager"], world["stands"][2]
-    services.add_stand_line(db_session, deal, stand, actor=manager)
+    deal_lines.add_stand_line(db_session, deal, stand, actor=manager)
     with pytest.raises(ValidationError) as err:
         services.mark_lost(db_session, deal, None, "передумали", actor=manager)
     assert "причину" in err.value.fields["lost_reason_id"]
@@ -103,12 +104,12 @@ def test_losing_needs_a_reason_and_frees_the_stands(world, db_session):
     db_session.refresh(stand)
     assert deal.outcome == "lost" and stand.status == "free" and stand.deal_id is None
     with pytest.raises(Conflict):
-        services.add_registration_line(db_session, deal, actor=manager)
+        deal_lines.add_registration_line(db_session, deal, actor=manager)
 
 
 def test_another_deal_cannot_take_a_held_stand_until_the_hold_expires(world, db_session, make_user):
     manager, stand = world["manager"], world["stands"][3]
-    services.add_stand_line(db_session, world["deal"], stand, actor=manager)
+    deal_lines.add_stand_line(db_session, world["deal"], stand, actor=manager)
     rival_client = make_client(db_session, manager, name="АО «Вектор»", inn="7736207543")
     rival = services.create_deal(
         db_session,
@@ -116,11 +117,11 @@ def test_another_deal_cannot_take_a_held_stand_until_the_hold_expires(world, db_
         actor=manager,
     )
     with pytest.raises(Conflict, match="уже забронирован"):
-        services.add_stand_line(db_session, rival, stand, actor=manager)
+        deal_lines.add_stand_line(db_session, rival, stand, actor=manager)
     stand.reserved_until = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     db_session.flush()
     assert stand_ops.effective_status(stand) == "free"
-    services.add_stand_line(db_session, rival, stand, actor=manager)
+    deal_lines.add_stand_line(db_session, rival, stand, actor=manager)
     db_session.refresh(stand)
     assert stand.deal_id == rival.id
 
@@ -146,13 +147,13 @@ def test_only_the_deals_manager_or_head_works_it(world, db_session, make_user):
     other = make_user("sales_manager", username="deal_other")
     head = make_user("head_of_sales", username="deal_head")
     with pytest.raises(PermissionDenied):
-        services.add_registration_line(db_session, world["deal"], actor=other)
-    services.add_registration_line(db_session, world["deal"], actor=head)
+        deal_lines.add_registration_line(db_session, world["deal"], actor=other)
+    deal_lines.add_registration_line(db_session, world["deal"], actor=head)
 
 
 def test_issuing_a_contract_moves_the_deal_forward_only(world, db_session):
     deal, manager = world["deal"], world["manager"]
-    services.add_stand_line(db_session, deal, world["stands"][1], actor=manager)
+    deal_lines.add_stand_line(db_session, deal, world["stands"][1], actor=manager)
     assert services.fire_trigger(db_session, deal, "contract_issued", actor=manager)
     assert deal.stage.percent == 70
     services.move_to_stage(db_session, deal, stage(db_session, "sales", 90), actor=manager)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from documents import formatting
 from documents.money import money
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
@@ -68,7 +69,7 @@ def make_deal(session, actor, *, project=None, client=None, name="ООО «Ро�
     stand = session.scalars(
         select(Stand).where(Stand.project_id == project.id).order_by(Stand.number)
     ).all()[stand_no]
-    deal_services.add_stand_line(session, deal, stand, actor=actor)
+    deal_lines.add_stand_line(session, deal, stand, actor=actor)
     return deal
 
 
@@ -271,7 +272,7 @@ def test_an_issued_document_never_changes(db_session, admin, org):
     before = {f.format: (f.sha256, f.content) for f in doc.files}
     deal.client.name = "ООО «Совсем другое имя»"
     item = db_session.scalar(select(ServiceItem).where(ServiceItem.project_id == deal.project_id))
-    deal_services.add_service_line(db_session, deal, item, D(5), actor=admin)
+    deal_lines.add_service_line(db_session, deal, item, D(5), actor=admin)
     html = shipped("invoice", "html").content.replace(b"</body>", b"<p>v2</p></body>")
     templates_admin.upload_template(db_session, kind="invoice", filename="v2.html", data=html,
                                     name=None, project=None, actor=admin)
@@ -583,7 +584,7 @@ def test_batch_printing_issues_the_missing_invoices_and_builds_one_pdf(
         ),
         actor=boss,
     )
-    deal_services.add_registration_line(db_session, early, actor=boss)
+    deal_lines.add_registration_line(db_session, early, actor=boss)
     db_session.commit()
     client.login("batchacc")
     response = client.submit(f"/documents/projects/{project.id}/batch", {"kind": "invoice"},

@@ -12,6 +12,7 @@ import pytest
 
 from erp_crm.auth import services as auth_services
 from erp_crm.db import db, set_actor
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.organizations import services as org_services
 from erp_crm.projects.models import Stand
@@ -59,7 +60,7 @@ def _seed(app) -> dict:
                 ),
                 actor=head,
             )
-            services.add_stand_line(session, deal, stands[n], actor=head)
+            deal_lines.add_stand_line(session, deal, stands[n], actor=head)
             if n:  # the other two are sold: batch printing takes them
                 import datetime as dt
 

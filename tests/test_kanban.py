@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from erp_crm.deals import kanban, services
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals.models import Deal, DealStageChange, LostReason, Stage
 from erp_crm.projects.models import Stand
 from tests.conftest import make_test_app
@@ -51,18 +52,18 @@ def world(db_session, make_user):
         )
 
     romashka = deal("ООО «Ромашка»", "7707083893")
-    services.add_stand_line(db_session, romashka, stands[0], actor=manager)  # 12 m², corner
-    services.add_registration_line(db_session, romashka, actor=manager)
+    deal_lines.add_stand_line(db_session, romashka, stands[0], actor=manager)  # 12 m², corner
+    deal_lines.add_registration_line(db_session, romashka, actor=manager)
     vector = deal("АО «Вектор»", "7736207543")
-    services.add_stand_line(db_session, vector, stands[1], actor=manager)  # 12 m², row
+    deal_lines.add_stand_line(db_session, vector, stands[1], actor=manager)  # 12 m², row
     bare = deal("ООО «Без площади»", "7728168971")  # no stand, no m²
-    services.add_registration_line(db_session, bare, actor=manager)
+    deal_lines.add_registration_line(db_session, bare, actor=manager)
     foreign = deal("ООО «Чужая»", "7702070139", actor=other)
-    services.add_space_line(db_session, foreign, stand_type="raw", area_m2="9", actor=other)
+    deal_lines.add_space_line(db_session, foreign, stand_type="raw", area_m2="9", actor=other)
     services.move_to_stage(db_session, vector, stage(db_session, "sales", 40), actor=manager)
     services.move_to_stage(db_session, foreign, stage(db_session, "sales", 40), actor=other)
     lost = deal("ООО «Проигранная»", "7710140679")
-    services.add_space_line(db_session, lost, stand_type="raw", area_m2="50", actor=manager)
+    deal_lines.add_space_line(db_session, lost, stand_type="raw", area_m2="50", actor=manager)
     reason = db_session.scalar(select(LostReason).where(LostReason.name == "Нет бюджета"))
     services.mark_lost(db_session, lost, reason.id, None, actor=manager)
     db_session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from erp_crm.auth import services as auth_services
 from erp_crm.db import db, set_actor
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.deals.models import Deal
 from erp_crm.projects.models import Stand
@@ -45,7 +46,7 @@ def _seed(app) -> dict:
             ),
             actor=manager,
         )
-        services.add_stand_line(session, with_stand, stand, actor=manager)
+        deal_lines.add_stand_line(session, with_stand, stand, actor=manager)
         bare = services.create_deal(
             session,
             services.DealData(
@@ -54,7 +55,7 @@ def _seed(app) -> dict:
             ),
             actor=manager,
         )
-        services.add_registration_line(session, bare, actor=manager)
+        deal_lines.add_registration_line(session, bare, actor=manager)
         sales = services.pipeline_by_code(session, "sales")
         stage_of = {s.percent: s.id for s in sales.stages}
         return {

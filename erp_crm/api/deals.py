@@ -21,6 +21,7 @@ from erp_crm.auth.permissions import Perm
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.deals import access, services
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals.models import Deal, DealLine, LineKind
 from erp_crm.errors import NotFound, PermissionDenied, ValidationError
 from erp_crm.projects.models import ServiceItem, Stand
@@ -367,7 +368,7 @@ def update_deal(deal_id: int) -> Response:
             actor=actor,
         )
     if "discount_kind" in body:
-        services.set_discount(
+        deal_lines.set_discount(
             db.session,
             deal,
             body.get("discount_kind") or None,
@@ -417,7 +418,7 @@ def add_deal_line(deal_id: int) -> tuple[Response, int]:
     if kind == LineKind.STAND.value:
         stand = _row(Stand, body.get("stand_id"), "stand_id", "Стенд не найден.")
         try:
-            services.add_stand_line(
+            deal_lines.add_stand_line(
                 db.session,
                 deal,
                 stand,
@@ -429,7 +430,7 @@ def add_deal_line(deal_id: int) -> tuple[Response, int]:
                 err.fields["hold_until"] = err.fields.pop("until")
             raise
     elif kind == LineKind.SPACE.value:
-        services.add_space_line(
+        deal_lines.add_space_line(
             db.session,
             deal,
             stand_type=str(body.get("stand_type") or ""),
@@ -440,9 +441,9 @@ def add_deal_line(deal_id: int) -> tuple[Response, int]:
         item = _row(
             ServiceItem, body.get("service_item_id"), "service_item_id", "Услуга не найдена."
         )
-        services.add_service_line(db.session, deal, item, body.get("quantity", 1), actor=actor)
+        deal_lines.add_service_line(db.session, deal, item, body.get("quantity", 1), actor=actor)
     elif kind == LineKind.REGISTRATION.value:
-        services.add_registration_line(db.session, deal, actor=actor)
+        deal_lines.add_registration_line(db.session, deal, actor=actor)
     else:
         raise ValidationError(
             fields={"kind": "Вид строки: stand, space, service или registration."}
@@ -463,5 +464,5 @@ def remove_deal_line(deal_id: int, line_id: int) -> Response:
     line = db.session.get(DealLine, line_id)
     if line is None or line.deal_id != deal.id:
         raise NotFound("Строка сделки не найдена.")
-    services.remove_line(db.session, line, actor=api_user())
+    deal_lines.remove_line(db.session, line, actor=api_user())
     return jsonify(deal_dict(deal, full=True))

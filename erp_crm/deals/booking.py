@@ -17,7 +17,7 @@ from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.models import Client
 from erp_crm.deals import access
-from erp_crm.deals import services as deal_services
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals.models import Deal, Outcome
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.projects import access as project_access
@@ -66,7 +66,7 @@ def reserve_for_deal(
         raise PermissionDenied("Бронировать стенд можно только по своей сделке.")
     if any(line.stand_id == stand_id for line in deal.lines):
         return stands.reserve(session, stand_id, deal.id, until=until, actor=actor)
-    deal_services.add_stand_line(
+    deal_lines.add_stand_line(
         session, deal, ss.get_stand(session, stand_id), actor=actor, hold_until=until
     )
     return ss.get_stand(session, stand_id)
@@ -94,6 +94,6 @@ def release_by(session: Session, stand_id: int, *, actor: User) -> Stand:
         )
     line = next((x for x in deal.lines if x.stand_id == stand.id), None)
     if line is not None:  # the stand leaves the deal with its priced line
-        deal_services.remove_line(session, line, actor=actor)
+        deal_lines.remove_line(session, line, actor=actor)
         return ss.get_stand(session, stand.id)
     return stands.release_hold(session, stand.id, deal.id, actor=actor)

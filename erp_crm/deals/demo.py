@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from erp_crm.auth.models import User
 from erp_crm.clients.models import Client
 from erp_crm.db import utcnow
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import pipelines, services
 from erp_crm.deals.models import Deal, DealStageChange, Stage
 from erp_crm.projects.models import Project, ProjectStatus, ServiceItem, Stand, StandPrice
@@ -108,10 +109,10 @@ class _Builder:
         if free and (rng.random() < 0.8 or not prices):
             stand = free.pop()
             hold = utcnow() + dt.timedelta(days=rng.randint(5, 30))
-            services.add_stand_line(session, deal, stand, actor=manager, hold_until=hold)
+            deal_lines.add_stand_line(session, deal, stand, actor=manager, hold_until=hold)
         elif prices and (needs_space or rng.random() < 0.7):
             price = rng.choice(prices)
-            services.add_space_line(
+            deal_lines.add_space_line(
                 session,
                 deal,
                 stand_type=price.stand_type,
@@ -119,10 +120,10 @@ class _Builder:
                 actor=manager,
             )
         if rng.random() < 0.75:
-            services.add_registration_line(session, deal, actor=manager)
+            deal_lines.add_registration_line(session, deal, actor=manager)
         items = self.items[project_id]
         for item in rng.sample(items, k=rng.randint(0, min(3, len(items)))):
-            services.add_service_line(session, deal, item, rng.randint(1, 4), actor=manager)
+            deal_lines.add_service_line(session, deal, item, rng.randint(1, 4), actor=manager)
         if deal.lines and rng.random() < 0.2:
             if rng.random() < 0.6:
                 kind, value = "percent", Decimal(rng.choice([5, 10, 15]))
@@ -130,7 +131,7 @@ class _Builder:
                 kind = "amount"
                 value = min(Decimal(rng.choice([5000, 10000, 20000])), deal.amount)
             if value > 0:
-                services.set_discount(
+                deal_lines.set_discount(
                     session, deal, kind, value, rng.choice(DISCOUNT_REASONS), actor=manager
                 )
 

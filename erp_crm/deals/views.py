@@ -23,6 +23,7 @@ from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.deals import access, services
+from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import pipelines as pipeline_services
 from erp_crm.deals.forms import (
     DealForm,
@@ -470,7 +471,7 @@ def add_stand(deal_id: int) -> Response | tuple[str, int]:
         try:
             if stand is None:
                 raise ValidationError(fields={"stand_id": "Выберите стенд."})
-            services.add_stand_line(
+            deal_lines.add_stand_line(
                 db.session,
                 deal,
                 stand,
@@ -495,7 +496,7 @@ def add_space(deal_id: int) -> Response | tuple[str, int]:
     form.stand_type.choices = choices(STAND_TYPE_LABELS.items())
     if form.validate_on_submit():
         try:
-            services.add_space_line(
+            deal_lines.add_space_line(
                 db.session,
                 deal,
                 stand_type=form.stand_type.data,
@@ -521,7 +522,7 @@ def add_service(deal_id: int) -> Response | tuple[str, int]:
         try:
             if item is None:
                 raise ValidationError(fields={"service_item_id": "Выберите услугу."})
-            services.add_service_line(
+            deal_lines.add_service_line(
                 db.session, deal, item, form.quantity.data, actor=current_user
             )
         except ValidationError as err:
@@ -536,7 +537,7 @@ def add_service(deal_id: int) -> Response | tuple[str, int]:
 @require_permission(Perm.DEALS_WORK)
 def add_registration(deal_id: int) -> Response:
     deal = _workable(deal_id)
-    services.add_registration_line(db.session, deal, actor=current_user)
+    deal_lines.add_registration_line(db.session, deal, actor=current_user)
     flash("Регистрационный сбор добавлен в сделку.", "success")
     return _back(deal)
 
@@ -550,7 +551,7 @@ def remove_line(line_id: int) -> Response:
     deal = line.deal
     ensure(access.can_work_deal(current_user, deal))
     description = line.description
-    services.remove_line(db.session, line, actor=current_user)
+    deal_lines.remove_line(db.session, line, actor=current_user)
     flash(f"Строка «{description}» удалена из сделки.", "info")
     return _back(deal)
 
@@ -562,7 +563,7 @@ def set_discount(deal_id: int) -> Response | tuple[str, int]:
     form = DiscountForm()
     if form.validate_on_submit():
         try:
-            services.set_discount(
+            deal_lines.set_discount(
                 db.session,
                 deal,
                 form.discount_kind.data or None,
