@@ -97,6 +97,17 @@ class Config:
         self.ACCOUNTING_NODE = env.get("ACCOUNTING_NODE", "CRM")
         self.ACCOUNTING_TIMEOUT = float(env.get("ACCOUNTING_TIMEOUT", "30"))
 
+        # Outgoing mail (reminders to the responsible users). Development default: the local
+        # catcher on localhost:8025.
+        self.MAIL_SERVER = env.get("MAIL_SERVER", "localhost")
+        self.MAIL_PORT = int(env.get("MAIL_PORT", "8025"))
+        self.MAIL_FROM = env.get("MAIL_FROM", "crm@localhost")
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD", "")
+        # The address of the app in links sent by mail.
+        self.APP_BASE_URL = env.get("APP_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
         self.ITEMS_PER_PAGE = 50
         self.TESTING = False
 
