@@ -56,9 +56,13 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
 	@echo "Эмулятор 1С: http://127.0.0.1:$(EMULATOR_PORT)/emulator/ ($(ACCOUNTING_USER) / $(ACCOUNTING_PASSWORD))"
+	@# The reminders' minute loop is a development stand-in for cron until the job engine lands.
+	@echo "Письма (напоминания) из приложения: instance/mail/*.eml (SMTP-ловушка на 127.0.0.1:8025)"
 	@$(FLASK) accounting emulator --port $(EMULATOR_PORT) > instance/emulator.log 2>&1 & emu=$$!; \
 	$(FLASK) accounting worker --interval 15 > instance/exchange-worker.log 2>&1 & worker=$$!; \
-	trap 'kill $$emu $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) activities smtp-catcher --port 8025 > instance/mail.log 2>&1 & mail=$$!; \
+	while sleep 60; do $(FLASK) activities send-reminders; done > instance/reminders.log 2>&1 & reminders=$$!; \
+	trap 'kill $$emu $$worker $$mail $$reminders 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install

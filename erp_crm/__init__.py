@@ -151,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from erp_crm.activities.cli import activities_cli
     from erp_crm.auth.cli import create_user_command
     from erp_crm.demo import demo_data_command
     from erp_crm.projects.cli import projects_cli
@@ -158,6 +159,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(projects_cli)
+    app.cli.add_command(activities_cli)
 
 
 def _register_request_hooks(app: Flask) -> None:

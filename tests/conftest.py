@@ -27,6 +27,9 @@ from erp_crm.auth.models import User
 from erp_crm.config import Config
 from erp_crm.db import set_actor
 
+# Shared fixtures of an area (the `world` of the activities tests) live in fixture modules.
+pytest_plugins = ["tests.activity_fixtures"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-42"
 

@@ -12,67 +12,18 @@ from erp_crm.activities import bulk, results, services, tasks
 from erp_crm.activities.models import (
     Activity,
     ActivityReason,
-    ActivityType,
     Rating,
     ReasonKind,
     Status,
     Task,
 )
-from erp_crm.clients import contacts, dedupe
+from erp_crm.clients import dedupe
 from erp_crm.clients import services as client_services
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal, LostReason, Outcome
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
-from tests.deal_fixtures import make_client, make_project
-
-NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)  # Monday, 12:00 in Moscow
-
-
-@pytest.fixture
-def world(db_session, make_user):
-    head = make_user("head_of_sales")
-    manager = make_user("sales_manager", full_name="Анна Петрова")
-    other = make_user("sales_manager", full_name="Борис Иванов")
-    accountant = make_user("accountant")
-    project = make_project(db_session)
-    company = make_client(db_session, head)
-    company.curator_id = manager.id
-    contact = contacts.add_contact(
-        db_session,
-        company,
-        contacts.ContactData(full_name="Сидоров Иван", phones=["+7 846 200-00-00"]),
-        actor=head,
-    )
-    db_session.flush()
-    return {
-        "head": head,
-        "manager": manager,
-        "other": other,
-        "accountant": accountant,
-        "project": project,
-        "company": company,
-        "contact": contact,
-        "call": db_session.scalar(select(ActivityType).where(ActivityType.code == "call")),
-    }
-
-
-def planned(db_session, world, *, actor=None, **overrides) -> Activity:
-    data = {
-        "type_id": world["call"].id,
-        "goal": "Пригласить на ВолгаСтройЭкспо-2027",
-        "client_id": world["company"].id,
-        "contact_id": world["contact"].id,
-        "project_id": world["project"].id,
-        "starts_at": "2026-12-08T11:00",  # Moscow wall clock
-        "reminders": "15, 60",
-        **overrides,
-    }
-    return services.plan(
-        db_session,
-        services.ActivityData.from_mapping(data),
-        actor=actor or world["manager"],
-        now=NOW,
-    )
+from tests.activity_fixtures import NOW, planned
+from tests.deal_fixtures import make_client
 
 
 def reason(db_session, kind: ReasonKind) -> ActivityReason:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.header
+import socket
+
+import pytest
+from sqlalchemy import select
 
 from erp_crm.activities import reminders
-from tests.test_activities import NOW, planned, world  # noqa: F401
+from erp_crm.activities.models import ReminderSent
+from tests.activity_fixtures import NOW, planned
 
 
-def test_due_boundaries_in_moscow(db_session, world):  # noqa: F811
+def test_due_boundaries_in_moscow(db_session, world):
     activity = planned(db_session, world)  # 2026-12-08 11:00 Moscow = 08:00 UTC, [15, 60]
     start = dt.datetime(2026, 12, 8, 8, 0, tzinfo=dt.UTC)
     assert activity.starts_at == start
@@ -19,7 +26,7 @@ def test_due_boundaries_in_moscow(db_session, world):  # noqa: F811
     assert reminders.due(db_session, start) == []
 
 
-def test_due_in_samara_and_grace(db_session, world):  # noqa: F811
+def test_due_in_samara_and_grace(db_session, world):
     world["manager"].time_zone = "Europe/Samara"
     activity = planned(db_session, world, reminders="1440")
     start = dt.datetime(2026, 12, 8, 7, 0, tzinfo=dt.UTC)  # 11:00 in Samara (UTC+4)
@@ -30,10 +37,91 @@ def test_due_in_samara_and_grace(db_session, world):  # noqa: F811
     assert reminders.due(db_session, day_before + dt.timedelta(hours=2)) == []
 
 
-def test_claim_once(db_session, world):  # noqa: F811
+def test_claim_once(db_session, world):
     activity = planned(db_session, world)
     user = world["manager"]
     assert reminders.claim(db_session, activity, 15, "app", user) is not None
     assert reminders.claim(db_session, activity, 15, "app", user) is None
     assert reminders.claim(db_session, activity, 15, "email", user) is not None
     assert NOW < activity.starts_at
+
+
+class Inbox:
+    """aiosmtpd handler keeping what a real SMTP server on loopback received."""
+
+    def __init__(self):
+        self.mails = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.mails.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, reminders.MailSettings(host="127.0.0.1", port=port, sender="crm@expo.test")
+    controller.stop()
+
+
+def test_a_due_reminder_is_mailed_once_to_the_responsible_user(db_session, world, smtp):
+    inbox, settings = smtp
+    world["manager"].email = "anna@expo.test"
+    activity = planned(db_session, world)
+    moment = activity.starts_at - dt.timedelta(minutes=15)
+
+    report = reminders.send_due(db_session, settings, now=moment)
+    assert (report.in_app, report.emailed, report.failed) == (2, 2, 0)  # offsets 60 and 15
+    assert len(inbox.mails) == 2
+    recipients, mail = inbox.mails[-1]
+    assert recipients == ["anna@expo.test"]  # the responsible user, never the client
+    subject = str(email.header.make_header(email.header.decode_header(mail["Subject"])))
+    assert subject == "Напоминание: звонок с ООО «Ромашка» в 11:00"
+    body = mail.get_payload(decode=True).decode(mail.get_content_charset())
+    assert "Пригласить на ВолгаСтройЭкспо-2027" in body and f"/activities/{activity.id}" in body
+    assert "Сидоров Иван" in body
+
+    again = reminders.send_due(db_session, settings, now=moment + dt.timedelta(minutes=1))
+    assert (again.in_app, again.emailed) == (0, 0) and len(inbox.mails) == 2
+    rows = db_session.scalars(
+        select(ReminderSent).where(ReminderSent.activity_id == activity.id)
+    ).all()
+    assert sorted((r.offset_minutes, r.channel) for r in rows) == [
+        (15, "app"),
+        (15, "email"),
+        (60, "app"),
+        (60, "email"),
+    ]
+    assert all(r.sent_at is not None and r.error is None for r in rows)
+
+
+def test_a_failed_mail_keeps_its_error_and_is_not_sent_twice(db_session, world):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings = reminders.MailSettings(host="127.0.0.1", port=closed, sender="crm@expo.test")
+    world["manager"].email = "anna@expo.test"
+    activity = planned(db_session, world, reminders="15")
+    moment = activity.starts_at - dt.timedelta(minutes=15)
+    report = reminders.send_due(db_session, settings, now=moment)
+    assert (report.in_app, report.emailed, report.failed) == (1, 0, 1)
+    row = db_session.scalar(select(ReminderSent).where(ReminderSent.channel == "email"))
+    assert row.sent_at is None and "Connection" in row.error
+    assert reminders.send_due(db_session, settings, now=moment).failed == 0
+
+
+def test_no_email_without_the_users_own_address(db_session, world, smtp):
+    inbox, settings = smtp
+    world["manager"].email = None
+    activity = planned(db_session, world, reminders="15")
+    report = reminders.send_due(
+        db_session, settings, now=activity.starts_at - dt.timedelta(minutes=15)
+    )
+    assert (report.in_app, report.emailed) == (1, 0) and inbox.mails == []

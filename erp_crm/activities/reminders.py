@@ -5,14 +5,24 @@ responsible user. A failed e-mail keeps its error in the ledger and is not retri
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
 
+from babel.dates import format_datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from erp_crm.activities.models import Activity, ReminderSent, Status
+from erp_crm.activities.services import to_local
 from erp_crm.auth.models import User
 from erp_crm.db import utcnow
+
+log = logging.getLogger(__name__)
 
 # A reminder whose moment passed less than this ago (the sender was down) still goes out;
 # older ones are skipped, never sent late as if on time.
@@ -62,3 +72,106 @@ def claim(
     except IntegrityError:
         return None
     return row
+
+
+# --- sending ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str
+    port: int
+    sender: str
+    use_tls: bool = False
+    username: str = ""
+    password: str = ""
+    base_url: str = "http://127.0.0.1:5000"
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
+        return cls(
+            host=config["MAIL_SERVER"],
+            port=int(config["MAIL_PORT"]),
+            sender=config["MAIL_FROM"],
+            use_tls=bool(config["MAIL_USE_TLS"]),
+            username=config["MAIL_USERNAME"],
+            password=config["MAIL_PASSWORD"],
+            base_url=config["APP_BASE_URL"],
+        )
+
+
+@dataclass
+class SendReport:
+    in_app: int = 0
+    emailed: int = 0
+    failed: int = 0
+
+
+def message_for(activity: Activity, user: User, settings: MailSettings) -> EmailMessage:
+    """The reminder to the responsible user — never to the client: the one recipient is the
+    user's own address."""
+    local = to_local(activity.starts_at, user)
+    when = format_datetime(local, "d MMMM y, HH:mm", locale="ru")
+    message = EmailMessage()
+    message["Subject"] = (
+        f"Напоминание: {activity.type.name.lower()} с {activity.client.name} в {local:%H:%M}"
+    )
+    message["From"] = settings.sender
+    message["To"] = user.email
+    lines = [
+        f"{user.full_name}, напоминаем о контакте.",
+        "",
+        f"Когда: {when} ({user.time_zone or 'Europe/Moscow'})",
+        f"Клиент: {activity.client.name}",
+        f"Цель: {activity.goal}",
+    ]
+    if activity.contact is not None:
+        channels = [*activity.contact.phones, *activity.contact.emails]
+        lines.append(f"Контактное лицо: {activity.contact.full_name} {' · '.join(channels)}")
+    lines += ["", f"Карточка контакта: {settings.base_url}/activities/{activity.id}"]
+    message.set_content("\n".join(lines))
+    return message
+
+
+def _send(message: EmailMessage, settings: MailSettings) -> None:
+    with smtplib.SMTP(settings.host, settings.port, timeout=20) as smtp:
+        if settings.use_tls:
+            smtp.starttls()
+        if settings.username:
+            smtp.login(settings.username, settings.password)
+        smtp.send_message(message)
+
+
+def send_due(
+    session: Session, settings: MailSettings, now: dt.datetime | None = None
+) -> SendReport:
+    """One pass: claim every due reminder (in-app, and e-mail for users with an address), COMMIT
+    the claims so a concurrent sender skips them, then send the e-mails and record each result.
+    Safe to run every minute from cron on several machines at once. Commits (a job, not a
+    request)."""
+    now = now or utcnow()
+    report = SendReport()
+    outgoing: list[tuple[ReminderSent, Activity, User]] = []
+    for activity, offset in due(session, now):
+        user = activity.responsible
+        in_app = claim(session, activity, offset, "app", user)
+        if in_app is not None:
+            in_app.sent_at = now
+            report.in_app += 1
+        if user.email:
+            mail = claim(session, activity, offset, "email", user)
+            if mail is not None:
+                outgoing.append((mail, activity, user))
+    session.commit()
+    for row, activity, user in outgoing:
+        try:
+            _send(message_for(activity, user, settings), settings)
+        except (OSError, smtplib.SMTPException) as err:
+            row.error = f"{type(err).__name__}: {err}"[:500]
+            report.failed += 1
+            log.warning("Reminder %s for activity %s not sent: %s", row.id, activity.id, err)
+        else:
+            row.sent_at = utcnow()
+            report.emailed += 1
+        session.commit()
+    return report
