@@ -1,0 +1,51 @@
+"""Access-matrix rows of the activities API (see tests/test_access_matrix.py): the same rules as
+the pages — every role reads, sellers plan, the contact's own people (here: the admin's contact,
+so the admin and the head of sales) change, complete and cancel it."""
+
+import datetime as dt
+
+from erp_crm.activities import services
+from erp_crm.activities.models import ActivityType
+from erp_crm.auth.permissions import Role
+from erp_crm.db import utcnow
+from tests.deal_fixtures import make_client
+from tests.test_access_matrix import Case
+
+ANY = frozenset(Role)
+SELLERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.SALES_MANAGER})
+ALL_CONTACTS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES})
+
+CASES = [
+    Case("api.list_activities", "GET", "/api/v1/activities?status=planned", ANY),
+    Case("api.plan_activity", "POST", "/api/v1/activities", SELLERS, ok=422),
+    Case("api.get_activity", "GET", "/api/v1/activities/{api_activity}", ANY),
+    # An empty change keeps the plan as it is: a valid save for those who may change it.
+    Case("api.update_activity", "PATCH", "/api/v1/activities/{api_activity}", ALL_CONTACTS),
+    Case(
+        "api.complete_activity",
+        "POST",
+        "/api/v1/activities/{api_activity}/complete",
+        ALL_CONTACTS,
+        ok=422,
+    ),
+    Case("api.activity_catalogs", "GET", "/api/v1/activity-types", ANY),
+    Case("api.list_tasks", "GET", "/api/v1/tasks", ANY),
+    Case("api.forward_task", "POST", "/api/v1/tasks", SELLERS, ok=422),
+    Case("api.cancel_activity", "POST", "/api/v1/activities/{api_activity}/cancel", ALL_CONTACTS),
+]
+
+
+def build(session, admin) -> dict:
+    client = make_client(session, admin, name="ООО «API контактов»", inn="7710140679")
+    call = session.query(ActivityType).filter_by(code="call").one()
+    activity = services.plan(
+        session,
+        services.ActivityData(
+            type_id=call.id,
+            goal="Звонок для матрицы API",
+            client_id=client.id,
+            starts_at=utcnow() + dt.timedelta(days=3),
+        ),
+        actor=admin,
+    )
+    return {"api_activity": activity.id}
