@@ -46,6 +46,12 @@ def test_claim_once(db_session, world):
     assert NOW < activity.starts_at
 
 
+def future_local(days: int) -> str:
+    """A Moscow wall-clock time `days` from now (the pages run on the real clock)."""
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
+    return moment.astimezone(dt.timezone(dt.timedelta(hours=3))).strftime("%Y-%m-%dT%H:%M")
+
+
 class Inbox:
     """aiosmtpd handler keeping what a real SMTP server on loopback received."""
 
@@ -125,3 +131,20 @@ def test_no_email_without_the_users_own_address(db_session, world, smtp):
         db_session, settings, now=activity.starts_at - dt.timedelta(minutes=15)
     )
     assert (report.in_app, report.emailed) == (1, 0) and inbox.mails == []
+
+
+def test_the_badge_and_the_list_show_due_reminders_until_read(client, db_session, world):
+    manager = world["manager"]
+    manager.username, manager.email = "rem_mgr", None
+    activity = planned(db_session, world, reminders="15", starts_at=future_local(1))
+    settings = reminders.MailSettings(host="127.0.0.1", port=1, sender="crm@expo.test")
+    reminders.send_due(db_session, settings, now=activity.starts_at - dt.timedelta(minutes=10))
+    db_session.commit()
+    client.login("rem_mgr")
+    assert 'id="reminders-count">1<' in client.get("/reminders/badge").get_data(as_text=True)
+    page = client.get("/reminders/").get_data(as_text=True)
+    assert f"/activities/{activity.id}" in page and activity.goal in page
+    row = db_session.scalar(select(ReminderSent).where(ReminderSent.channel == "app"))
+    assert client.submit(f"/reminders/{row.id}/read").status_code == 302
+    assert "reminders-count" not in client.get("/reminders/badge").get_data(as_text=True)
+    assert 'id="reminders-badge"' in client.get("/").get_data(as_text=True)
