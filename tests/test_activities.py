@@ -20,7 +20,7 @@ from erp_crm.activities.models import (
 from erp_crm.clients import dedupe
 from erp_crm.clients import services as client_services
 from erp_crm.deals import services as deal_services
-from erp_crm.deals.models import Deal, LostReason, Outcome
+from erp_crm.deals.models import Deal, LostReason, Outcome, Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from tests.activity_fixtures import NOW, planned
 from tests.deal_fixtures import make_client
@@ -461,3 +461,31 @@ def test_a_merged_clients_contacts_move_to_the_survivor_and_back(db_session, wor
     dedupe.unmerge_client(db_session, duplicate, actor=world["head"])
     db_session.expire_all()
     assert activity.client_id == duplicate.id
+
+
+def test_deferred_demand_plans_the_next_contact_once(db_session, world):
+    deal = deal_services.create_deal(
+        db_session,
+        deal_services.DealData(client_id=world["company"].id, project_id=world["project"].id),
+        actor=world["manager"],
+    )
+    deferred = next(
+        s
+        for s in db_session.scalars(select(Stage).where(Stage.requires_next_contact.is_(True)))
+        if s.is_active
+    )
+    day = dt.date.today() + dt.timedelta(days=30)
+    deal_services.move_to_stage(
+        db_session, deal, deferred, actor=world["manager"], next_contact_date=day
+    )
+    [call] = services.activities_of_deal(db_session, deal)
+    assert call.status == Status.PLANNED.value and call.responsible_id == world["manager"].id
+    local = services.to_local(call.starts_at, world["manager"])
+    assert (local.date(), local.hour) == (day, 10)
+    assert "Отложенный спрос" in call.goal
+    sales = deal_services.first_stage(deal_services.pipeline_by_code(db_session, "sales"))
+    deal_services.move_to_stage(db_session, deal, sales, actor=world["manager"])
+    deal_services.move_to_stage(
+        db_session, deal, deferred, actor=world["manager"], next_contact_date=day
+    )
+    assert len(services.activities_of_deal(db_session, deal)) == 1

@@ -6,17 +6,28 @@ activities.client_id, client_ratings, activity_tasks — and its undo points the
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp_crm import signals
 from erp_crm.activities import services
-from erp_crm.activities.models import RESULT_LABELS, Activity, Rating, Status, Task, TaskStatus
+from erp_crm.activities.models import (
+    RESULT_LABELS,
+    Activity,
+    ActivityType,
+    Rating,
+    Status,
+    Task,
+    TaskStatus,
+)
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.models import Client
 from erp_crm.clients.timeline import TimelineEvent
-from erp_crm.deals.models import Deal
+from erp_crm.db import utcnow
+from erp_crm.deals.models import Deal, Stage
 
 
 @signals.client_card_sections.connect
@@ -41,6 +52,49 @@ def deal_activities_block(
     return signals.CardSection(
         "activities/_deal_block.html", services.activities_of_deal(session, deal)[:15], order=5
     )
+
+
+@signals.deal_stage_changed.connect
+def plan_deferred_contact(deal: Deal, *, session: Session, to_stage: Stage, **_: object) -> None:
+    """A deal parked in deferred demand gets its next contact as a planned call on the chosen
+    date (10:00 at the manager's), unless one is planned for the deal from that day on."""
+    day = deal.next_contact_date
+    if not to_stage.requires_next_contact or day is None:
+        return
+    manager = deal.manager
+    starts_at = services.to_utc(dt.datetime.combine(day, dt.time(10, 0)), manager)
+    if starts_at <= utcnow():
+        return
+    planned = session.scalar(
+        select(Activity.id).where(
+            Activity.deal_id == deal.id,
+            Activity.status == Status.PLANNED.value,
+            Activity.starts_at >= services.to_utc(dt.datetime.combine(day, dt.time()), manager),
+        )
+    )
+    call = session.scalar(
+        select(ActivityType)
+        .where(ActivityType.is_active.is_(True))
+        .order_by(ActivityType.code != "call", ActivityType.position)
+    )
+    if planned or call is None:
+        return
+    session.add(
+        Activity(
+            type_id=call.id,
+            goal=f"Отложенный спрос: вернуться к сделке «{deal.title}»"[:500],
+            client_id=deal.client_id,
+            contact_id=deal.contact_id,
+            deal_id=deal.id,
+            project_id=deal.project_id,
+            responsible_id=deal.manager_id,
+            starts_at=starts_at,
+            duration_minutes=call.default_minutes,
+            reminders=[15],
+            status=Status.PLANNED.value,
+        )
+    )
+    session.flush()
 
 
 @signals.client_timeline.connect
