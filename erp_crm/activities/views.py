@@ -200,7 +200,6 @@ def bulk() -> Response | tuple[str, int]:
     if request.method == "GET" or "goal" not in request.form:
         form.first_day.data = form.first_day.data or dt.date.today() + dt.timedelta(days=1)
         form.reminders.data = ["15"]
-        form.errors.clear() if hasattr(form.errors, "clear") else None
         return render_template("activities/bulk.html", form=form, count=len(ids), group=group), 200
     if form.validate_on_submit():
         try:
@@ -229,9 +228,7 @@ def bulk() -> Response | tuple[str, int]:
             )
             flash(f"Запланировано контактов: {result.planned}{skipped}.", "success")
             return redirect(url_for("activities.index"))
-    return render_template(
-        "activities/bulk.html", form=form, count=len(ids), group=group
-    ), form_status(form) if form.errors else 422
+    return render_template("activities/bulk.html", form=form, count=len(ids), group=group), 422
 
 
 # --- one contact --------------------------------------------------------------------------------
