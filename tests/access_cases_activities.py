@@ -9,10 +9,10 @@ is answered only by the colleague it went to (nobody in the matrix).
 
 import datetime as dt
 
-from erp_crm.activities import services, tasks
+from erp_crm.activities import tasks
 from erp_crm.activities.models import ActivityReason, ActivityType
 from erp_crm.auth.permissions import Role
-from erp_crm.db import utcnow
+from tests.activity_fixtures import plan_call
 from tests.deal_fixtures import make_client
 from tests.test_access_matrix import Case
 
@@ -75,17 +75,7 @@ CASES = [
 
 def build(session, admin) -> dict:
     client = make_client(session, admin, name="ООО «Контакты матрицы»", inn="7728168971")
-    call = session.query(ActivityType).filter_by(code="call").one()
-    activity = services.plan(
-        session,
-        services.ActivityData(
-            type_id=call.id,
-            goal="Звонок для матрицы",
-            client_id=client.id,
-            starts_at=utcnow() + dt.timedelta(days=2),
-        ),
-        actor=admin,
-    )
+    activity = plan_call(session, admin, client, "Звонок для матрицы", days=2)
     target = session.query(type(admin)).filter_by(username="matrixtarget").one()
     task = tasks.forward(
         session,

@@ -2,12 +2,8 @@
 the pages — every role reads, sellers plan, the contact's own people (here: the admin's contact,
 so the admin and the head of sales) change, complete and cancel it."""
 
-import datetime as dt
-
-from erp_crm.activities import services
-from erp_crm.activities.models import ActivityType
 from erp_crm.auth.permissions import Role
-from erp_crm.db import utcnow
+from tests.activity_fixtures import plan_call
 from tests.deal_fixtures import make_client
 from tests.test_access_matrix import Case
 
@@ -37,15 +33,5 @@ CASES = [
 
 def build(session, admin) -> dict:
     client = make_client(session, admin, name="ООО «API контактов»", inn="7710140679")
-    call = session.query(ActivityType).filter_by(code="call").one()
-    activity = services.plan(
-        session,
-        services.ActivityData(
-            type_id=call.id,
-            goal="Звонок для матрицы API",
-            client_id=client.id,
-            starts_at=utcnow() + dt.timedelta(days=3),
-        ),
-        actor=admin,
-    )
+    activity = plan_call(session, admin, client, "Звонок для матрицы API", days=3)
     return {"api_activity": activity.id}

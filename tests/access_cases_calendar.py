@@ -7,13 +7,10 @@ JSON, so an allowed caller gets 400. The feed itself is public: the secret in it
 
 import datetime as dt
 
-from sqlalchemy import select
-
-from erp_crm.activities import calendar, services
-from erp_crm.activities.models import ActivityType
+from erp_crm.activities import calendar
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.permissions import Role
-from erp_crm.db import utcnow
+from tests.activity_fixtures import plan_call
 from tests.conftest import PASSWORD
 from tests.deal_fixtures import make_client
 from tests.test_access_matrix import PUBLIC, Case
@@ -44,21 +41,10 @@ def build(session, admin) -> dict:
         actor=None,
     )
     client = make_client(session, admin, name="ООО «Календарь»", inn="7736207543")
-    call = session.scalar(select(ActivityType).where(ActivityType.code == "call"))
-    starts = (utcnow() + dt.timedelta(days=3)).replace(microsecond=0)
-    activity = services.plan(
-        session,
-        services.ActivityData.from_mapping(
-            {
-                "type_id": call.id,
-                "goal": "Проверить матрицу доступа",
-                "client_id": client.id,
-                "responsible_id": owner.id,
-                "starts_at": starts.isoformat(),
-            }
-        ),
-        actor=admin,
+    activity = plan_call(
+        session, admin, client, "Проверить матрицу доступа", days=3, responsible=owner
     )
+    starts = activity.starts_at
     day = starts.date()
     return {
         "cal_activity": activity.id,

@@ -61,3 +61,21 @@ def planned(db_session, world, *, actor=None, **overrides) -> Activity:
         actor=actor or world["manager"],
         now=NOW,
     )
+
+
+def plan_call(session, actor, client, goal: str, *, days: int, responsible=None) -> Activity:
+    """A call planned `days` from now (the access matrix and the pages run on the real clock)."""
+    from erp_crm.db import utcnow
+
+    call = session.scalar(select(ActivityType).where(ActivityType.code == "call"))
+    return services.plan(
+        session,
+        services.ActivityData(
+            type_id=call.id,
+            goal=goal,
+            client_id=client.id,
+            responsible_id=responsible.id if responsible else None,
+            starts_at=(utcnow() + dt.timedelta(days=days)).replace(microsecond=0),
+        ),
+        actor=actor,
+    )

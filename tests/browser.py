@@ -21,6 +21,24 @@ from werkzeug.serving import make_server
 from tests.conftest import PASSWORD, make_test_app
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def seed_user(session: Any, username: str, full_name: str, role: str) -> Any:
+    """A user with the tests' password, made the acting user of the seeding session."""
+    from erp_crm.auth import services as auth_services
+    from erp_crm.db import set_actor
+
+    user = auth_services.create_user(
+        session,
+        auth_services.UserData(
+            username=username, full_name=full_name, role=role, password=PASSWORD
+        ),
+        actor=None,
+    )
+    set_actor(session, user)
+    return user
+
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

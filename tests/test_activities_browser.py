@@ -12,10 +12,8 @@ from sqlalchemy import select
 
 from erp_crm.activities import services
 from erp_crm.activities.models import Activity
-from erp_crm.auth import services as auth_services
-from erp_crm.db import db, set_actor, utcnow
-from tests.browser import live_app, logged_in_page
-from tests.conftest import PASSWORD
+from erp_crm.db import db, utcnow
+from tests.browser import live_app, logged_in_page, seed_user
 from tests.deal_fixtures import make_client
 
 pytestmark = pytest.mark.browser
@@ -23,17 +21,7 @@ pytestmark = pytest.mark.browser
 
 def _seed(app) -> dict:
     with app.app_context(), db.job_session() as session:
-        manager = auth_services.create_user(
-            session,
-            auth_services.UserData(
-                username="day_mgr",
-                full_name="Орлов Дмитрий Игоревич",
-                role="sales_manager",
-                password=PASSWORD,
-            ),
-            actor=None,
-        )
-        set_actor(session, manager)
+        manager = seed_user(session, "day_mgr", "Орлов Дмитрий Игоревич", "sales_manager")
         client = make_client(session, manager, name="ООО «Вектор»")
         client.curator_id = manager.id
         return {"client": client.id}

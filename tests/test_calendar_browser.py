@@ -15,10 +15,8 @@ from sqlalchemy import select
 
 from erp_crm.activities import services
 from erp_crm.activities.models import Activity, ActivityType
-from erp_crm.auth import services as auth_services
-from erp_crm.db import db, set_actor, utcnow
-from tests.browser import live_app, logged_in_page
-from tests.conftest import PASSWORD
+from erp_crm.db import db, utcnow
+from tests.browser import live_app, logged_in_page, seed_user
 from tests.deal_fixtures import make_client
 
 pytestmark = pytest.mark.browser
@@ -35,17 +33,7 @@ def _wednesday() -> dt.date:
 def _seed(app) -> dict:
     day = _wednesday()
     with app.app_context(), db.job_session() as session:
-        manager = auth_services.create_user(
-            session,
-            auth_services.UserData(
-                username="cal_mgr",
-                full_name="Кузнецова Мария Алексеевна",
-                role="sales_manager",
-                password=PASSWORD,
-            ),
-            actor=None,
-        )
-        set_actor(session, manager)
+        manager = seed_user(session, "cal_mgr", "Кузнецова Мария Алексеевна", "sales_manager")
         client = make_client(session, manager, name="ООО «Ромашка»")
         call = session.scalar(select(ActivityType).where(ActivityType.code == "call"))
 

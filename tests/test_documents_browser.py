@@ -10,14 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from erp_crm.auth import services as auth_services
-from erp_crm.db import db, set_actor
+from erp_crm.db import db
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.organizations import services as org_services
 from erp_crm.projects.models import Stand
-from tests.browser import live_app, logged_in_page
-from tests.conftest import PASSWORD
+from tests.browser import live_app, logged_in_page, seed_user
 from tests.deal_fixtures import make_client, make_project
 from tests.test_organizations import VALID
 
@@ -28,17 +26,7 @@ def _seed(app) -> dict:
     from sqlalchemy import select
 
     with app.app_context(), db.job_session() as session:
-        head = auth_services.create_user(
-            session,
-            auth_services.UserData(
-                username="docs_head",
-                full_name="Соколова Анна Петровна",
-                role="head_of_sales",
-                password=PASSWORD,
-            ),
-            actor=None,
-        )
-        set_actor(session, head)
+        head = seed_user(session, "docs_head", "Соколова Анна Петровна", "head_of_sales")
         org_services.create_organization(
             session, org_services.OrganizationData(**VALID), actor=head
         )

@@ -10,14 +10,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from erp_crm.auth import services as auth_services
-from erp_crm.db import db, set_actor
+from erp_crm.db import db
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.deals.models import Deal
 from erp_crm.projects.models import Stand
-from tests.browser import live_app, logged_in_page
-from tests.conftest import PASSWORD
+from tests.browser import live_app, logged_in_page, seed_user
 from tests.deal_fixtures import make_client, make_project
 
 pytestmark = pytest.mark.browser
@@ -25,17 +23,7 @@ pytestmark = pytest.mark.browser
 
 def _seed(app) -> dict:
     with app.app_context(), db.job_session() as session:
-        manager = auth_services.create_user(
-            session,
-            auth_services.UserData(
-                username="board_mgr",
-                full_name="Кузнецова Мария Алексеевна",
-                role="sales_manager",
-                password=PASSWORD,
-            ),
-            actor=None,
-        )
-        set_actor(session, manager)
+        manager = seed_user(session, "board_mgr", "Кузнецова Мария Алексеевна", "sales_manager")
         project = make_project(session)
         stand = session.scalars(select(Stand).order_by(Stand.number)).first()
         with_stand = services.create_deal(

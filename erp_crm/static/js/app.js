@@ -23,3 +23,31 @@ document.addEventListener("change", (event) => {
     box.checked = event.target.checked;
   });
 });
+// A JSON POST with the page's CSRF token, for the board and the calendar: resolves to
+// {ok: true, body} when the answer is 2xx and carries `expected`, else {ok: false, message} with
+// the server's Russian message or the page's fallback for the status.
+window.postJson = async function (url, payload, expected, fallback) {
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  if (meta) {
+    headers["X-CSRFToken"] = meta.content;
+  }
+  const response = await fetch(url, {
+    method: "POST",
+    headers,
+    body: JSON.stringify(payload),
+    credentials: "same-origin",
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (_error) {
+    body = null; // an HTML page: the login form after an expired session, an error page
+  }
+  if (response.ok && body && body[expected]) {
+    return { ok: true, body };
+  }
+  const status = response.redirected ? 401 : response.status;
+  const message = (body && body.error && body.error.message) || fallback[status] || fallback[500];
+  return { ok: false, message };
+};

@@ -17,7 +17,6 @@
   }
   const settings = element.dataset;
   const alerts = document.getElementById("calendar-alerts");
-  const meta = document.querySelector('meta[name="csrf-token"]');
   const canPlan = settings.canPlan === "1";
 
   const FALLBACK = {
@@ -71,30 +70,8 @@
     return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}`;
   }
 
-  async function post(url, payload) {
-    const headers = { "Content-Type": "application/json", Accept: "application/json" };
-    if (meta) {
-      headers["X-CSRFToken"] = meta.content;
-    }
-    const response = await fetch(url, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(payload),
-      credentials: "same-origin",
-    });
-    let body = null;
-    try {
-      body = await response.json();
-    } catch (_error) {
-      body = null; // an HTML page: the login form after an expired session, an error page
-    }
-    if (response.ok && body && body.event) {
-      return { ok: true, body };
-    }
-    const status = response.redirected ? 401 : response.status;
-    const message =
-      (body && body.error && body.error.message) || FALLBACK[status] || FALLBACK[500];
-    return { ok: false, message };
+  function post(url, payload) {
+    return window.postJson(url, payload, "event", FALLBACK);
   }
 
   async function onChange(info) {

@@ -16,7 +16,6 @@
   const moveUrl = board.dataset.moveUrl;
   const pipelineId = board.dataset.pipelineId;
   const alerts = document.getElementById("kanban-alerts");
-  const meta = document.querySelector('meta[name="csrf-token"]');
   const sortables = [];
 
   const FALLBACK = {
@@ -79,30 +78,8 @@
     sortables.forEach((sortable) => sortable.option("disabled", value));
   }
 
-  async function post(payload) {
-    const headers = { "Content-Type": "application/json", Accept: "application/json" };
-    if (meta) {
-      headers["X-CSRFToken"] = meta.content;
-    }
-    const response = await fetch(moveUrl, {
-      method: "POST",
-      headers,
-      body: JSON.stringify(payload),
-      credentials: "same-origin",
-    });
-    let body = null;
-    try {
-      body = await response.json();
-    } catch (_error) {
-      body = null; // an HTML page: the login form after an expired session, an error page
-    }
-    if (response.ok && body && body.deal) {
-      return { ok: true, body };
-    }
-    const status = response.redirected ? 401 : response.status;
-    const message =
-      (body && body.error && body.error.message) || FALLBACK[status] || FALLBACK[500];
-    return { ok: false, message };
+  function post(payload) {
+    return window.postJson(moveUrl, payload, "deal", FALLBACK);
   }
 
   async function onEnd(event) {
