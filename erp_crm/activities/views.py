@@ -327,10 +327,9 @@ def complete(activity_id: int):
                 db.session, activity, results.ResultData.from_mapping(values), actor=current_user
             )
         except ValidationError as err:
-            for source, target in (("reason_id", None), ("text", "text")):
-                if source in err.fields and target is None:
-                    name = "postpone_reason_id" if kind == "postponed" else "visit_reason_id"
-                    err.fields[name] = err.fields.pop(source)
+            if "reason_id" in err.fields:  # one service field, two catalogs on the page
+                name = "postpone_reason_id" if kind == "postponed" else "visit_reason_id"
+                err.fields[name] = err.fields.pop("reason_id")
             apply_errors(form, err)
         else:
             message = f"Контакт выполнен: {RESULT_LABELS[kind]}."
