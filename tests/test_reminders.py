@@ -148,3 +148,96 @@ def test_the_badge_and_the_list_show_due_reminders_until_read(client, db_session
     assert client.submit(f"/reminders/{row.id}/read").status_code == 302
     assert "reminders-count" not in client.get("/reminders/badge").get_data(as_text=True)
     assert 'id="reminders-badge"' in client.get("/").get_data(as_text=True)
+
+
+def test_two_concurrent_senders_mail_each_reminder_once(app, smtp):
+    """Two senders (cron on two machines) run at the same moment on committed data, each with
+    its own connection: every activity × offset × channel goes out once, over real SMTP."""
+    import threading
+
+    from sqlalchemy import delete, insert
+    from sqlalchemy.orm import Session
+
+    from erp_crm.activities.models import Activity, ActivityType
+    from erp_crm.auth.models import User
+    from erp_crm.clients.models import Client
+    from erp_crm.db import db
+
+    inbox, settings = smtp
+    engine = app.extensions["erp_db"].engine
+    start = dt.datetime(2031, 3, 4, 9, 0, tzinfo=dt.UTC)
+    with Session(engine) as session:
+        user_id = session.execute(
+            insert(User)
+            .values(
+                username="race-reminders",
+                full_name="Гонка Напоминаний",
+                role="sales_manager",
+                email="race@expo.test",
+                password_hash="x",
+                is_active=True,
+            )
+            .returning(User.id)
+        ).scalar_one()
+        client_id = session.execute(
+            insert(Client)
+            .values(name="ООО «Гонка»", name_norm="гонка", kind="legal")
+            .returning(Client.id)
+        ).scalar_one()
+        call = session.scalar(select(ActivityType.id).where(ActivityType.code == "call"))
+        activity_ids = [
+            session.execute(
+                insert(Activity)
+                .values(
+                    type_id=call,
+                    goal=f"Звонок {n}",
+                    client_id=client_id,
+                    responsible_id=user_id,
+                    starts_at=start + dt.timedelta(minutes=30 + n),
+                    duration_minutes=15,
+                    reminders=[15, 60],
+                    status="planned",
+                )
+                .returning(Activity.id)
+            ).scalar_one()
+            for n in range(6)
+        ]
+        session.commit()
+    barrier = threading.Barrier(2)
+    reports, errors = [], []
+
+    def sender() -> None:
+        try:
+            with app.app_context(), db.job_session() as session:
+                barrier.wait()
+                reports.append(reminders.send_due(session, settings, now=start))
+        except BaseException as err:  # noqa: BLE001 - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert not errors, errors
+        # At `start` the 60-minute reminders of all six calls are due (15-minute ones are not).
+        assert len(reports) == 2
+        assert sum(r.emailed for r in reports) == 6 and sum(r.in_app for r in reports) == 6
+        assert len(inbox.mails) == 6
+        assert all(recipients == ["race@expo.test"] for recipients, _ in inbox.mails)
+        with Session(engine) as session:
+            rows = session.scalars(
+                select(ReminderSent).where(ReminderSent.activity_id.in_(activity_ids))
+            ).all()
+        assert sorted((r.activity_id, r.channel) for r in rows) == sorted(
+            (a, c) for a in activity_ids for c in ("app", "email")
+        )
+        assert {r.offset_minutes for r in rows} == {60}
+    finally:
+        with Session(engine) as session:
+            session.execute(delete(ReminderSent).where(ReminderSent.user_id == user_id))
+            session.execute(delete(Activity).where(Activity.id.in_(activity_ids)))
+            session.execute(delete(Client).where(Client.id == client_id))
+            session.execute(delete(User).where(User.id == user_id))
+            session.commit()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from erp_crm.activities.models import Activity, ReminderSent, Status
 from erp_crm.activities.services import to_local
 from erp_crm.auth.models import User
-from erp_crm.db import utcnow
+from erp_crm.db import take_write_lock, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,9 @@ def send_due(
     request)."""
     now = now or utcnow()
     report = SendReport()
-    outgoing: list[tuple[ReminderSent, Activity, User]] = []
+    outgoing: list[tuple[ReminderSent, EmailMessage, int]] = []
+    if not session.in_transaction():
+        take_write_lock(session)  # SQLite: the claims' lock at BEGIN, not after the reads
     for activity, offset in due(session, now):
         user = activity.responsible
         in_app = claim(session, activity, offset, "app", user)
@@ -161,17 +163,22 @@ def send_due(
         if user.email:
             mail = claim(session, activity, offset, "email", user)
             if mail is not None:
-                outgoing.append((mail, activity, user))
+                outgoing.append((mail, message_for(activity, user, settings), activity.id))
     session.commit()
-    for row, activity, user in outgoing:
+    for row, message, activity_id in outgoing:
         try:
-            _send(message_for(activity, user, settings), settings)
+            _send(message, settings)
         except (OSError, smtplib.SMTPException) as err:
-            row.error = f"{type(err).__name__}: {err}"[:500]
+            error: str | None = f"{type(err).__name__}: {err}"[:500]
             report.failed += 1
-            log.warning("Reminder %s for activity %s not sent: %s", row.id, activity.id, err)
+            log.warning("Reminder %s for activity %s not sent: %s", row.id, activity_id, err)
         else:
-            row.sent_at = utcnow()
+            error = None
             report.emailed += 1
+        take_write_lock(session)
+        if error is None:
+            row.sent_at = utcnow()
+        else:
+            row.error = error
         session.commit()
     return report
