@@ -478,15 +478,6 @@ def generate(
                 "created": created,
                 "closed_at": closed_at,
                 "lost_reason_id": drng.choice(reason_ids) if outcome == "lost" else None,
-                "next_contact": (
-                    (now + dt.timedelta(days=drng.randrange(1, 120))).date()
-                    if code == "deferred" and outcome == "open"
-                    else (
-                        (now + dt.timedelta(days=drng.randrange(1, 30))).date()
-                        if outcome == "open" and drng.random() < 0.4
-                        else None
-                    )
-                ),
                 "stand_id": None,
                 "reserved_until": None,
             }
@@ -564,7 +555,6 @@ def generate(
                 d["stage_id"],
                 d["outcome"],
                 title,
-                d["next_contact"],
                 on,
                 "percent" if discount else None,
                 Decimal("5.00") if discount else None,
@@ -668,7 +658,6 @@ def generate(
             "stage_id",
             "outcome",
             "title",
-            "next_contact_date",
             "pricing_date",
             "discount_kind",
             "discount_value",

@@ -52,6 +52,11 @@ deal_stage_changed = _signal(
     "A deal moved to another stage (sender: Deal; session, change: DealStageChange, from_stage, "
     "to_stage, actor). Sent for the opening stage too (from_stage None).",
 )
+deal_next_contact_set = _signal(
+    "deal-next-contact-set",
+    "A user gave a deal's next-contact date (sender: Deal; session, day, actor). The date IS a "
+    "planned contact: the activities area plans a call that day unless one is planned already.",
+)
 budget_approved = _signal(
     "budget-approved",
     "A project's budget version was approved (sender: BudgetVersion; session, actor). The "
@@ -100,6 +105,11 @@ deal_card_sections = _signal(
     "deal-card-sections",
     "Blocks of the deal card that belong to the areas above (sender: Deal; session, actor) "
     "→ CardSection, or None.",
+)
+deal_next_contacts = _signal(
+    "deal-next-contacts",
+    "The next step of deals, for the card, the board and the lists (sender: None; session, "
+    "deal_ids) → {deal id: start (UTC) of its nearest planned contact} for deals that have one.",
 )
 document_cancel_refusal = _signal(
     "document-cancel-refusal",

@@ -34,6 +34,10 @@ CASES = [
     # Not done yet: changing its result is refused before anything else.
     Case("activities.edit_result", "POST", "/activities/{activity}/result", SELLERS, ok=409),
     Case("activities.task_list", "GET", "/activities/tasks/", ANY),
+    # The scores missing: refused with a message on the card (flash), nothing saved.
+    Case(
+        "activities.rate", "POST", "/activities/ratings/client/{act_client}", ALL_CONTACTS, ok=302
+    ),
     Case("activities.task_create", "GET", "/activities/tasks/new", SELLERS),
     Case("activities.task_create", "POST", "/activities/tasks/new", SELLERS, ok=422),
     Case("activities.task_show", "GET", "/activities/tasks/{task}", ALL_CONTACTS),

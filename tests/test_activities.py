@@ -463,6 +463,66 @@ def test_a_merged_clients_contacts_move_to_the_survivor_and_back(db_session, wor
     assert activity.client_id == duplicate.id
 
 
+def test_a_typed_next_contact_date_is_never_dropped_and_never_past(db_session, world):
+    deal = deal_services.create_deal(
+        db_session,
+        deal_services.DealData(client_id=world["company"].id, project_id=world["project"].id),
+        actor=world["manager"],
+    )
+    sales = deal_services.pipeline_by_code(db_session, "sales").stages
+    ten = next(s for s in sales if s.percent == 10)
+    with pytest.raises(ValidationError) as refused:
+        deal_services.move_to_stage(
+            db_session,
+            deal,
+            ten,
+            actor=world["manager"],
+            next_contact_date=dt.date.today() - dt.timedelta(days=1),
+        )
+    assert "в прошлом" in refused.value.fields["next_contact_date"]
+    assert deal.stage_id != ten.id and services.activities_of_deal(db_session, deal) == []
+    # A stage that does not need the date still keeps it: it becomes a planned call.
+    day = dt.date.today() + dt.timedelta(days=3)
+    deal_services.move_to_stage(
+        db_session, deal, ten, actor=world["manager"], next_contact_date=day
+    )
+    [call] = services.activities_of_deal(db_session, deal)
+    assert services.to_local(call.starts_at, world["manager"]).date() == day
+    # Deferred demand then accepts the contact already planned ahead without a new date.
+    deferred = next(
+        s
+        for s in db_session.scalars(select(Stage).where(Stage.requires_next_contact.is_(True)))
+        if s.is_active
+    )
+    deal_services.move_to_stage(db_session, deal, deferred, actor=world["manager"])
+    assert deal.stage_id == deferred.id
+    assert len(services.activities_of_deal(db_session, deal)) == 1
+
+
+def test_a_new_deal_in_deferred_demand_needs_its_date(db_session, world):
+    deferred = next(
+        s
+        for s in db_session.scalars(select(Stage).where(Stage.requires_next_contact.is_(True)))
+        if s.is_active
+    )
+    data = {"client_id": world["company"].id, "project_id": world["project"].id}
+    with pytest.raises(ValidationError) as refused:
+        deal_services.create_deal(
+            db_session,
+            deal_services.DealData(**data, stage_id=deferred.id),
+            actor=world["manager"],
+        )
+    assert "next_contact_date" in refused.value.fields
+    day = dt.date.today() + dt.timedelta(days=40)
+    deal = deal_services.create_deal(
+        db_session,
+        deal_services.DealData(**data, stage_id=deferred.id, next_contact_date=day),
+        actor=world["manager"],
+    )
+    [call] = services.activities_of_deal(db_session, deal)
+    assert call.status == Status.PLANNED.value and call.deal_id == deal.id
+
+
 def test_deferred_demand_plans_the_next_contact_once(db_session, world):
     deal = deal_services.create_deal(
         db_session,
@@ -482,7 +542,7 @@ def test_deferred_demand_plans_the_next_contact_once(db_session, world):
     assert call.status == Status.PLANNED.value and call.responsible_id == world["manager"].id
     local = services.to_local(call.starts_at, world["manager"])
     assert (local.date(), local.hour) == (day, 10)
-    assert "Отложенный спрос" in call.goal
+    assert "Следующий шаг по сделке" in call.goal
     sales = deal_services.first_stage(deal_services.pipeline_by_code(db_session, "sales"))
     deal_services.move_to_stage(db_session, deal, sales, actor=world["manager"])
     deal_services.move_to_stage(

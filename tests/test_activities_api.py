@@ -151,3 +151,50 @@ def test_a_request_through_the_api_and_the_openapi_document(
     ):
         assert path in paths, path
     assert "patch" in paths["/api/v1/activities/{activity_id}"]
+
+
+def test_tasks_are_answered_and_ratings_recorded_through_the_api(
+    client, db_session, make_user, api_token
+):
+    manager, company, project, call = setup(db_session, make_user)
+    make_user("accountant", username="api_buh2")
+    make_user("sales_manager", username="api_rival")
+    accountant_id = db_session.scalar(select(User.id).where(User.username == "api_buh2"))
+    author = api_token("api_mgr")
+    task = client.post(
+        "/api/v1/tasks",
+        json={"assignee_id": accountant_id, "goal": "Счёт", "due_on": dt.date.today().isoformat()},
+        headers=author,
+    ).get_json()
+    url = f"/api/v1/tasks/{task['id']}"
+    assert client.post(f"{url}/accept", headers=author).status_code == 403  # not the assignee
+    assignee = api_token("api_buh2")
+    assert client.post(f"{url}/accept", headers=assignee).get_json()["status"] == "accepted"
+    empty = client.post(f"{url}/done", json={"answer": " "}, headers=assignee)
+    assert empty.status_code == 422 and "answer" in empty.get_json()["error"]["fields"]
+    done = client.post(f"{url}/done", json={"answer": "Счёт выставлен"}, headers=assignee)
+    assert done.get_json()["status"] == "done"
+    assert client.get(url, headers=author).get_json()["answer"] == "Счёт выставлен"
+    assert client.get(url, headers=api_token("api_rival")).status_code == 403
+
+    scores = {"manager_score": 5, "project_score": 4, "company_score": 5, "comment": "Спасибо"}
+    bad = client.post(
+        "/api/v1/ratings",
+        json={**scores, "client_id": company.id, "project_score": 9},
+        headers=author,
+    )
+    assert bad.status_code == 422 and "project_score" in bad.get_json()["error"]["fields"]
+    refused = client.post(
+        "/api/v1/ratings", json={**scores, "client_id": company.id}, headers=api_token("api_rival")
+    )
+    assert refused.status_code == 403  # not this client's manager
+    made = client.post("/api/v1/ratings", json={**scores, "client_id": company.id}, headers=author)
+    assert made.status_code == 201, made.get_json()
+    listed = client.get(f"/api/v1/ratings?client_id={company.id}", headers=author).get_json()
+    assert [(r["manager_score"], r["comment"]) for r in listed["items"]] == [(5, "Спасибо")]
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert {
+        "/api/v1/ratings",
+        "/api/v1/tasks/{task_id}",
+        "/api/v1/tasks/{task_id}/{action}",
+    } <= set(paths)

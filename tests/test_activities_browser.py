@@ -50,10 +50,12 @@ def test_plan_from_the_card_postpone_and_see_the_next_call_in_the_calendar(live)
 
         # The result's parts: only the chosen result's fields are shown.
         postponed_part = page.locator('[data-result-part="postponed"]')
-        assert not postponed_part.is_visible()
+        from playwright.sync_api import expect
+
+        expect(postponed_part).to_be_hidden()  # waits for the page's script under load
         page.locator('input[data-result-kind="postponed"]').check()
-        assert postponed_part.is_visible()
-        assert not page.locator('[data-result-part="invitation_sent"]').is_visible()
+        expect(postponed_part).to_be_visible()
+        expect(page.locator('[data-result-part="invitation_sent"]')).to_be_hidden()
         page.fill("#postponed_to", f"{later}T15:30")
         page.select_option("#postpone_reason_id", index=1)
         page.get_by_role("button", name="Выполнено").click()

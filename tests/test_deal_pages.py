@@ -13,7 +13,7 @@ from sqlalchemy import select
 from erp_crm import signals
 from erp_crm.clients.demo import load_demo_clients
 from erp_crm.deals import lines as deal_lines
-from erp_crm.deals import pipelines, services
+from erp_crm.deals import next_steps, pipelines, services
 from erp_crm.deals.demo import load_demo_deals
 from erp_crm.deals.models import Deal, LostReason, Pipeline, Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
@@ -168,7 +168,10 @@ def test_stage_moves_through_the_card_keep_the_rules_and_the_history(client, wor
     assert answer.status_code == 302
     db_session.expire_all()
     deal = db_session.get(Deal, deal.id)
-    assert deal.next_contact_date == dt.date(2027, 1, 15) and deal.pipeline.code == "deferred"
+    assert deal.pipeline.code == "deferred"
+    assert next_steps.next_contact(db_session, deal.id) == dt.datetime(
+        2027, 1, 15, 7, 0, tzinfo=dt.UTC
+    )
     html = client.get(path).get_data(as_text=True)
     history = html[html.index('id="stage-history"') :]
     assert "Отложенный спрос (0%)" in history and "после праздников" in history
@@ -360,7 +363,8 @@ def test_demo_deals_fill_every_stage_and_render(client, db_session, make_user):
     for code in ("sales", "deferred", "instalments"):
         stages = services.pipeline_by_code(db_session, code).stages
         assert {s.id for s in stages} <= reached, code
-    assert all(d.next_contact_date for d in deals if d.pipeline.code == "deferred")
+    ahead = next_steps.next_contacts(db_session, [d.id for d in deals])
+    assert all(d.id in ahead for d in deals if d.pipeline.code == "deferred")
     lost = [d for d in deals if d.outcome == "lost"]
     assert lost and all(d.lost_reason_id for d in lost)
     assert all(d.area_m2 > 0 for d in deals if d.outcome == "won")

@@ -182,7 +182,8 @@ def test_field_errors_other_managers_and_deferred_stages(client, api_token, worl
         url, json={"stage_id": deferred, "next_contact_date": "2027-02-01"}, headers=auth
     )
     assert moved.get_json()["pipeline"] == "deferred"
-    assert moved.get_json()["next_contact_date"] == "2027-02-01"
+    # The date IS a planned call at 10:00 Moscow: the deal shows it as its next step.
+    assert moved.get_json()["next_contact_at"] == "2027-02-01T07:00:00+00:00"
     for body in ({"kind": "space", "stand_type": "raw", "area_m2": "-1"}, {"kind": "tent"}):
         answer = client.post(f"{url}/lines", json=body, headers=auth)
         assert answer.status_code == 422 and answer.get_json()["error"]["fields"], body

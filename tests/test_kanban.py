@@ -9,7 +9,8 @@ import flask_migrate
 import pytest
 from sqlalchemy import select
 
-from erp_crm.deals import kanban, services
+from erp_crm.activities.models import ActivityType
+from erp_crm.deals import kanban, next_steps, services
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals.models import Deal, DealStageChange, LostReason, Stage
 from erp_crm.projects.models import Stand
@@ -227,7 +228,10 @@ def test_deferred_without_a_date_is_refused_then_accepted_with_one(client, world
     assert response.status_code == 200
     db_session.expire_all()
     deal = db_session.get(Deal, world["bare"].id)
-    assert deal.pipeline.code == "deferred" and deal.next_contact_date == dt.date(2027, 1, 15)
+    assert deal.pipeline.code == "deferred"
+    assert next_steps.next_contact(db_session, deal.id) == dt.datetime(
+        2027, 1, 15, 7, 0, tzinfo=dt.UTC
+    )
 
 
 def test_someone_elses_deal_is_refused_with_403(client, world, db_session):
@@ -296,3 +300,42 @@ def test_inactive_stage_is_not_a_column(world, db_session):
     )
     assert 20 not in [c.stage.percent for c in board.columns]
     assert isinstance(board.columns[0].stage, Stage)
+
+
+def test_cards_and_the_deal_list_flag_open_deals_without_a_next_step(client, world, db_session):
+    from erp_crm.activities import services as activities
+
+    call = world["romashka"]
+    activities.plan(
+        db_session,
+        activities.ActivityData.from_mapping(
+            {
+                "type_id": db_session.scalar(
+                    select(ActivityType.id).where(ActivityType.code == "call")
+                ),
+                "goal": "Обсудить стенд",
+                "client_id": call.client_id,
+                "deal_id": call.id,
+                "starts_at": "2027-03-02T11:00",
+            }
+        ),
+        actor=world["manager"],
+    )
+    board = kanban.load_board(
+        db_session,
+        project_id=world["project"].id,
+        pipeline_id=world["pipeline"].id,
+        actor=world["manager"],
+    )
+    flags = {c.client_name: c.no_next_step for col in board.columns for c in col.cards}
+    assert flags["ООО «Ромашка»"] is False and flags["ООО «Без площади»"] is True
+    [card] = [c for col in board.columns for c in col.cards if c.id == call.id]
+    assert card.next_contact == dt.datetime(2027, 3, 2, 8, 0, tzinfo=dt.UTC)
+
+    client.login("kan_mgr")
+    url = f"/kanban/?project_id={world['project'].id}&pipeline_id={world['pipeline'].id}"
+    html = client.get(url).get_data(as_text=True)
+    assert html.count("data-no-next-step") == sum(flags.values())
+    assert "02.03.2027 11:00" in html
+    listing = client.get(f"/deals/?project_id={world['project'].id}").get_data(as_text=True)
+    assert "02.03.2027 11:00" in listing and "без следующего шага" in listing

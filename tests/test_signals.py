@@ -16,7 +16,8 @@ EXPECTED = {
         "erp_crm.billing.receivers:payment_events",
         "erp_crm.activities.receivers:activity_events",
     },
-    "deal_stage_changed": {"erp_crm.activities.receivers:plan_deferred_contact"},
+    "deal_next_contact_set": {"erp_crm.activities.receivers:plan_next_contact"},
+    "deal_next_contacts": {"erp_crm.activities.receivers:next_contacts_of_deals"},
     "deal_card_sections": {"erp_crm.activities.receivers:deal_activities_block"},
     "client_card_sections": {
         "erp_crm.deals.receivers:deals_block",

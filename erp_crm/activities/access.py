@@ -9,6 +9,7 @@ from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.models import Client
 from erp_crm.db import utcnow
+from erp_crm.deals.models import Deal
 
 # A result may be corrected by its author for a day; later only by the head of sales (audited).
 RESULT_EDIT_WINDOW = dt.timedelta(hours=24)
@@ -50,6 +51,23 @@ def can_edit_result(user: User, activity: Activity, now: dt.datetime | None = No
     if has_permission(user, Perm.ACTIVITIES_ALL):
         return True
     return (now or utcnow()) - activity.completed_at <= RESULT_EDIT_WINDOW
+
+
+def can_rate(
+    user: User, client: Client, *, activity: Activity | None = None, deal: Deal | None = None
+) -> bool:
+    """The client's rating is recorded by its manager (of the contact, the deal, or the curator)
+    or the head of sales."""
+    if has_permission(user, Perm.ACTIVITIES_ALL):
+        return True
+    if not has_permission(user, Perm.ACTIVITIES_WORK):
+        return False
+    people = {client.curator_id}
+    if activity is not None:
+        people.add(activity.responsible_id)
+    if deal is not None:
+        people.add(deal.manager_id)
+    return user.id in people
 
 
 def can_view_task(user: User, task: Task) -> bool:

@@ -127,6 +127,15 @@ class TaskForm(AppForm):
     )
 
 
+class RatingForm(AppForm):
+    """«Оценка клиентом» on the deal card (or the client card)."""
+
+    manager_score = SelectField("Менеджер", choices=SCORE_CHOICES, validate_choice=False)
+    project_score = SelectField("Проект", choices=SCORE_CHOICES, validate_choice=False)
+    company_score = SelectField("Компания", choices=SCORE_CHOICES, validate_choice=False)
+    comment = StringField("Комментарий клиента", validators=[Optional(), Length(max=2000)])
+
+
 class AnswerForm(AppForm):
     answer = TextAreaField("Ответ", validators=[Length(max=5000)])
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erp_crm import signals
-from erp_crm.activities import services
+from erp_crm.activities import access, results, services
+from erp_crm.activities.forms import RatingForm
 from erp_crm.activities.models import (
     RESULT_LABELS,
     Activity,
@@ -27,7 +28,7 @@ from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.models import Client
 from erp_crm.clients.timeline import TimelineEvent
 from erp_crm.db import utcnow
-from erp_crm.deals.models import Deal, Stage
+from erp_crm.deals.models import Deal
 
 
 @signals.client_card_sections.connect
@@ -49,27 +50,29 @@ def deal_activities_block(
 ) -> signals.CardSection | None:
     if not has_permission(actor, Perm.ACTIVITIES_VIEW):
         return None
-    return signals.CardSection(
-        "activities/_deal_block.html", services.activities_of_deal(session, deal)[:15], order=5
-    )
+    can_rate = access.can_rate(actor, deal.client, deal=deal)
+    data = {
+        "activities": services.activities_of_deal(session, deal)[:15],
+        "ratings": results.ratings_of(session, deal_id=deal.id)[:10],
+        "form": RatingForm(formdata=None) if can_rate else None,
+    }
+    return signals.CardSection("activities/_deal_block.html", data, order=5)
 
 
-@signals.deal_stage_changed.connect
-def plan_deferred_contact(deal: Deal, *, session: Session, to_stage: Stage, **_: object) -> None:
-    """A deal parked in deferred demand gets its next contact as a planned call on the chosen
-    date (10:00 at the manager's), unless one is planned for the deal from that day on."""
-    day = deal.next_contact_date
-    if not to_stage.requires_next_contact or day is None:
-        return
+@signals.deal_next_contact_set.connect
+def plan_next_contact(
+    deal: Deal, *, session: Session, day: dt.date, actor: User, **_: object
+) -> None:
+    """A deal's next-contact date becomes a planned call that day (10:00 at the manager's, or
+    the next half hour when that is past), unless a contact is planned for the deal from that
+    day on."""
     manager = deal.manager
-    starts_at = services.to_utc(dt.datetime.combine(day, dt.time(10, 0)), manager)
-    if starts_at <= utcnow():
-        return
+    day_start = services.to_utc(dt.datetime.combine(day, dt.time()), manager)
     planned = session.scalar(
         select(Activity.id).where(
             Activity.deal_id == deal.id,
             Activity.status == Status.PLANNED.value,
-            Activity.starts_at >= services.to_utc(dt.datetime.combine(day, dt.time()), manager),
+            Activity.starts_at >= day_start,
         )
     )
     call = session.scalar(
@@ -79,15 +82,21 @@ def plan_deferred_contact(deal: Deal, *, session: Session, to_stage: Stage, **_:
     )
     if planned or call is None:
         return
+    starts_at = services.to_utc(dt.datetime.combine(day, dt.time(10, 0)), manager)
+    now = utcnow()
+    if starts_at <= now:
+        starts_at = (now + dt.timedelta(minutes=30)).replace(second=0, microsecond=0)
+        starts_at -= dt.timedelta(minutes=starts_at.minute % 30)
     session.add(
         Activity(
             type_id=call.id,
-            goal=f"Отложенный спрос: вернуться к сделке «{deal.title}»"[:500],
+            goal=f"Следующий шаг по сделке «{deal.title}»"[:500],
             client_id=deal.client_id,
             contact_id=deal.contact_id,
             deal_id=deal.id,
             project_id=deal.project_id,
             responsible_id=deal.manager_id,
+            author_id=actor.id,
             starts_at=starts_at,
             duration_minutes=call.default_minutes,
             reminders=[15],
@@ -95,6 +104,20 @@ def plan_deferred_contact(deal: Deal, *, session: Session, to_stage: Stage, **_:
         )
     )
     session.flush()
+
+
+@signals.deal_next_contacts.connect
+def next_contacts_of_deals(
+    _sender: None, *, session: Session, deal_ids: list[int], **_: object
+) -> dict[int, dt.datetime]:
+    if not deal_ids:
+        return {}
+    rows = session.execute(
+        select(Activity.deal_id, func.min(Activity.starts_at))
+        .where(Activity.deal_id.in_(deal_ids), Activity.status == Status.PLANNED.value)
+        .group_by(Activity.deal_id)
+    )
+    return {deal_id: start for deal_id, start in rows}
 
 
 @signals.client_timeline.connect

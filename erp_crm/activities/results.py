@@ -35,7 +35,6 @@ from erp_crm.activities.services import (
     to_utc,
 )
 from erp_crm.auth.models import User
-from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.models import Client
 from erp_crm.db import utcnow
 from erp_crm.deals import services as deal_services
@@ -59,6 +58,14 @@ class RatingData:
     project_score: int
     company_score: int
     comment: str | None = None
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> RatingData:
+        errors: dict[str, str] = {}
+        rating = _rating(raw, errors)
+        if errors or rating is None:
+            raise ValidationError(fields=errors)
+        return rating
 
 
 @dataclass
@@ -405,9 +412,16 @@ def rate(
     activity: Activity | None = None,
     deal: Deal | None = None,
 ) -> Rating:
-    """The client's scores of the manager, the project and the company (1–5)."""
-    if not has_permission(actor, Perm.ACTIVITIES_WORK):
-        raise PermissionDenied()
+    """The client's scores of the manager, the project and the company (1–5), on a done
+    contact, a deal, or the client itself."""
+    if not access.can_rate(actor, client, activity=activity, deal=deal):
+        raise PermissionDenied("Оценку клиента записывает его менеджер или руководитель ОП.")
+    if client.is_merged:
+        raise ValidationError(
+            fields={"client_id": "Контрагент объединён с другим: оцените в карточке основного."}
+        )
+    if deal is not None and deal.client_id != client.id:
+        raise ValidationError(fields={"deal_id": "Сделка другого контрагента."})
     for key in SCORES:
         if not 1 <= getattr(data, key) <= 5:
             raise ValidationError(fields={key: "Оценка — от 1 до 5."})
@@ -428,3 +442,14 @@ def rate(
     session.add(rating)
     session.flush()
     return rating
+
+
+def ratings_of(
+    session: Session, *, client_id: int | None = None, deal_id: int | None = None
+) -> list[Rating]:
+    query = select(Rating).order_by(Rating.recorded_at.desc(), Rating.id.desc()).limit(200)
+    if client_id is not None:
+        query = query.where(Rating.client_id == client_id)
+    if deal_id is not None:
+        query = query.where(Rating.deal_id == deal_id)
+    return list(session.scalars(query))

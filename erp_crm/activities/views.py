@@ -405,4 +405,4 @@ def edit_result(activity_id: int) -> Response:
 
 
 # The requests' and the catalogs' pages register on this blueprint.
-from erp_crm.activities import catalog_views, task_views  # noqa: E402, F401
+from erp_crm.activities import catalog_views, rating_views, task_views  # noqa: E402, F401

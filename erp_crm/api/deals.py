@@ -20,7 +20,7 @@ from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
-from erp_crm.deals import access, services
+from erp_crm.deals import access, next_steps, services
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals.models import Deal, DealLine, LineKind
 from erp_crm.errors import NotFound, PermissionDenied, ValidationError
@@ -71,7 +71,12 @@ DEAL = {
         "stage_name": _STR,
         "percent": {"type": "integer"},
         "outcome": {"type": "string", "enum": ["open", "won", "lost"]},
-        "next_contact_date": {"type": ["string", "null"], "format": "date"},
+        "next_contact_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "The start of the deal's nearest planned contact (its next step); "
+            "null for an open deal is «сделка без следующего шага».",
+        },
         "pricing_date": {"type": "string", "format": "date"},
         "discount_kind": {"type": ["string", "null"], "enum": ["percent", "amount", None]},
         "discount_value": {"type": ["string", "null"]},
@@ -172,7 +177,12 @@ def line_dict(line: DealLine) -> dict[str, Any]:
     }
 
 
-def deal_dict(deal: Deal, *, full: bool = False) -> dict[str, Any]:
+def deal_dict(
+    deal: Deal, *, full: bool = False, next_contacts: dict[int, dt.datetime] | None = None
+) -> dict[str, Any]:
+    if next_contacts is None:
+        next_contacts = next_steps.next_contacts(db.session, [deal.id])
+    ahead = next_contacts.get(deal.id)
     data: dict[str, Any] = {
         "id": deal.id,
         "title": deal.title,
@@ -188,7 +198,7 @@ def deal_dict(deal: Deal, *, full: bool = False) -> dict[str, Any]:
         "stage_name": deal.stage.name,
         "percent": deal.stage.percent,
         "outcome": deal.outcome,
-        "next_contact_date": deal.next_contact_date.isoformat() if deal.next_contact_date else None,
+        "next_contact_at": ahead.isoformat() if ahead else None,
         "pricing_date": deal.pricing_date.isoformat(),
         "discount_kind": deal.discount_kind,
         "discount_value": _s(deal.discount_value),
@@ -295,8 +305,9 @@ def list_deals() -> Response:
         per_page=per_page,
     )
     sums = services.deal_sums(db.session, query)
+    ahead = next_steps.next_contacts(db.session, [d.id for d in page.items])
     return jsonify(
-        items=[deal_dict(d) for d in page.items],
+        items=[deal_dict(d, next_contacts=ahead) for d in page.items],
         total=page.total,
         page=page.page,
         pages=page.pages,

@@ -35,10 +35,15 @@ _ERROR_STATUSES = {
 
 def _path(rule: str) -> tuple[str, list[dict]]:
     params = []
-    for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", rule):
-        schema = {"type": "integer"} if conv == "int" else {"type": "string"}
+    for conv, args, name in re.findall(_RULE_PART, rule):
+        schema: dict = {"type": "integer"} if conv == "int" else {"type": "string"}
+        if conv == "any":  # <any(accept, done, return):action>
+            schema["enum"] = [a.strip() for a in args.split(",")]
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
-    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), params
+    return re.sub(_RULE_PART, r"{\3}", rule), params
+
+
+_RULE_PART = r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>"
 
 
 def _operation(op: Operation) -> dict:

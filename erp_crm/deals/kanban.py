@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from erp_crm.auth.models import User
 from erp_crm.clients.models import Client
-from erp_crm.deals import access, services
+from erp_crm.deals import access, next_steps, services
 from erp_crm.deals.models import Deal, Outcome, Pipeline, Stage
 from erp_crm.errors import Conflict, NotFound
 from erp_crm.projects.models import Project, ProjectStatus
@@ -38,9 +38,13 @@ class Card:
     manager_id: int
     manager_name: str
     outcome: str
-    next_contact_date: dt.date | None
+    next_contact: dt.datetime | None
     position: int
     movable: bool
+
+    @property
+    def no_next_step(self) -> bool:
+        return self.outcome == Outcome.OPEN.value and self.next_contact is None
 
 
 @dataclass
@@ -154,7 +158,6 @@ def cards(session: Session, project_id: int, pipeline_id: int, *, actor: User) -
             Deal.manager_id,
             User.full_name,
             Deal.outcome,
-            Deal.next_contact_date,
             Deal.position,
         )
         .join(Client, Client.id == Deal.client_id)
@@ -162,6 +165,7 @@ def cards(session: Session, project_id: int, pipeline_id: int, *, actor: User) -
         .where(*_on_board(project_id, pipeline_id))
         .order_by(Deal.stage_id, Deal.position, Deal.id)
     ).all()
+    ahead = next_steps.next_contacts(session, [row.id for row in rows])
     return [
         Card(
             id=row.id,
@@ -174,7 +178,7 @@ def cards(session: Session, project_id: int, pipeline_id: int, *, actor: User) -
             manager_id=row.manager_id,
             manager_name=row.full_name,
             outcome=row.outcome,
-            next_contact_date=row.next_contact_date,
+            next_contact=ahead.get(row.id),
             position=row.position,
             movable=access.can_work_deal_of(actor, row.manager_id),
         )

@@ -147,7 +147,6 @@ class Deal(Audited, TimestampMixin, Base):
         "pipeline_id": "Воронка",
         "stage_id": "Этап",
         "outcome": "Итог",
-        "next_contact_date": "Следующий контакт",
         "pricing_date": "Дата цен",
         "discount_kind": "Вид скидки",
         "discount_value": "Скидка",
@@ -173,7 +172,6 @@ class Deal(Audited, TimestampMixin, Base):
     stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
     outcome: Mapped[str] = mapped_column(String(8), default=Outcome.OPEN.value)
     title: Mapped[str | None] = mapped_column(String(300))
-    next_contact_date: Mapped[dt.date | None] = mapped_column(Date)
     pricing_date: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
     discount_kind: Mapped[str | None] = mapped_column(String(8))
     discount_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))

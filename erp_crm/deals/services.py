@@ -22,6 +22,7 @@ from erp_crm.clients import services as client_services
 from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.core import text
 from erp_crm.db import utcnow
+from erp_crm.deals import next_steps
 from erp_crm.deals.access import can_work_deal
 from erp_crm.deals.models import (
     Deal,
@@ -148,6 +149,11 @@ def create_deal(
             errors["stage_id"] = "Новая сделка начинается с этапа до подписания договора."
     else:
         stage = first_stage(pipeline_by_code(session, "sales"))
+    if stage is not None and "stage_id" not in errors:
+        try:
+            _check_next_contact(session, None, stage, data.next_contact_date)
+        except ValidationError as err:
+            errors.update(err.fields)
     if errors:
         raise ValidationError(fields=errors)
     assert client is not None and project is not None and stage is not None
@@ -171,7 +177,6 @@ def create_deal(
         pipeline_id=stage.pipeline_id,
         stage_id=stage.id,
         title=data.title or f"{client.name} — {project.name}"[:300],
-        next_contact_date=data.next_contact_date,
         pricing_date=dt.date.today(),
         lead_id=lead_id,
     )
@@ -184,6 +189,10 @@ def create_deal(
     signals.deal_stage_changed.send(
         deal, session=session, change=change, from_stage=None, to_stage=stage, actor=actor
     )
+    if data.next_contact_date is not None:
+        signals.deal_next_contact_set.send(
+            deal, session=session, day=data.next_contact_date, actor=actor
+        )
     return deal
 
 
@@ -208,14 +217,7 @@ def move_to_stage(
     _ensure_can_work(actor, deal)
     if not stage.is_active or not stage.pipeline.is_active:
         raise ValidationError(fields={"stage_id": "Этот этап отключён."})
-    if stage.requires_next_contact:
-        deal.next_contact_date = next_contact_date or deal.next_contact_date
-        if deal.next_contact_date is None:
-            raise ValidationError(
-                fields={
-                    "next_contact_date": "Для отложенного спроса укажите дату следующего контакта."
-                }
-            )
+    _check_next_contact(session, deal.id, stage, next_contact_date)
     stand_ids = [line.stand_id for line in deal.lines if line.stand_id is not None]
     was_sale = deal.outcome == Outcome.WON.value
     was_lost = deal.outcome == Outcome.LOST.value
@@ -273,7 +275,35 @@ def move_to_stage(
             to_stage=stage,
             actor=actor,
         )
+    if next_contact_date is not None:
+        signals.deal_next_contact_set.send(
+            deal, session=session, day=next_contact_date, actor=actor
+        )
     return deal
+
+
+def _check_next_contact(
+    session: Session, deal_id: int | None, stage: Stage, day: dt.date | None
+) -> None:
+    """A typed next-contact date is never dropped: it must not be past, and it becomes a
+    planned contact. A stage that needs one (deferred demand) takes the date or a contact
+    already planned ahead."""
+    if day is not None:
+        if day < dt.date.today():
+            raise ValidationError(
+                fields={"next_contact_date": "Дата следующего контакта не может быть в прошлом."}
+            )
+        return
+    if not stage.requires_next_contact:
+        return
+    ahead = next_steps.next_contact(session, deal_id) if deal_id else None
+    if ahead is None or ahead <= utcnow():
+        raise ValidationError(
+            fields={
+                "next_contact_date": "Для отложенного спроса укажите дату следующего контакта "
+                "(по ней будет запланирован звонок)."
+            }
+        )
 
 
 def mark_lost(

@@ -22,7 +22,7 @@ from erp_crm.core import text
 from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
-from erp_crm.deals import access, services
+from erp_crm.deals import access, next_steps, services
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import pipelines as pipeline_services
 from erp_crm.deals.forms import (
@@ -115,6 +115,7 @@ def index() -> str:
         pipelines=pipeline_services.pipelines(db.session),
         managers=sorted(managers.values(), key=lambda u: u.full_name),
         can_work=lambda deal: access.can_work_deal(current_user, deal),
+        next_contacts=next_steps.next_contacts(db.session, [d.id for d in page.items]),
     )
 
 
@@ -248,7 +249,7 @@ def _card_forms(deal: Deal, given: dict[str, Any]) -> dict[str, Any]:
     forms: dict[str, Any] = {}
 
     stage_form = given.get("stage_form") or StageForm(
-        formdata=None, stage_id=str(deal.stage_id), next_contact_date=deal.next_contact_date
+        formdata=None, stage_id=str(deal.stage_id)
     )
     stage_form.stage_id.choices = _stage_choices()
     forms["stage_form"] = stage_form
@@ -342,6 +343,7 @@ def _render_card(deal: Deal, status: int = 200, **given: Any) -> tuple[str, int]
         base_total=base_total,
         discount_total=discount_total,
         pipelines={p.id: p for p in db.session.scalars(select(Pipeline))},
+        next_contact=next_steps.next_contact(db.session, deal.id),
         card_sections=sorted(
             signals.answers(
                 signals.deal_card_sections, deal, session=db.session, actor=current_user
