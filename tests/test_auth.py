@@ -139,14 +139,46 @@ def test_session_is_cleared_on_login(client, make_user):
         assert sess.get("_user_id")
 
 
-def test_login_redirects_only_to_local_paths(client, make_user):
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/steal",
+        "/%09/evil.example/x",  # the browser drops the tab: //evil.example/x
+        "/%0a/evil.example/x",
+        "/%0d/evil.example/x",
+        "/%00/evil.example/x",
+        "/%5c/evil.example/x",  # a backslash reads as a slash
+        "/%5cevil.example",
+        "%5c%5cevil.example",
+        "https://evil.example/x",
+        "https:/evil.example",
+        "javascript:alert(1)",
+        "%09//evil.example",
+        "/%e2%80%8b/evil.example",  # a zero-width space
+        "///evil.example",
+        "evil.example",
+        "",
+    ],
+)
+def test_login_redirects_only_to_local_paths(client, make_user, target):
     make_user("sales_manager", username="redir")
     token = client.csrf_token()
     response = client.post(
-        "/login?next=//evil.example/steal",
+        f"/login?next={target}",
         data={"username": "redir", "password": PASSWORD, "csrf_token": token},
     )
+    assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+def test_login_follows_a_path_of_this_site(client, make_user):
+    make_user("sales_manager", username="redir2")
+    token = client.csrf_token()
+    response = client.post(
+        "/login?next=/clients/%3Fq%3D%D0%90%D0%B1%20%D0%B2",
+        data={"username": "redir2", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/clients/?q=%D0%90%D0%B1%20%D0%B2"
 
 
 def test_passwords_are_stored_as_argon2id(make_user, db_session):
