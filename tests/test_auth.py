@@ -112,7 +112,22 @@ def test_deactivated_user_cannot_log_in_again(client, make_user, db_session):
     user = make_user("sales_manager", username="gone")
     services.set_active(db_session, user, False, actor=make_user("admin"))
     db_session.commit()
-    assert "Неверное имя" in _login(client, "gone", PASSWORD).get_data(as_text=True)
+    page = _login(client, "gone", PASSWORD).get_data(as_text=True)
+    assert "Учётная запись отключена, обратитесь к администратору" in page
+    assert "Неверное имя" not in page
+    assert client.get("/").status_code == 302  # still anonymous
+    r = client.post("/api/v1/auth/token", json={"username": "gone", "password": PASSWORD})
+    assert r.status_code == 401
+    assert "Учётная запись отключена" in r.get_json()["error"]["message"]
+
+
+def test_a_deactivated_account_is_not_told_without_its_password(client, make_user, db_session):
+    user = make_user("sales_manager", username="gone2")
+    services.set_active(db_session, user, False, actor=make_user("admin"))
+    db_session.commit()
+    page = _login(client, "gone2", "not-the-password").get_data(as_text=True)
+    assert "Неверное имя пользователя или пароль" in page
+    assert "отключена" not in page
 
 
 def test_password_change_ends_other_sessions(app, client, make_user):

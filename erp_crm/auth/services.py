@@ -27,6 +27,7 @@ USERNAME_RE = re.compile(r"^[\w.\-@]{3,64}$")
 MIN_PASSWORD_LENGTH = 8
 
 LOGIN_FAILED = "Неверное имя пользователя или пароль."
+LOGIN_DISABLED = "Учётная запись отключена, обратитесь к администратору."
 LOGIN_LOCKED = "Слишком много неудачных попыток входа. Попробуйте через {minutes} мин."
 
 
@@ -206,12 +207,14 @@ def authenticate(
         minutes = max(1, int((locked - utcnow()).total_seconds() // 60) + 1)
         raise AuthenticationFailed(LOGIN_LOCKED.format(minutes=minutes))
     user = session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
-    ok = ok and user is not None and user.is_active
+    right = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
+    right = right and user is not None
+    ok = right and user is not None and user.is_active
     session.add(LoginAttempt(username=username, ip=ip[:64], success=ok))
     if not ok or user is None:
         session.flush()
-        raise AuthenticationFailed(LOGIN_FAILED)
+        # Only the one who knows the password learns that the account exists but is switched off.
+        raise AuthenticationFailed(LOGIN_DISABLED if right else LOGIN_FAILED)
     user.last_login_at = utcnow()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
