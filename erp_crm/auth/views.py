@@ -85,6 +85,7 @@ def login() -> Response | str:
             next_url = _safe_next(request.args.get("next"))
             session.clear()  # no fixation: the new session starts empty
             session.permanent = True  # PERMANENT_SESSION_LIFETIME bounds an idle browser session
+            services.start_login_session(db.session, user)
             login_user(user, remember=form.remember.data)
             return redirect(next_url)
     return render_template("auth/login.html", form=form)
@@ -92,9 +93,22 @@ def login() -> Response | str:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    """Ends this login session on the server too: a copy of its cookies no longer works."""
+    if current_user.is_authenticated:
+        services.end_login_session(db.session, current_user)
     logout_user()
     session.clear()
     flash("Вы вышли из системы.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+def logout_everywhere() -> Response:
+    """«Выйти на всех устройствах»: every login session of the user ends, this one too."""
+    services.end_all_login_sessions(db.session, current_user)
+    logout_user()
+    session.clear()
+    flash("Вы вышли на всех устройствах.", "info")
     return redirect(url_for("auth.login"))
 
 
