@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from erp_crm import create_app
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
-from erp_crm.config import Config
-from erp_crm.db import set_actor
+from erp_crm.config import Config, normalize_database_url
+from erp_crm.db import Base, make_engine, set_actor
 
 # Shared fixtures of an area (the `world` of the activities tests) live in fixture modules.
 pytest_plugins = ["tests.activity_fixtures"]
@@ -193,3 +193,27 @@ def count_rows(db_session: Session):
 def runner_factory(app: Flask, db_session: Session):
     """Flask CLI runner; commands' job sessions join the test transaction."""
     return app.test_cli_runner
+
+
+@pytest.fixture
+def race_engine(backend, tmp_path):
+    """A database of its own (a fresh PostgreSQL schema, a SQLite file): the threads commit for
+    real, so nothing here may live in the test's rolled-back transaction."""
+    if backend == "postgresql":
+        schema = f"race_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        separator = "&" if "?" in PG_URL else "?"
+        engine = make_engine(
+            normalize_database_url(f"{PG_URL}{separator}options=-csearch_path%3D{schema}")
+        )
+    else:
+        engine = make_engine("sqlite:///" + str(tmp_path / "race.sqlite3"))
+    try:
+        Base.metadata.create_all(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        if backend == "postgresql":
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,13 +1,18 @@
 """Login, lockout, CSRF, sessions that end, and the passwords at rest."""
 
+import datetime as dt
 import re
+import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from erp_crm.auth import services
 from erp_crm.auth.models import LoginAttempt, User
 from erp_crm.config import Config, ConfigError
+from erp_crm.db import set_actor
+from erp_crm.errors import AuthenticationFailed
 from tests.conftest import PASSWORD
 
 
@@ -112,7 +117,22 @@ def test_deactivated_user_cannot_log_in_again(client, make_user, db_session):
     user = make_user("sales_manager", username="gone")
     services.set_active(db_session, user, False, actor=make_user("admin"))
     db_session.commit()
-    assert "Неверное имя" in _login(client, "gone", PASSWORD).get_data(as_text=True)
+    page = _login(client, "gone", PASSWORD).get_data(as_text=True)
+    assert "Учётная запись отключена, обратитесь к администратору" in page
+    assert "Неверное имя" not in page
+    assert client.get("/").status_code == 302  # still anonymous
+    r = client.post("/api/v1/auth/token", json={"username": "gone", "password": PASSWORD})
+    assert r.status_code == 401
+    assert "Учётная запись отключена" in r.get_json()["error"]["message"]
+
+
+def test_a_deactivated_account_is_not_told_without_its_password(client, make_user, db_session):
+    user = make_user("sales_manager", username="gone2")
+    services.set_active(db_session, user, False, actor=make_user("admin"))
+    db_session.commit()
+    page = _login(client, "gone2", "not-the-password").get_data(as_text=True)
+    assert "Неверное имя пользователя или пароль" in page
+    assert "отключена" not in page
 
 
 def test_password_change_ends_other_sessions(app, client, make_user):
@@ -139,14 +159,46 @@ def test_session_is_cleared_on_login(client, make_user):
         assert sess.get("_user_id")
 
 
-def test_login_redirects_only_to_local_paths(client, make_user):
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/steal",
+        "/%09/evil.example/x",  # the browser drops the tab: //evil.example/x
+        "/%0a/evil.example/x",
+        "/%0d/evil.example/x",
+        "/%00/evil.example/x",
+        "/%5c/evil.example/x",  # a backslash reads as a slash
+        "/%5cevil.example",
+        "%5c%5cevil.example",
+        "https://evil.example/x",
+        "https:/evil.example",
+        "javascript:alert(1)",
+        "%09//evil.example",
+        "/%e2%80%8b/evil.example",  # a zero-width space
+        "///evil.example",
+        "evil.example",
+        "",
+    ],
+)
+def test_login_redirects_only_to_local_paths(client, make_user, target):
     make_user("sales_manager", username="redir")
     token = client.csrf_token()
     response = client.post(
-        "/login?next=//evil.example/steal",
+        f"/login?next={target}",
         data={"username": "redir", "password": PASSWORD, "csrf_token": token},
     )
+    assert response.status_code == 302
     assert response.headers["Location"] == "/"
+
+
+def test_login_follows_a_path_of_this_site(client, make_user):
+    make_user("sales_manager", username="redir2")
+    token = client.csrf_token()
+    response = client.post(
+        "/login?next=/clients/%3Fq%3D%D0%90%D0%B1%20%D0%B2",
+        data={"username": "redir2", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/clients/?q=%D0%90%D0%B1%20%D0%B2"
 
 
 def test_passwords_are_stored_as_argon2id(make_user, db_session):
@@ -185,3 +237,149 @@ def test_logout_needs_post_and_ends_the_session(client, make_user):
     assert client.get("/logout").status_code == 405
     client.submit("/logout")
     assert client.get("/").status_code == 302
+
+
+def _copy_cookies(source, target, names=("session", "remember_token")) -> None:
+    for name in names:
+        cookie = source.get_cookie(name)
+        assert cookie is not None, f"no {name} cookie"
+        target.set_cookie(name, cookie.value)
+
+
+def _login_remembered(client, username):
+    response = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "remember": "y",
+            "csrf_token": client.csrf_token(),
+        },
+    )
+    assert response.status_code == 302
+
+
+def test_the_cookies_of_a_logged_out_session_no_longer_work(app, client, make_user):
+    make_user("sales_manager", username="replay")
+    _login_remembered(client, "replay")
+    thief, remembered = app.test_client(), app.test_client()
+    _copy_cookies(client, thief)
+    _copy_cookies(client, remembered, names=("remember_token",))
+    assert thief.get("/").status_code == 200  # the copies work while the session lives
+    assert client.submit("/logout").status_code == 302
+
+    for replay in (thief, remembered):
+        response = replay.get("/")
+        assert response.status_code == 302
+        assert "/login" in response.headers["Location"]
+
+
+def test_logout_ends_only_this_browsers_session(app, make_user):
+    make_user("analyst", username="twodev")
+    laptop, phone = app.test_client(), app.test_client()
+    laptop.login("twodev")
+    phone.login("twodev")
+    laptop.submit("/logout")
+    assert laptop.get("/").status_code == 302
+    assert phone.get("/").status_code == 200
+
+
+def test_logout_everywhere_ends_every_session_of_the_user(app, make_user):
+    make_user("analyst", username="everywhere")
+    other = make_user("analyst", username="bystander")
+    laptop, phone, remembered = app.test_client(), app.test_client(), app.test_client()
+    laptop.login("everywhere")
+    _login_remembered(phone, "everywhere")
+    _copy_cookies(phone, remembered, names=("remember_token",))
+    neighbour = app.test_client()
+    neighbour.login(other.username)
+    page = laptop.get("/").get_data(as_text=True)
+    assert "Выйти на всех устройствах" in page
+
+    response = laptop.submit("/logout/everywhere")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+    for device in (laptop, phone, remembered):
+        answer = device.get("/")
+        assert answer.status_code == 302
+        assert "/login" in answer.headers["Location"]
+    assert neighbour.get("/").status_code == 200  # another user's session goes on
+    laptop.login("everywhere")  # a new login works again
+    assert laptop.get("/").status_code == 200
+
+
+def test_logout_everywhere_needs_the_csrf_token(app, client, make_user):
+    make_user("analyst", username="csrfout")
+    client.login("csrfout")
+    assert client.post("/logout/everywhere").status_code == 400
+    assert client.get("/").status_code == 200
+
+
+# --- the lockout under concurrent attempts: real connections, real commits -------------------
+
+RACE_POLICY = services.LoginPolicy(
+    max_failures=5, lockout=dt.timedelta(minutes=15), max_failures_per_ip=8
+)
+
+
+def _parallel_failures(engine, attempts: list[tuple[str, str]]) -> list:
+    """Every (name, address) tries a wrong password at the same moment, each in its own
+    connection, and commits its failure as the login page does."""
+    barrier = threading.Barrier(len(attempts))
+    results: list = [None] * len(attempts)
+
+    def run(index: int) -> None:
+        name, ip = attempts[index]
+        with Session(engine, expire_on_commit=False) as session:
+            set_actor(session, None)
+            try:
+                barrier.wait(timeout=10)
+                services.authenticate(session, name, "wrong-password", ip=ip, policy=RACE_POLICY)
+            except AuthenticationFailed as err:
+                session.commit()
+                results[index] = err.message
+            except Exception as err:  # noqa: BLE001  (reported by the assertions)
+                session.rollback()
+                results[index] = err
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(attempts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def _failures(engine, **where) -> int:
+    with Session(engine) as session:
+        query = (
+            select(func.count()).select_from(LoginAttempt).where(LoginAttempt.success.is_(False))
+        )
+        for column, value in where.items():
+            query = query.where(getattr(LoginAttempt, column) == value)
+        return session.scalar(query)
+
+
+def test_parallel_failures_of_one_name_never_pass_its_limit(race_engine):
+    with Session(race_engine) as session:
+        set_actor(session, None)
+        session.add(
+            User(
+                username="target",
+                full_name="Цель",
+                role="sales_manager",
+                password_hash=services.hash_password(PASSWORD),
+            )
+        )
+        session.commit()
+    results = _parallel_failures(race_engine, [("target", f"10.0.1.{i}") for i in range(12)])
+    assert all(isinstance(r, str) for r in results), results
+    assert _failures(race_engine, username="target") == RACE_POLICY.max_failures
+    assert sum("Слишком много" in r for r in results) == 12 - RACE_POLICY.max_failures
+
+
+def test_parallel_failures_from_one_address_never_pass_its_limit(race_engine):
+    results = _parallel_failures(race_engine, [(f"guess{i}", "10.0.2.1") for i in range(14)])
+    assert all(isinstance(r, str) for r in results), results
+    assert _failures(race_engine, ip="10.0.2.1") == RACE_POLICY.max_failures_per_ip
+    assert sum("Слишком много" in r for r in results) == 14 - RACE_POLICY.max_failures_per_ip

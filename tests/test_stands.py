@@ -8,23 +8,19 @@ import shutil
 import subprocess
 import threading
 import time
-import uuid
 from decimal import Decimal
 
-import psycopg
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erp_crm.audit.models import AuditEntry
-from erp_crm.config import normalize_database_url
-from erp_crm.db import Base, make_engine, set_actor, utcnow
+from erp_crm.db import set_actor, utcnow
 from erp_crm.deals import booking
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.projects import hallplan, stands
 from erp_crm.projects import stand_services as ss
 from erp_crm.projects.models import Stand
-from tests.conftest import PG_URL
 from tests.test_projects import make_client, make_deal, make_hall, make_project, make_stand
 
 
@@ -427,30 +423,6 @@ def test_the_plan_pdf_contains_the_project_and_stand_numbers(client, plan_world,
 
 
 # --- races: real connections, real commits ------------------------------------------------------
-
-
-@pytest.fixture
-def race_engine(backend, tmp_path):
-    """A database of its own (a fresh PostgreSQL schema, a SQLite file): the threads commit for
-    real, so nothing here may live in the test's rolled-back transaction."""
-    if backend == "postgresql":
-        schema = f"race_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        separator = "&" if "?" in PG_URL else "?"
-        engine = make_engine(
-            normalize_database_url(f"{PG_URL}{separator}options=-csearch_path%3D{schema}")
-        )
-    else:
-        engine = make_engine("sqlite:///" + str(tmp_path / "race.sqlite3"))
-    try:
-        Base.metadata.create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        if backend == "postgresql":
-            with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _race_world(engine, managers: int) -> dict:

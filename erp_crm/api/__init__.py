@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, g, request
 
+from erp_crm.api.validation import check_body
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.auth.services import user_for_token
@@ -41,9 +42,11 @@ class Operation:
     status: int = 200
     query: list[dict] = field(default_factory=list)
     multipart: dict | None = None
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 OPERATIONS: list[Operation] = []
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def api_route(
@@ -59,8 +62,13 @@ def api_route(
     status: int = 200,
     query: list[dict] | None = None,
     multipart: dict | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Callable:
-    """Register an API endpoint. Non-public endpoints need a valid token and, if given, `perm`."""
+    """Register an API endpoint. Non-public endpoints need a valid token and, if given, `perm`.
+
+    A JSON body is checked against `request_schema` before the view (`validation.check_body`: a
+    value of a wrong type is a 422 naming the field, by its Russian name in `labels` if given).
+    """
 
     if public and perm is not None:
         raise ValueError("a public endpoint has no caller to check a permission of")
@@ -72,6 +80,8 @@ def api_route(
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if perm is not None and not has_permission(api_user(), perm):
                 raise PermissionDenied()
+            if request_schema is not None and request.method in _BODY_METHODS:
+                check_body(request.get_json(silent=True), request_schema, labels)
             return view(*args, **kwargs)
 
         wrapped._public = public  # type: ignore[attr-defined]
@@ -90,6 +100,7 @@ def api_route(
                 status=status,
                 query=query or [],
                 multipart=multipart,
+                labels=dict(labels or {}),
             )
         )
         return wrapped

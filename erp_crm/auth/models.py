@@ -50,8 +50,14 @@ class User(Audited, UserMixin, TimestampMixin, Base):
     session_version: Mapped[int] = mapped_column(default=1)
     last_login_at: Mapped[dt.datetime | None]
 
+    # The secret of the login session this object was loaded for or logged in with (not a column:
+    # set by `auth.services.start_login_session` and the session loader).
+    login_session_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """Flask-Login's id, kept in the session and the remember-me cookie: the user, the session
+        version and the login session's secret, so logout can end exactly this session."""
+        return f"{self.id}:{self.session_version}:{self.login_session_token or ''}"
 
     @property
     def role_label(self) -> str:
@@ -94,3 +100,27 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class LoginSession(Base):
+    """One logged-in browser (its session and remember-me cookie); only the secret's SHA-256 is
+    stored. Logout ends it, «выйти на всех устройствах» ends all of the user's."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+
+
+class LoginThrottleLock(Base):
+    """A row per user name and per address that tries to log in: an attempt updates its rows
+    first, so concurrent attempts of one name or address queue on the row lock and each counts
+    the failures the previous one recorded (check-then-insert made atomic)."""
+
+    __tablename__ = "login_throttle_locks"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    touched_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

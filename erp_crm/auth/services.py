@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from erp_crm.auth.models import ApiToken, LoginAttempt, User
+from erp_crm.auth.models import ApiToken, LoginAttempt, LoginSession, LoginThrottleLock, User
 from erp_crm.auth.permissions import Role
 from erp_crm.db import utcnow
 from erp_crm.errors import AuthenticationFailed, Conflict, ValidationError
@@ -27,6 +28,7 @@ USERNAME_RE = re.compile(r"^[\w.\-@]{3,64}$")
 MIN_PASSWORD_LENGTH = 8
 
 LOGIN_FAILED = "Неверное имя пользователя или пароль."
+LOGIN_DISABLED = "Учётная запись отключена, обратитесь к администратору."
 LOGIN_LOCKED = "Слишком много неудачных попыток входа. Попробуйте через {minutes} мин."
 
 
@@ -193,6 +195,21 @@ def _locked_until(
     return None
 
 
+def _queue_attempts(session: Session, username: str, ip: str) -> None:
+    """Take the lock rows of the name, then of the address, before counting: a concurrent attempt
+    of the same name or address waits here until this one has recorded its outcome and committed,
+    so the count it then reads is never stale and N parallel failures cannot pass the limit.
+    One upsert per row locks it on PostgreSQL and takes the write lock on SQLite; the name's row
+    always comes first, so two attempts never wait for each other in a circle."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    now = utcnow()
+    keys = [f"name:{username}"] + ([f"ip:{ip}"] if ip else [])
+    for key in keys:
+        stmt = dialect.insert(LoginThrottleLock).values(key=key, touched_at=now)
+        touch = {"touched_at": stmt.excluded.touched_at}
+        session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=touch))
+
+
 def authenticate(
     session: Session, username: str, password: str, *, ip: str, policy: LoginPolicy
 ) -> User:
@@ -201,17 +218,21 @@ def authenticate(
     The caller commits even on failure, so that the failed attempt counts toward the lockout.
     """
     username = (username or "").strip().lower()[:64]
+    ip = ip[:64]
+    _queue_attempts(session, username, ip)
     locked = _locked_until(session, username, ip, policy)
     if locked is not None:
         minutes = max(1, int((locked - utcnow()).total_seconds() // 60) + 1)
         raise AuthenticationFailed(LOGIN_LOCKED.format(minutes=minutes))
     user = session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
-    ok = ok and user is not None and user.is_active
-    session.add(LoginAttempt(username=username, ip=ip[:64], success=ok))
+    right = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
+    right = right and user is not None
+    ok = right and user is not None and user.is_active
+    session.add(LoginAttempt(username=username, ip=ip, success=ok))
     if not ok or user is None:
         session.flush()
-        raise AuthenticationFailed(LOGIN_FAILED)
+        # Only the one who knows the password learns that the account exists but is switched off.
+        raise AuthenticationFailed(LOGIN_DISABLED if right else LOGIN_FAILED)
     user.last_login_at = utcnow()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -219,15 +240,64 @@ def authenticate(
     return user
 
 
+def start_login_session(session: Session, user: User) -> None:
+    """A new login session for this browser; `user.get_id()` carries its secret from now on."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=_token_digest(token)))
+    session.flush()
+    user.login_session_token = token
+
+
+def end_login_session(session: Session, user: User) -> None:
+    """Logout: this browser's session (and its remember-me cookie) stops working at once."""
+    if not user.login_session_token:
+        return
+    session.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.token_hash == _token_digest(user.login_session_token),
+            LoginSession.ended_at.is_(None),
+        )
+        .values(ended_at=utcnow())
+    )
+    user.login_session_token = None
+
+
+def end_all_login_sessions(session: Session, user: User) -> int:
+    """«Выйти на всех устройствах»: every live login session of the user ends; how many ended."""
+    result = session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+    user.login_session_token = None
+    return result.rowcount
+
+
 def load_session_user(session: Session, session_id: str) -> User | None:
-    """Flask-Login's loader: the id carries the session version, so old sessions die."""
+    """Flask-Login's loader: the id carries the session version (a password change, deactivation
+    or role change ends every session) and the login session's secret (logout ends one)."""
+    user_part, _, rest = session_id.partition(":")
+    version_part, _, token = rest.partition(":")
     try:
-        user_id, version = (int(part) for part in session_id.split(":", 1))
+        user_id, version = int(user_part), int(version_part)
     except ValueError:
+        return None
+    if not token:
         return None
     user = session.get(User, user_id)
     if user is None or not user.is_active or user.session_version != version:
         return None
+    live = session.scalar(
+        select(LoginSession.id).where(
+            LoginSession.token_hash == _token_digest(token),
+            LoginSession.user_id == user.id,
+            LoginSession.ended_at.is_(None),
+        )
+    )
+    if live is None:
+        return None
+    user.login_session_token = token
     return user
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     current_app,
@@ -30,10 +33,25 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths: never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("main.index")
+    """Only a path of this site: never an open redirect. Browsers drop tabs and newlines and read
+    a backslash as a slash, so a tab or a backslash after the first slash would make the path a
+    host; a scheme, a host, a control or invisible character or a backslash sends home."""
+    home = url_for("main.index")
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return home
+    if any(_unsafe_char(ch) for ch in target):
+        return home
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return home
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return home
+    return target
+
+
+def _unsafe_char(ch: str) -> bool:
+    return ch != " " and (ch.isspace() or unicodedata.category(ch)[0] == "C")
 
 
 def login_policy() -> services.LoginPolicy:
@@ -67,6 +85,7 @@ def login() -> Response | str:
             next_url = _safe_next(request.args.get("next"))
             session.clear()  # no fixation: the new session starts empty
             session.permanent = True  # PERMANENT_SESSION_LIFETIME bounds an idle browser session
+            services.start_login_session(db.session, user)
             login_user(user, remember=form.remember.data)
             return redirect(next_url)
     return render_template("auth/login.html", form=form)
@@ -74,9 +93,22 @@ def login() -> Response | str:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    """Ends this login session on the server too: a copy of its cookies no longer works."""
+    if current_user.is_authenticated:
+        services.end_login_session(db.session, current_user)
     logout_user()
     session.clear()
     flash("Вы вышли из системы.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+def logout_everywhere() -> Response:
+    """«Выйти на всех устройствах»: every login session of the user ends, this one too."""
+    services.end_all_login_sessions(db.session, current_user)
+    logout_user()
+    session.clear()
+    flash("Вы вышли на всех устройствах.", "info")
     return redirect(url_for("auth.login"))
 
 
