@@ -10,6 +10,7 @@ from typing import Any
 
 from documents import formatting
 from erp_crm.core.text import display_phone
+from erp_crm.core.workdays import add_working_days
 from erp_crm.deals.models import Deal
 from erp_crm.organizations.models import Organization
 from erp_crm.sales_documents.schema import (
@@ -18,8 +19,6 @@ from erp_crm.sales_documents.schema import (
     public_lines,
     totals_dict,
 )
-
-PAYMENT_DAYS = 5  # banking days to pay an invoice
 
 
 def _party_of_org(org: Organization) -> dict[str, Any]:
@@ -143,7 +142,8 @@ def build(
     project = deal.project
     lines, area = _lines(deal)
     totals = totals_dict(lines, area)
-    due = doc_date + dt.timedelta(days=PAYMENT_DAYS + 2)  # five banking days ≈ a week
+    payment_days = organization.payment_days
+    due = add_working_days(doc_date, payment_days)  # banking days, Russian production calendar
     discount = ""
     if deal.discount_kind == "percent" and deal.discount_value:
         discount = f"Скидка {formatting.quantity(deal.discount_value)}%"
@@ -180,12 +180,15 @@ def build(
         "act": _ref(act),
         "payment": {
             "due_date": due,
-            "days": PAYMENT_DAYS,
+            "days": payment_days,
             "purpose": (
                 f"Оплата по счёту № {number} от {formatting.date_short(doc_date)} за участие в "
                 f"выставке «{project.name}», "
-                + (f"в т.ч. НДС {formatting.amount(totals['vat_amount'])} руб."
-                   if totals["vat_amount"] else "без НДС")
+                + (
+                    f"в т.ч. НДС {formatting.amount(totals['vat_amount'])} руб."
+                    if totals["vat_amount"]
+                    else "без НДС"
+                )
             ),
         },
         "payments": payments or [],

@@ -1,0 +1,32 @@
+"""money: our organization's invoice payment term in banking days
+
+Revision ID: 0009_money
+Revises: 0008_activities
+Create Date: 2026-12-07 08:10:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0009_money'
+down_revision = '0008_activities'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('payment_days', sa.Integer(), server_default='5', nullable=False)
+        )
+        batch_op.create_check_constraint(
+            op.f('ck_organizations_payment_days_range'), 'payment_days BETWEEN 1 AND 60'
+        )
+
+
+def downgrade():
+    with op.batch_alter_table('organizations', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_organizations_payment_days_range'), type_='check')
+        batch_op.drop_column('payment_days')
