@@ -4,12 +4,17 @@ the VAT rate of the document's own date, VAT by rate, lines frozen once document
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal as D
 
 import pytest
 from sqlalchemy import func, select
 
+from documents import formatting
+from documents.money import money
 from erp_crm.core import workdays
+from erp_crm.deals import lines as deal_lines
 from erp_crm.errors import ValidationError
+from erp_crm.projects.models import ServiceItem
 from erp_crm.sales_documents import services
 from erp_crm.sales_documents.models import Document, DocumentCounter
 from tests import test_documents
@@ -122,3 +127,53 @@ def test_the_deal_card_issues_on_a_chosen_date_and_refuses_a_wrong_year(
     )
     assert done.status_code == 302
     assert db_session.scalar(select(Document.doc_date)) == dt.date(2026, 11, 30)
+
+
+# --- the VAT rate of the document's own date ----------------------------------------------------
+
+
+def test_each_document_of_a_deal_takes_the_vat_rate_of_its_own_date(db_session, admin, org):
+    deal = make_deal(db_session, admin)  # priced today (2026): its lines say 22%
+    item = db_session.scalar(select(ServiceItem).where(ServiceItem.project_id == deal.project_id))
+    deal_lines.add_service_line(db_session, deal, item, D(3), actor=admin)
+    assert [line.vat_setting for line in deal.lines] == ["auto", "auto"]
+    gross = [line.amount for line in deal.lines]
+    assert gross == [D("125400.00"), D("11251.50")]
+
+    invoice = services.issue_document(
+        db_session, deal, "invoice", actor=admin, on=dt.date(2025, 12, 20)
+    )
+    act = services.issue_document(db_session, deal, "act", actor=admin, on=dt.date(2026, 1, 15))
+    vat_invoice = services.issue_document(
+        db_session, deal, "vat_invoice", actor=admin, on=dt.date(2026, 1, 15)
+    )
+
+    # VAT per line, rounded half-up, the total the sum of the rounded lines.
+    at_20 = [money(g * 20 / 120) for g in gross]
+    at_22 = [money(g * 22 / 122) for g in gross]
+    assert at_20 == [D("20900.00"), D("1875.25")]
+    assert at_22 == [D("22613.11"), D("2028.96")]
+    assert (invoice.amount, invoice.vat_amount) == (D("136651.50"), sum(at_20))
+    assert (act.amount, act.vat_amount) == (D("136651.50"), sum(at_22))
+    assert vat_invoice.vat_amount == sum(at_22)
+    assert [ln["vat_rate"] for ln in invoice.snapshot["lines"]] == ["20%", "20%"]
+    assert invoice.snapshot["totals"]["net_amount"] == str(D("136651.50") - sum(at_20))
+
+    invoice_text = pdf_text(invoice.files[0].content)
+    assert "В том числе НДС 20%: " + _amount(sum(at_20)) in invoice_text
+    assert "22%" not in invoice_text
+    act_text = pdf_text(act.files[0].content)
+    assert "В том числе НДС 22%: " + _amount(sum(at_22)) in act_text
+    vat_text = pdf_text(vat_invoice.files[0].content)
+    assert _amount(sum(at_22)) in vat_text and "22%" in vat_text and "20%" not in vat_text
+
+    # An issued document never changes: re-pricing the deal later leaves the invoice as it was.
+    before = (invoice.files[0].sha256, dict(invoice.snapshot))
+    db_session.expire_all()
+    fresh = db_session.get(Document, invoice.id)
+    assert (fresh.files[0].sha256, fresh.snapshot) == before
+    assert fresh.vat_amount == sum(at_20)
+
+
+def _amount(value: D) -> str:
+    return formatting.amount(value).replace("\u00a0", " ")

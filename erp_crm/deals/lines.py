@@ -1,7 +1,6 @@
 """The priced lines of a deal: a stand of the hall plan, m² without a stand, services, the
 registration fee; the discount and repricing. Each line copies its price."""
 
-
 from __future__ import annotations
 
 import datetime as dt
@@ -80,6 +79,7 @@ def _store(deal: Deal, line: pricing.PricedLine) -> DealLine:
         discount=line.discount,
         amount=line.amount,
         vat_rate=line.vat_rate,
+        vat_setting=line.vat_setting,
         vat_amount=line.vat_amount,
         area_m2=line.area_m2,
     )
@@ -227,6 +227,7 @@ def _priced(line: DealLine) -> pricing.PricedLine:
         surcharge=line.surcharge,
         base_amount=line.base_amount,
         vat_rate=line.vat_rate,
+        vat_setting=line.vat_setting,
         area_m2=line.area_m2,
         stand_id=line.stand_id,
         service_item_id=line.service_item_id,

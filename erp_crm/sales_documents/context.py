@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from documents import formatting
+from documents.money import resolve_rate
 from erp_crm.core.text import display_phone
 from erp_crm.core.workdays import add_working_days
 from erp_crm.deals.models import Deal
@@ -65,7 +66,9 @@ def _buyer(deal: Deal) -> dict[str, Any]:
     }
 
 
-def _lines(deal: Deal) -> tuple[list[dict[str, Any]], Decimal]:
+def _lines(deal: Deal, on: dt.date) -> tuple[list[dict[str, Any]], Decimal]:
+    """The deal's lines at the VAT rate of the document's date `on` (a line priced «auto» in
+    2025 is 22% on a 2026 document; the amount with VAT stays the price)."""
     lines = []
     area = Decimal(0)
     for no, line in enumerate(deal.lines, start=1):
@@ -78,7 +81,7 @@ def _lines(deal: Deal) -> tuple[list[dict[str, Any]], Decimal]:
                 unit_code=line.unit_code,
                 quantity=line.quantity,
                 amount=line.amount,
-                vat_rate=line.vat_rate,
+                vat_rate=resolve_rate(line.vat_setting, on),
             )
         )
         area += line.area_m2 or Decimal(0)
@@ -140,7 +143,7 @@ def build(
 ) -> dict[str, Any]:
     """The context of one document of a deal (see schema.PLACEHOLDERS)."""
     project = deal.project
-    lines, area = _lines(deal)
+    lines, area = _lines(deal, doc_date)
     totals = totals_dict(lines, area)
     payment_days = organization.payment_days
     due = add_working_days(doc_date, payment_days)  # banking days, Russian production calendar
