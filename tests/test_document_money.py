@@ -4,9 +4,11 @@ the VAT rate of the document's own date, VAT by rate, lines frozen once document
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal as D
 
 import pytest
+from docx import Document as DocxDocument
 from sqlalchemy import func, select
 
 from documents import formatting
@@ -177,3 +179,41 @@ def test_each_document_of_a_deal_takes_the_vat_rate_of_its_own_date(db_session, 
 
 def _amount(value: D) -> str:
     return formatting.amount(value).replace("\u00a0", " ")
+
+
+# --- VAT by rate on a mixed-rate document ---------------------------------------------------------
+
+
+def _docx_text(data: bytes) -> str:
+    doc = DocxDocument(io.BytesIO(data))
+    cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    return " ".join(
+        " ".join([p.text for p in doc.paragraphs] + cells).replace("\u00a0", " ").split()
+    )
+
+
+def test_a_mixed_rate_invoice_and_contract_print_vat_by_rate(db_session, admin, org):
+    deal = make_deal(db_session, admin)  # the stand: «auto», 22% in 2026
+    item = db_session.scalar(select(ServiceItem).where(ServiceItem.project_id == deal.project_id))
+    item.vat_rate = "10"
+    deal_lines.add_service_line(db_session, deal, item, D(2), actor=admin)
+    stand_vat = money(D("125400.00") * 22 / 122)  # 22613.11
+    service_vat = money(D("7501.00") * 10 / 110)  # 681.909… → 681.91
+    assert service_vat == D("681.91")
+
+    invoice = services.issue_document(db_session, deal, "invoice", actor=admin)
+    assert invoice.vat_amount == stand_vat + service_vat
+    by_rate = invoice.snapshot["totals"]["by_rate"]
+    assert [(g["rate"], g["vat_amount"]) for g in by_rate] == [
+        ("22%", str(stand_vat)),
+        ("10%", str(service_vat)),
+    ]
+    text = pdf_text(invoice.files[0].content)
+    assert f"В том числе НДС 22%: {_amount(stand_vat)}" in text
+    assert f"В том числе НДС 10%: {_amount(service_vat)}" in text
+    assert "разные ставки" not in text
+
+    contract = services.issue_document(db_session, deal, "contract", actor=admin)
+    phrase = f"В том числе НДС 22%: {_amount(stand_vat)} руб.; НДС 10%: {_amount(service_vat)} руб."
+    assert phrase in pdf_text(next(f for f in contract.files if f.format == "pdf").content)
+    assert phrase in _docx_text(next(f for f in contract.files if f.format == "docx").content)
