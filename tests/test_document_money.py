@@ -15,7 +15,7 @@ from documents import formatting
 from documents.money import money
 from erp_crm.core import workdays
 from erp_crm.deals import lines as deal_lines
-from erp_crm.errors import ValidationError
+from erp_crm.errors import Conflict, ValidationError
 from erp_crm.projects.models import ServiceItem
 from erp_crm.sales_documents import services
 from erp_crm.sales_documents.models import Document, DocumentCounter
@@ -217,3 +217,39 @@ def test_a_mixed_rate_invoice_and_contract_print_vat_by_rate(db_session, admin, 
     phrase = f"В том числе НДС 22%: {_amount(stand_vat)} руб.; НДС 10%: {_amount(service_vat)} руб."
     assert phrase in pdf_text(next(f for f in contract.files if f.format == "pdf").content)
     assert phrase in _docx_text(next(f for f in contract.files if f.format == "docx").content)
+
+
+# --- a deal's lines, discount and prices frozen while its documents are issued -------------------
+
+
+def test_lines_and_discount_are_refused_while_documents_are_issued(
+    client, db_session, make_user, api_token, org
+):
+    deal = make_deal(db_session, make_user("sales_manager", username="freezemgr"))
+    actor = deal.manager
+    invoice = services.issue_document(db_session, deal, "invoice", actor=actor)
+    line = deal.lines[0]
+    with pytest.raises(Conflict, match="аннулируйте его на странице документа") as refused:
+        deal_lines.remove_line(db_session, line, actor=actor)
+    assert f"«{invoice.audit_label()}»" in str(refused.value)
+    with pytest.raises(Conflict, match="выпустите заново"):
+        deal_lines.set_discount(db_session, deal, "percent", "10", "акция", actor=actor)
+    assert len(deal.lines) == 1 and deal.amount == invoice.amount
+    db_session.commit()
+
+    headers = api_token("freezemgr")
+    answer = client.delete(f"/api/v1/deals/{deal.id}/lines/{line.id}", headers=headers)
+    assert answer.status_code == 409
+    assert answer.get_json()["error"]["message"] == str(refused.value)
+    assert (
+        client.patch(
+            f"/api/v1/deals/{deal.id}",
+            json={"discount_kind": "amount", "discount_value": "500", "discount_reason": "торг"},
+            headers=headers,
+        ).status_code
+        == 409
+    )
+
+    services.cancel_document(db_session, invoice, actor=actor, reason="меняем состав")
+    deal_lines.set_discount(db_session, deal, "percent", "10", "акция", actor=actor)
+    assert deal.amount == money(invoice.amount * D("0.9"))
