@@ -116,6 +116,11 @@ document_cancel_refusal = _signal(
     "May this document be cancelled? (sender: Document; session) → a Russian reason to refuse, "
     "or None.",
 )
+deal_pricing_refusal = _signal(
+    "deal-pricing-refusal",
+    "May the lines, discount or prices of this deal change? (sender: Deal; session) → a Russian "
+    "reason to refuse (which documents are affected and what to do), or None.",
+)
 document_payment_orders = _signal(
     "document-payment-orders",
     "Payment orders that paid a deal's invoices by a date, for a VAT invoice's line 5 (sender: "

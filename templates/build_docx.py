@@ -223,7 +223,7 @@ def totals(doc, *, words_line: str) -> None:
     para(
         doc,
         f'{{% if totals.vat_label == "{NO_VAT}" %}}{NO_VAT}: —{{% else %}}'
-        "{{ totals.vat_label }}: {{ totals.vat_amount|amount }}{% endif %}",
+        "{{ totals.vat_text }}{% endif %}",
         bold=True,
         align=RIGHT,
         after=4,
@@ -465,7 +465,7 @@ def build_contract() -> Document:
         doc,
         "2.1. Стоимость услуг по Договору составляет {{ totals.amount|amount }} руб. "
         f'({{{{ totals.words }}}}). {{% if totals.vat_label == "{NO_VAT}" %}}{NO_VAT}.'
-        "{% else %}{{ totals.vat_label }}: {{ totals.vat_amount|amount }} руб.{% endif %}"
+        "{% else %}{{ totals.vat_text }}{% endif %}"
         "{% if deal.discount_text %} Стоимость указана с учётом скидки: "
         "{{ deal.discount_text }}.{% endif %}",
     )
@@ -749,7 +749,7 @@ def build_checklist() -> Document:
         doc,
         "Сумма к оплате: {{ totals.amount|amount }} руб. — "
         f'{{% if totals.vat_label == "{NO_VAT}" %}}{NO_VAT}{{% else %}}'
-        "{{ totals.vat_label }}: {{ totals.vat_amount|amount }} руб.{% endif %}",
+        "{{ totals.vat_text }}{% endif %}",
         bold=True,
         before=8,
         after=1,

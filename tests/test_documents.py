@@ -272,7 +272,9 @@ def test_an_issued_document_never_changes(db_session, admin, org):
     before = {f.format: (f.sha256, f.content) for f in doc.files}
     deal.client.name = "ООО «Совсем другое имя»"
     item = db_session.scalar(select(ServiceItem).where(ServiceItem.project_id == deal.project_id))
-    deal_lines.add_service_line(db_session, deal, item, D(5), actor=admin)
+    item.price = D("9999.00")  # the price list changes; the deal's lines are frozen by the invoice
+    with pytest.raises(Conflict, match="аннулируйте его"):
+        deal_lines.add_service_line(db_session, deal, item, D(5), actor=admin)
     html = shipped("invoice", "html").content.replace(b"</body>", b"<p>v2</p></body>")
     templates_admin.upload_template(db_session, kind="invoice", filename="v2.html", data=html,
                                     name=None, project=None, actor=admin)

@@ -56,6 +56,8 @@ def test_admin_adds_an_organization_through_the_form(client, admin, db_session):
         ("correspondent_account", "30101810400000000226", "не сходится контрольный ключ"),
         ("vat_rate", "5", "Для выбранного режима допустимо"),
         ("director_name", "", "Укажите ФИО руководителя"),
+        ("payment_days", "0", "Срок оплаты — целое число банковских дней от 1 до 60"),
+        ("payment_days", "пять", "Срок оплаты — целое число банковских дней от 1 до 60"),
     ],
 )
 def test_a_wrong_requisite_is_explained_in_place_and_nothing_is_saved(

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import holidays
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -36,6 +35,7 @@ from erp_crm.activities.services import (
 )
 from erp_crm.auth.models import User
 from erp_crm.clients.models import Client
+from erp_crm.core.workdays import working_day_after
 from erp_crm.db import utcnow
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal, Outcome
@@ -176,15 +176,6 @@ def _follow_up(
     session.flush()
     activity.next_activity_id = follow.id
     return follow
-
-
-def working_day_after(day: dt.date, days: int) -> dt.date:
-    """`days` calendar days later, moved forward past weekends and Russian public holidays."""
-    target = day + dt.timedelta(days=days)
-    russian = holidays.country_holidays("RU", years=range(target.year, target.year + 2))
-    while target.weekday() >= 5 or target in russian:
-        target += dt.timedelta(days=1)
-    return target
 
 
 def rule_of(session: Session, kind: str | None) -> ResultRule | None:

@@ -122,8 +122,10 @@ def _deal(deal_id: int):
     summary="Документы сделки (все, включая аннулированные)",
     tag="documents",
     perm=Perm.DOCUMENTS_VIEW,
-    response_schema={"type": "object", "properties": {"items": {"type": "array",
-                                                                 "items": DOCUMENT}}},
+    response_schema={
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": DOCUMENT}},
+    },
 )
 def deal_documents(deal_id: int) -> dict:
     deal = _deal(deal_id)
@@ -141,24 +143,21 @@ def deal_documents(deal_id: int) -> dict:
         "required": ["kind"],
         "properties": {
             "kind": {"type": "string", "enum": _KINDS},
-            "date": {"type": "string", "format": "date",
-                     "description": "дата документа (по умолчанию сегодня)"},
+            "date": {
+                "type": "string",
+                "format": "date",
+                "description": "дата документа (по умолчанию сегодня): с 2000-01-01 и не "
+                "позже чем через год от сегодняшнего дня, иначе 422",
+            },
         },
     },
     response_schema=DOCUMENT,
     status=201,
 )
 def issue_document(deal_id: int) -> tuple[dict, int]:
-    import datetime as dt
-
     deal = _deal(deal_id)
     body = json_body()
-    on = None
-    if body.get("date"):
-        try:
-            on = dt.date.fromisoformat(str(body["date"]))
-        except ValueError as err:
-            raise BadRequest("Дата документа — в формате ГГГГ-ММ-ДД.") from err
+    on = services.parse_document_date(body.get("date"))
     document = services.issue_document(
         db.session, deal, str(body.get("kind", "")), actor=api_user(), on=on
     )
@@ -183,8 +182,14 @@ def get_document(document_id: int) -> dict:
     summary="Файл выставленного документа (тот самый, зафиксированный при выставлении)",
     tag="documents",
     perm=Perm.DOCUMENTS_VIEW,
-    query=[{"name": "format", "in": "query", "required": False,
-            "schema": {"type": "string", "enum": ["pdf", "docx"], "default": "pdf"}}],
+    query=[
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string", "enum": ["pdf", "docx"], "default": "pdf"},
+        }
+    ],
 )
 def document_file(document_id: int) -> Response:
     fmt = request.args.get("format", "pdf")
@@ -201,8 +206,11 @@ def document_file(document_id: int) -> Response:
     summary="Аннулировать документ (номер остаётся занятым)",
     tag="documents",
     perm=Perm.DOCUMENTS_ISSUE,
-    request_schema={"type": "object", "required": ["reason"],
-                    "properties": {"reason": {"type": "string"}}},
+    request_schema={
+        "type": "object",
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string"}},
+    },
     response_schema=DOCUMENT,
 )
 def cancel_document(document_id: int) -> dict:

@@ -12,6 +12,10 @@ from erp_crm.organizations import services
 from erp_crm.organizations.services import OrganizationData
 
 _FIELDS = {f.name: {"type": ["string", "null"]} for f in fields(OrganizationData)}
+_FIELDS["payment_days"] = {
+    "type": ["integer", "string", "null"],
+    "description": "Срок оплаты счёта в банковских днях (1–60), по умолчанию 5",
+}
 ORGANIZATION_INPUT = {
     "type": "object",
     "required": [

@@ -1,7 +1,6 @@
 """The priced lines of a deal: a stand of the hall plan, m² without a stand, services, the
 registration fee; the discount and repricing. Each line copies its price."""
 
-
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.deals import pricing
 from erp_crm.deals.models import (
@@ -51,6 +51,13 @@ def _decimal(value: Any, field: str) -> Decimal:
     return number
 
 
+def ensure_repriceable(session: Session, deal: Deal) -> None:
+    """Lines, discount and prices stay as the issued documents say: the documents area refuses
+    while any of the deal's documents is issued and not cancelled (signals.deal_pricing_refusal)."""
+    for problem in signals.answers(signals.deal_pricing_refusal, deal, session=session):
+        raise Conflict(problem)
+
+
 def _stand_price(session: Session, project_id: int, stand_type: str) -> StandPrice:
     price = session.scalar(
         select(StandPrice).where(
@@ -80,6 +87,7 @@ def _store(deal: Deal, line: pricing.PricedLine) -> DealLine:
         discount=line.discount,
         amount=line.amount,
         vat_rate=line.vat_rate,
+        vat_setting=line.vat_setting,
         vat_amount=line.vat_amount,
         area_m2=line.area_m2,
     )
@@ -98,6 +106,7 @@ def add_stand_line(
     """Put a stand into the deal: it is held for the deal (or sold, at a sale stage)."""
     _ensure_can_work(actor, deal)
     _ensure_open(deal)
+    ensure_repriceable(session, deal)
     if stand.project_id != deal.project_id:
         raise ValidationError(fields={"stand_id": "Стенд относится к другому проекту."})
     if any(line.stand_id == stand.id for line in deal.lines):
@@ -134,6 +143,7 @@ def add_space_line(
     """Square metres sold before a stand is chosen (e.g. open area)."""
     _ensure_can_work(actor, deal)
     _ensure_open(deal)
+    ensure_repriceable(session, deal)
     area = _decimal(area_m2, "area_m2")
     if area > MAX_QUANTITY:
         raise ValidationError(fields={"area_m2": "Площадь больше 100 000 м²: проверьте ввод."})
@@ -155,6 +165,7 @@ def add_service_line(
 ) -> DealLine:
     _ensure_can_work(actor, deal)
     _ensure_open(deal)
+    ensure_repriceable(session, deal)
     if item.project_id != deal.project_id or not item.is_active:
         raise ValidationError(fields={"service_item_id": "Выберите услугу из прайс-листа проекта."})
     if _decimal(quantity, "quantity") > MAX_QUANTITY:
@@ -177,6 +188,7 @@ def add_service_line(
 def add_registration_line(session: Session, deal: Deal, *, actor: User) -> DealLine:
     _ensure_can_work(actor, deal)
     _ensure_open(deal)
+    ensure_repriceable(session, deal)
     if any(line.kind == LineKind.REGISTRATION.value for line in deal.lines):
         raise Conflict("Регистрационный сбор уже в сделке.")
     project = deal.project
@@ -192,6 +204,7 @@ def remove_line(session: Session, line: DealLine, *, actor: User) -> None:
     deal = line.deal
     _ensure_can_work(actor, deal)
     _ensure_open(deal)
+    ensure_repriceable(session, deal)
     if line.stand_id is not None:
         stand_ops.release(session, line.stand_id, actor=actor, deal_id=deal.id)
     deal.lines.remove(line)
@@ -204,10 +217,16 @@ def set_discount(
 ) -> Deal:
     _ensure_can_work(actor, deal)
     _ensure_open(deal)
+    amount = None
     if kind:
         amount = _decimal(value, "discount_value")
         if not (reason or "").strip():
             raise ValidationError(fields={"discount_reason": "Укажите причину скидки."})
+    # The same discount sent again (a full PATCH, only the reason reworded) changes no money.
+    same = (kind or None) == deal.discount_kind and (amount == deal.discount_value)
+    if not same:
+        ensure_repriceable(session, deal)
+    if kind:
         deal.discount_kind, deal.discount_value = kind, amount
         deal.discount_reason = reason.strip()  # type: ignore[union-attr]
     else:
@@ -227,6 +246,7 @@ def _priced(line: DealLine) -> pricing.PricedLine:
         surcharge=line.surcharge,
         base_amount=line.base_amount,
         vat_rate=line.vat_rate,
+        vat_setting=line.vat_setting,
         area_m2=line.area_m2,
         stand_id=line.stand_id,
         service_item_id=line.service_item_id,

@@ -245,6 +245,9 @@ class DealLine(Audited, Base):
     discount: Mapped[Money] = mapped_column(default=Decimal("0.00"))
     amount: Mapped[Money]  # base_amount − discount, VAT included
     vat_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))  # None: «Без НДС»
+    # The price list's rate setting: «auto» follows the date — the deal's pricing date here,
+    # each document's own date on the document (documents.money.resolve_rate).
+    vat_setting: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
     vat_amount: Mapped[Money]
     area_m2: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
 

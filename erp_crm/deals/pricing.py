@@ -28,6 +28,9 @@ class PricedLine:
     surcharge: Decimal
     base_amount: Decimal
     vat_rate: Decimal | None
+    # The rate setting the rate came from («auto»: the general rate on a date; documents resolve
+    # it again on their own dates).
+    vat_setting: str = "auto"
     discount: Decimal = Decimal("0.00")
     amount: Decimal = Decimal("0.00")
     vat_amount: Decimal = Decimal("0.00")
@@ -80,6 +83,7 @@ def stand_line(
         surcharge=surcharge,
         base_amount=base + surcharge,
         vat_rate=resolve_rate(vat_setting, on),
+        vat_setting=vat_setting or "auto",
         area_m2=area_m2,
         stand_id=stand_id,
     )
@@ -100,6 +104,7 @@ def space_line(
         surcharge=Decimal("0.00"),
         base_amount=money(area_m2 * price_per_m2),
         vat_rate=resolve_rate(vat_setting, on),
+        vat_setting=vat_setting or "auto",
         area_m2=area_m2,
     )
 
@@ -127,6 +132,7 @@ def service_line(
         surcharge=Decimal("0.00"),
         base_amount=money(quantity * price),
         vat_rate=resolve_rate(vat_setting, on),
+        vat_setting=vat_setting or "auto",
         service_item_id=service_item_id,
     )
 
@@ -142,6 +148,7 @@ def registration_line(*, fee: Decimal, vat_setting: str, on: dt.date) -> PricedL
         surcharge=Decimal("0.00"),
         base_amount=money(fee),
         vat_rate=resolve_rate(vat_setting, on),
+        vat_setting=vat_setting or "auto",
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, CheckConstraint, LargeBinary, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from erp_crm.auth.permissions import Perm
@@ -34,6 +34,9 @@ VAT_RATE_CHOICES = {
     "none": "Без НДС",
 }
 
+DEFAULT_PAYMENT_DAYS = 5
+MAX_PAYMENT_DAYS = 60
+
 
 class Organization(Audited, TimestampMixin, Base):
     """Never deleted: documents and the accounting exchange refer to it. Archived instead."""
@@ -42,6 +45,9 @@ class Organization(Audited, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint(
             "vat_regime IN ('general', 'simplified_vat', 'exempt')", name="vat_regime_known"
+        ),
+        CheckConstraint(
+            f"payment_days BETWEEN 1 AND {MAX_PAYMENT_DAYS}", name="payment_days_range"
         ),
     )
     __audit_view_permission__ = Perm.ORGANIZATIONS_VIEW
@@ -60,6 +66,7 @@ class Organization(Audited, TimestampMixin, Base):
         "chief_accountant_name": "Главный бухгалтер",
         "vat_regime": "Налоговый режим",
         "vat_rate": "Ставка НДС в документах",
+        "payment_days": "Срок оплаты счёта, банковских дней",
         "stamp_image": "Изображение печати",
         "signature_image": "Изображение подписи руководителя",
         "accountant_signature_image": "Изображение подписи главного бухгалтера",
@@ -88,6 +95,10 @@ class Organization(Audited, TimestampMixin, Base):
     chief_accountant_name: Mapped[str | None] = mapped_column(String(200))
     vat_regime: Mapped[str] = mapped_column(String(20), default=VatRegime.GENERAL.value)
     vat_rate: Mapped[str] = mapped_column(String(8), default="auto")
+    # «Оплатить не позднее …»: banking days of the Russian production calendar after the invoice.
+    payment_days: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_PAYMENT_DAYS, server_default=str(DEFAULT_PAYMENT_DAYS)
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Optional images placed on documents (PNG/JPEG, checked on upload).
     stamp_image: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))

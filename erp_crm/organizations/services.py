@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 from erp_crm.auth.models import User
 from erp_crm.core import requisites as rq
 from erp_crm.errors import Conflict, NotFound, ValidationError
-from erp_crm.organizations.models import VAT_RATE_CHOICES, Organization, VatRegime
+from erp_crm.organizations.models import (
+    DEFAULT_PAYMENT_DAYS,
+    MAX_PAYMENT_DAYS,
+    VAT_RATE_CHOICES,
+    Organization,
+    VatRegime,
+)
 
 _RATES_BY_REGIME = {
     VatRegime.GENERAL: {"auto", "22", "20", "10", "0"},
@@ -47,6 +53,8 @@ class OrganizationData:
     chief_accountant_name: str | None = None
     vat_regime: str = VatRegime.GENERAL.value
     vat_rate: str = "auto"
+    # Text from the form or the API; an int once validated.
+    payment_days: str | int = DEFAULT_PAYMENT_DAYS
 
     @classmethod
     def from_mapping(cls, data: dict) -> OrganizationData:
@@ -68,6 +76,9 @@ class OrganizationData:
         values = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "payment_days":
+                values[f.name] = value.strip() if isinstance(value, str) else value
+                continue
             value = value.strip() if isinstance(value, str) else (value or "")
             if f.name in {"inn", "ogrn", "bik", "settlement_account", "correspondent_account"}:
                 value = rq.digits(value)
@@ -117,6 +128,13 @@ def validate(
         if data.vat_rate not in _RATES_BY_REGIME[regime]:
             allowed = ", ".join(VAT_RATE_CHOICES[r] for r in sorted(_RATES_BY_REGIME[regime]))
             errors["vat_rate"] = f"Для выбранного режима допустимо: {allowed}."
+    days = _payment_days(data.payment_days)
+    if days is None:
+        errors["payment_days"] = (
+            f"Срок оплаты — целое число банковских дней от 1 до {MAX_PAYMENT_DAYS}."
+        )
+    else:
+        data.payment_days = days
     if data.email and "@" not in data.email:
         errors["email"] = "Неверный адрес электронной почты."
     if "inn" not in errors:
@@ -126,6 +144,18 @@ def validate(
     if errors:
         raise ValidationError(fields=errors)
     return data
+
+
+def _payment_days(value: str | int | None) -> int | None:
+    if value in (None, ""):
+        return DEFAULT_PAYMENT_DAYS
+    if isinstance(value, bool):
+        return None
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        return None
+    return days if 1 <= days <= MAX_PAYMENT_DAYS else None
 
 
 def create_organization(session: Session, data: OrganizationData, *, actor: User) -> Organization:

@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from documents import formatting
+from documents.money import resolve_rate
 from erp_crm.core.text import display_phone
+from erp_crm.core.workdays import add_working_days
 from erp_crm.deals.models import Deal
 from erp_crm.organizations.models import Organization
 from erp_crm.sales_documents.schema import (
@@ -18,8 +20,6 @@ from erp_crm.sales_documents.schema import (
     public_lines,
     totals_dict,
 )
-
-PAYMENT_DAYS = 5  # banking days to pay an invoice
 
 
 def _party_of_org(org: Organization) -> dict[str, Any]:
@@ -66,7 +66,9 @@ def _buyer(deal: Deal) -> dict[str, Any]:
     }
 
 
-def _lines(deal: Deal) -> tuple[list[dict[str, Any]], Decimal]:
+def _lines(deal: Deal, on: dt.date) -> tuple[list[dict[str, Any]], Decimal]:
+    """The deal's lines at the VAT rate of the document's date `on` (a line priced «auto» in
+    2025 is 22% on a 2026 document; the amount with VAT stays the price)."""
     lines = []
     area = Decimal(0)
     for no, line in enumerate(deal.lines, start=1):
@@ -79,7 +81,7 @@ def _lines(deal: Deal) -> tuple[list[dict[str, Any]], Decimal]:
                 unit_code=line.unit_code,
                 quantity=line.quantity,
                 amount=line.amount,
-                vat_rate=line.vat_rate,
+                vat_rate=resolve_rate(line.vat_setting, on),
             )
         )
         area += line.area_m2 or Decimal(0)
@@ -141,9 +143,10 @@ def build(
 ) -> dict[str, Any]:
     """The context of one document of a deal (see schema.PLACEHOLDERS)."""
     project = deal.project
-    lines, area = _lines(deal)
+    lines, area = _lines(deal, doc_date)
     totals = totals_dict(lines, area)
-    due = doc_date + dt.timedelta(days=PAYMENT_DAYS + 2)  # five banking days ≈ a week
+    payment_days = organization.payment_days
+    due = add_working_days(doc_date, payment_days)  # banking days, Russian production calendar
     discount = ""
     if deal.discount_kind == "percent" and deal.discount_value:
         discount = f"Скидка {formatting.quantity(deal.discount_value)}%"
@@ -180,12 +183,15 @@ def build(
         "act": _ref(act),
         "payment": {
             "due_date": due,
-            "days": PAYMENT_DAYS,
+            "days": payment_days,
             "purpose": (
                 f"Оплата по счёту № {number} от {formatting.date_short(doc_date)} за участие в "
                 f"выставке «{project.name}», "
-                + (f"в т.ч. НДС {formatting.amount(totals['vat_amount'])} руб."
-                   if totals["vat_amount"] else "без НДС")
+                + (
+                    f"в т.ч. НДС {formatting.amount(totals['vat_amount'])} руб."
+                    if totals["vat_amount"]
+                    else "без НДС"
+                )
             ),
         },
         "payments": payments or [],

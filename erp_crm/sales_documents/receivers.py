@@ -1,4 +1,5 @@
-"""How documents answer the client base's signals: the client card's history timeline.
+"""How documents answer the lower areas' signals: the client card's history timeline; a deal's
+lines, discount and prices frozen while its documents are issued.
 
 (Merging clients needs nothing here: clients/dedupe/merging.py moves every foreign key to the
 duplicate, documents.client_id included, and its undo points them back.)
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from erp_crm import signals
 from erp_crm.clients import timeline as client_timeline
 from erp_crm.clients.models import Client
+from erp_crm.deals.models import Deal
 from erp_crm.sales_documents.models import Document, DocumentStatus
 from erp_crm.ui import ru_number
 
@@ -48,3 +50,27 @@ def document_events(
                 )
             )
     return events
+
+
+@signals.deal_pricing_refusal.connect
+def issued_documents_freeze_the_deal(deal: Deal, *, session: Session, **_: object) -> str | None:
+    """An issued (sent, signed) document states the deal's sum: changing the lines, discount or
+    prices would leave it telling another sum. Cancel, change, issue again."""
+    if deal.id is None:
+        return None
+    issued = session.scalars(
+        select(Document)
+        .where(Document.deal_id == deal.id, Document.status != DocumentStatus.CANCELLED.value)
+        .order_by(Document.id)
+    ).all()
+    if not issued:
+        return None
+    names = ", ".join(f"«{doc.audit_label()}»" for doc in issued)
+    which = "выставлен документ" if len(issued) == 1 else "выставлены документы"
+    single = len(issued) == 1
+    them = "его" if single else "их (начиная с последнего)"
+    return (
+        f"Строки, скидку и цены сделки нельзя менять: по ней {which} {names}, и сумма сделки "
+        f"разошлась бы {'с ним' if single else 'с ними'}. Чтобы изменить сделку, аннулируйте "
+        f"{them} на странице документа, внесите изменения и выпустите заново."
+    )

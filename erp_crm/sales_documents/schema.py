@@ -52,8 +52,10 @@ PACKAGE_KINDS = (
     DocumentKind.CHECKLIST,
     DocumentKind.INVOICE,
 )
-MANUAL_KINDS = {"marketing_manual": "Маркетинговое руководство участника",
-                "technical_manual": "Техническое руководство участника"}
+MANUAL_KINDS = {
+    "marketing_manual": "Маркетинговое руководство участника",
+    "technical_manual": "Техническое руководство участника",
+}
 
 _PARTY = {
     "name": "краткое наименование",
@@ -135,6 +137,13 @@ PLACEHOLDERS: dict[str, str] = {
     "totals.vat_amount": "всего НДС",
     "totals.vat_label": "«В том числе НДС 22%» или «Без налога (НДС)»",
     "totals.vat_rate": "ставка НДС текстом",
+    "totals.by_rate": "НДС по ставкам (цикл for r in totals.by_rate; без НДС — последней)",
+    "totals.by_rate[].rate": "ставка текстом («22%», «Без НДС»)",
+    "totals.by_rate[].label": "«В том числе НДС 22%» или «Без налога (НДС)»",
+    "totals.by_rate[].amount": "сумма строк этой ставки с НДС",
+    "totals.by_rate[].net_amount": "сумма строк этой ставки без НДС",
+    "totals.by_rate[].vat_amount": "НДС по этой ставке",
+    "totals.vat_text": "НДС одной фразой: «В том числе НДС 22%: 1 220,00 руб.; НДС 10%: 100,00»",
     "totals.words": "сумма прописью",
     "totals.count": "число строк",
     "totals.area_m2": "площадь всего, м²",
@@ -165,8 +174,20 @@ PLACEHOLDERS: dict[str, str] = {
 KNOWN_PATHS = frozenset(PLACEHOLDERS)
 
 
-def line_dict(no: int, *, kind: str, description: str, unit: str, unit_code: str,
-              quantity: Decimal, amount: Decimal, vat_rate: Decimal | None) -> dict[str, Any]:
+NO_VAT_LABEL = "Без налога (НДС)"
+
+
+def line_dict(
+    no: int,
+    *,
+    kind: str,
+    description: str,
+    unit: str,
+    unit_code: str,
+    quantity: Decimal,
+    amount: Decimal,
+    vat_rate: Decimal | None,
+) -> dict[str, Any]:
     """One table row; VAT is contained in `amount` (prices include VAT), split per line."""
     split = split_gross(amount, vat_rate)
     qty = Decimal(quantity)
@@ -191,8 +212,9 @@ def totals_dict(lines: list[dict[str, Any]], area_m2: Decimal = Decimal(0)) -> d
     total = sum((ln["amount"] for ln in lines), Decimal("0.00"))
     vat = sum((ln["vat_amount"] for ln in lines), Decimal("0.00"))
     rates = {ln["_rate"] for ln in lines}
+    by_rate = vat_by_rate(lines)
     if rates == {None} or not lines:
-        label, rate_text = "Без налога (НДС)", "Без НДС"
+        label, rate_text = NO_VAT_LABEL, "Без НДС"
     elif len(rates) == 1:
         rate_text = rate_label(next(iter(rates)))
         label = f"В том числе НДС {rate_text}"
@@ -204,10 +226,48 @@ def totals_dict(lines: list[dict[str, Any]], area_m2: Decimal = Decimal(0)) -> d
         "vat_amount": vat,
         "vat_label": label,
         "vat_rate": rate_text,
+        "by_rate": by_rate,
+        "vat_text": vat_text(by_rate),
         "words": formatting.amount_in_words(total),
         "count": len(lines),
         "area_m2": area_m2,
     }
+
+
+def vat_by_rate(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lines' sums per VAT rate (highest rate first, «Без НДС» last): each the sum of its
+    rounded lines, so the groups add up to the totals."""
+    groups: dict[Decimal | None, dict[str, Any]] = {}
+    for ln in lines:
+        rate = ln["_rate"]
+        group = groups.setdefault(
+            rate,
+            {
+                "rate": rate_label(rate),
+                "label": NO_VAT_LABEL if rate is None else f"В том числе НДС {rate_label(rate)}",
+                "amount": Decimal("0.00"),
+                "net_amount": Decimal("0.00"),
+                "vat_amount": Decimal("0.00"),
+            },
+        )
+        group["amount"] += ln["amount"]
+        group["net_amount"] += ln["net_amount"]
+        group["vat_amount"] += ln["vat_amount"]
+    order = sorted(groups, key=lambda r: (r is None, -(r or 0)))
+    return [groups[r] for r in order]
+
+
+def vat_text(by_rate: list[dict[str, Any]]) -> str:
+    """One line for a sentence: «В том числе НДС 22%: 1 220,00 руб.; НДС 10%: 100,00 руб.»."""
+    if not by_rate or all(g["rate"] == rate_label(None) for g in by_rate):
+        return NO_VAT_LABEL
+    parts = []
+    for g in by_rate:
+        if g["rate"] == rate_label(None):
+            parts.append(f"без НДС — на сумму {formatting.amount(g['amount'])} руб.")
+        else:
+            parts.append(f"НДС {g['rate']}: {formatting.amount(g['vat_amount'])} руб.")
+    return "В том числе " + "; ".join(parts)
 
 
 def public_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -219,15 +279,36 @@ def demo_context(kind: str, *, on: dt.date | None = None) -> dict[str, Any]:
     on = on or dt.date(2026, 11, 23)
     rate = Decimal(22) if on >= dt.date(2026, 1, 1) else Decimal(20)
     lines = [
-        line_dict(1, kind="stand", description="Стенд A-12, линейный, 18 м² (3 × 6 м)",
-                  unit="м²", unit_code="055", quantity=Decimal(18),
-                  amount=Decimal("234000.00"), vat_rate=rate),
-        line_dict(2, kind="service", description="Дополнительная розетка 220 В",
-                  unit="шт", unit_code="796", quantity=Decimal(2),
-                  amount=Decimal("7000.00"), vat_rate=rate),
-        line_dict(3, kind="registration", description="Регистрационный сбор", unit="усл. ед.",
-                  unit_code="876", quantity=Decimal(1), amount=Decimal("15000.00"),
-                  vat_rate=rate),
+        line_dict(
+            1,
+            kind="stand",
+            description="Стенд A-12, линейный, 18 м² (3 × 6 м)",
+            unit="м²",
+            unit_code="055",
+            quantity=Decimal(18),
+            amount=Decimal("234000.00"),
+            vat_rate=rate,
+        ),
+        line_dict(
+            2,
+            kind="service",
+            description="Дополнительная розетка 220 В",
+            unit="шт",
+            unit_code="796",
+            quantity=Decimal(2),
+            amount=Decimal("7000.00"),
+            vat_rate=rate,
+        ),
+        line_dict(
+            3,
+            kind="registration",
+            description="Регистрационный сбор",
+            unit="усл. ед.",
+            unit_code="876",
+            quantity=Decimal(1),
+            amount=Decimal("15000.00"),
+            vat_rate=rate,
+        ),
     ]
     contract = {"number": "128/26", "date": on - dt.timedelta(days=3)}
     return {

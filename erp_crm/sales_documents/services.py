@@ -163,6 +163,44 @@ def _fire(session: Session, deal: Deal, kind: str, actor: User) -> str | None:
     return None
 
 
+EARLIEST_DOCUMENT_DATE = dt.date(2000, 1, 1)
+
+
+def latest_document_date(today: dt.date | None = None) -> dt.date:
+    """A document may be dated at most a year ahead of today."""
+    today = today or dt.date.today()
+    try:
+        return today.replace(year=today.year + 1)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + 1, day=28)
+
+
+def check_document_date(on: dt.date) -> None:
+    """Refuse a date outside 01.01.2000 … a year ahead (a typo such as 0713-06-04 or 2206)."""
+    latest = latest_document_date()
+    if on < EARLIEST_DOCUMENT_DATE or on > latest:
+        raise ValidationError(
+            f"Дата документа {on.strftime('%d.%m.%Y') if on.year >= 1000 else on.isoformat()} "
+            f"вне допустимого диапазона: с 01.01.2000 по {latest.strftime('%d.%m.%Y')} "
+            "(не позже чем через год от сегодняшнего дня). Проверьте год.",
+            fields={"date": "вне допустимого диапазона"},
+        )
+
+
+def parse_document_date(value: object) -> dt.date | None:
+    """A document date from a form or an API body (ГГГГ-ММ-ДД); empty means today."""
+    if value in (None, ""):
+        return None
+    try:
+        on = dt.date.fromisoformat(str(value).strip())
+    except ValueError as err:
+        raise ValidationError(
+            "Дата документа — в формате ГГГГ-ММ-ДД.", fields={"date": "неверный формат"}
+        ) from err
+    check_document_date(on)
+    return on
+
+
 @dataclass
 class PendingIssue:
     """A numbered document row waiting for its files (rendering may run in parallel)."""
@@ -190,6 +228,8 @@ def prepare_issue(
         kind = DocumentKind(kind).value
     except ValueError as err:
         raise ValidationError("Неизвестный вид документа.", fields={"kind": "неизвестный"}) from err
+    doc_date = on or dt.date.today()
+    check_document_date(doc_date)
     _check_deal(deal, kind)
     pre = _prerequisites(session, deal, kind)
     if corrects is None and active_of_kind(session, deal.id, kind):
@@ -201,7 +241,6 @@ def prepare_issue(
     html = template_store.resolve(session, kind, "html", deal.project_id)
     if html is None:
         raise ValidationError(f"Нет шаблона для вида «{KIND_LABELS[DocumentKind(kind)]}».")
-    doc_date = on or dt.date.today()
 
     correction_no = 0
     if corrects is not None and kind == DocumentKind.VAT_INVOICE:

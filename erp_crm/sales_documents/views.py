@@ -88,8 +88,9 @@ def deal_panel(deal_id: int) -> str:
 @require_permission(Perm.DOCUMENTS_ISSUE)
 def issue(deal_id: int) -> Response:
     deal = _deal(deal_id)
+    on = services.parse_document_date(request.form.get("date"))
     document = services.issue_document(
-        db.session, deal, request.form.get("kind", ""), actor=current_user
+        db.session, deal, request.form.get("kind", ""), actor=current_user, on=on
     )
     flash(f"Выставлен документ: {document.audit_label()}.", "success")
     return _to_deal(deal.id)
@@ -236,9 +237,7 @@ def index() -> str:
         )
     page = paginate(db.session, query, page=parse_page(args.get("page")), per_page=50)
     client_ids = {d.client_id for d in page.items}
-    clients = {
-        c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(client_ids)))
-    }
+    clients = {c.id: c for c in db.session.scalars(select(Client).where(Client.id.in_(client_ids)))}
     return render_template(
         "documents/index.html",
         page=page,
