@@ -1,7 +1,7 @@
 """deals: the next-contact date becomes a planned contact; the column goes
 
 Revision ID: 0010_next_contact
-Revises: 0008_activities
+Revises: 0009_money
 Create Date: 2026-12-07 08:20:00
 
 A deal's next step is now its nearest planned contact (an activity). Every open deal's date that
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_next_contact'
-down_revision = '0008_activities'
+down_revision = '0009_money'
 branch_labels = None
 depends_on = None
 

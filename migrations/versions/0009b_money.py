@@ -1,7 +1,7 @@
 """money: our organization's invoice payment term in banking days; the VAT rate setting of a deal line
 
 Revision ID: 0009_money
-Revises: 0008_activities
+Revises: 0009_login_sessions
 Create Date: 2026-12-07 08:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0009_money"
-down_revision = "0008_activities"
+down_revision = "0009_login_sessions"
 branch_labels = None
 depends_on = None
 
