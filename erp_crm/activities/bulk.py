@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,7 @@ from erp_crm.activities.models import Activity, ActivityType, Status
 from erp_crm.activities.services import PAST_GRACE, to_utc
 from erp_crm.auth.models import User
 from erp_crm.clients.models import Client
+from erp_crm.core import workdays
 from erp_crm.db import utcnow
 from erp_crm.errors import PermissionDenied, ValidationError
 
@@ -125,10 +125,10 @@ def bulk_plan(
 
 
 def _working_days(first: dt.date, count: int) -> list[dt.date]:
-    russian = holidays.country_holidays("RU", years=range(first.year, first.year + 2))
+    """`count` working days of the production calendar from `first` on (transfers included)."""
     days, day = [], first
     while len(days) < count:
-        if day.weekday() < 5 and day not in russian:
+        if workdays.is_working_day(day):
             days.append(day)
         day += dt.timedelta(days=1)
     return days
