@@ -71,7 +71,7 @@ def _generate(conn: Any, manager_ids: list[int], clients: int, activities: int) 
             "     WHEN t.g % 10 = 0 THEN 'cancelled' WHEN t.g % 50 = 1 THEN 'planned' "
             "     ELSE 'done' END, "
             "CASE WHEN t.starts_at < now() AND t.g % 10 <> 0 AND t.g % 50 <> 1 "
-            "     THEN 'free_text' END, "
+            "     THEN 'other' END, "
             "CASE WHEN t.starts_at < now() AND t.g % 10 <> 0 AND t.g % 50 <> 1 "
             "     THEN t.starts_at END, now(), now() "
             "FROM (SELECT g, "

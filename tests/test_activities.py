@@ -366,6 +366,24 @@ def test_my_day_splits_overdue_today_and_tomorrow(db_session, world):
     assert early.is_overdue(NOW) and not today.is_overdue(NOW)
 
 
+def test_the_department_day_counts_each_sellers_contacts(db_session, world):
+    planned(db_session, world, starts_at="2026-12-07T11:58")  # overdue at NOW
+    planned(db_session, world, starts_at="2026-12-07T16:00")  # still today
+    done = planned(db_session, world, starts_at="2026-12-07T14:00")
+    planned(db_session, world, starts_at="2026-12-09T10:00")  # later: not counted
+    planned(db_session, world, starts_at="2026-12-07T17:00", responsible_id=world["other"].id)
+    results.complete(
+        db_session,
+        done,
+        results.ResultData(kind="other", text="Договорились"),
+        actor=world["manager"],
+        now=NOW,
+    )
+    rows = services.department_day(db_session, [world["manager"], world["other"]], now=NOW)
+    got = {r.user.full_name: (r.overdue, r.today, r.done_today) for r in rows}
+    assert got == {"Анна Петрова": (1, 1, 1), "Борис Иванов": (0, 1, 0)}
+
+
 def test_bulk_planning_spreads_calls_over_curators_and_working_days(db_session, world):
     clients = [world["company"]]
     for n in range(1, 7):

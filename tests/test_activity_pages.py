@@ -183,6 +183,41 @@ def test_the_deal_card_lists_its_contacts_and_flags_no_next_step(client, db_sess
     card = client.get(f"/deals/{deal.id}").get_data(as_text=True)
     assert "Согласовать стенд" in card and "no-next-step" not in card
 
+    # The client's rating from the deal card: the scores are required, then it is recorded.
+    rate = f"/activities/ratings/deal/{deal.id}"
+    path = f"/deals/{deal.id}"
+    refused = client.submit(rate, {"manager_score": "5"}, token_page=path)
+    assert refused.status_code == 302
+    assert "Оценка не записана" in client.get(path).get_data(as_text=True)
+    scores = {"manager_score": "5", "project_score": "4", "company_score": "5"}
+    recorded = client.submit(rate, {**scores, "comment": "Всё понравилось"}, token_page=path)
+    assert recorded.status_code == 302
+    card = client.get(path).get_data(as_text=True)
+    assert "менеджер 5, проект 4, компания 5: «Всё понравилось»" in card
+    from erp_crm.activities.models import Rating
+
+    [rating] = db_session.scalars(select(Rating).where(Rating.deal_id == deal.id)).all()
+    assert (rating.client_id, rating.manager_id) == (company.id, manager.id)
+
+
+def test_the_head_of_sales_sees_the_department_day(client, db_session, make_user):
+    manager, _, company, call = setup_world(db_session, make_user)
+    services.plan(
+        db_session,
+        services.ActivityData(
+            type_id=call.id,
+            goal="Звонок отдела",
+            client_id=company.id,
+            starts_at=utcnow() + dt.timedelta(minutes=5),
+        ),
+        actor=manager,
+    )
+    db_session.commit()
+    make_user("head_of_sales", username="rop_day")
+    client.login("rop_day")
+    page = client.get("/activities/").get_data(as_text=True)
+    assert 'id="department"' in page and manager.full_name in page
+
 
 def test_the_head_of_sales_keeps_the_catalogs(client, db_session, make_user):
     from erp_crm.activities.models import ResultRule

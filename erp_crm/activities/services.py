@@ -377,3 +377,46 @@ def day_of(
             base.where(Activity.starts_at >= start + day, Activity.starts_at < start + 2 * day)
         ).all(),
     )
+
+
+@dataclass
+class DepartmentRow:
+    user: User
+    overdue: int = 0
+    today: int = 0
+    done_today: int = 0
+
+
+def department_day(
+    session: Session, users: Sequence[User], *, now: dt.datetime | None = None
+) -> list[DepartmentRow]:
+    """The head of sales' look at the department's day: per person, planned contacts overdue,
+    still ahead today, and done today (the day in each user's own zone). One grouped query."""
+    now = now or utcnow()
+    rows = {u.id: DepartmentRow(u) for u in users}
+    if not rows:
+        return []
+    bounds = {}
+    for user in users:
+        start = to_utc(dt.datetime.combine(to_local(now, user).date(), dt.time()), user)
+        bounds[user.id] = (start, start + dt.timedelta(days=1))
+    found = session.execute(
+        select(
+            Activity.responsible_id, Activity.status, Activity.starts_at, Activity.completed_at
+        ).where(
+            Activity.responsible_id.in_(list(rows)),
+            Activity.starts_at < now + dt.timedelta(days=1),
+            (Activity.status == Status.PLANNED.value)
+            | (Activity.completed_at >= now - dt.timedelta(days=1)),
+        )
+    )
+    for user_id, status, starts_at, completed_at in found:
+        row, (start, end) = rows[user_id], bounds[user_id]
+        if status == Status.PLANNED.value:
+            if starts_at < now:
+                row.overdue += 1
+            elif starts_at < end:
+                row.today += 1
+        elif status == Status.DONE.value and completed_at is not None and start <= completed_at:
+            row.done_today += 1
+    return sorted(rows.values(), key=lambda r: r.user.full_name)

@@ -115,8 +115,15 @@ def index() -> str:
         inbox=tasks.inbox(db.session, current_user),
         answers=tasks.unseen_answers(db.session, current_user),
         managers=colleagues() if access.can_see_others(current_user) else [],
+        department=services.department_day(db.session, _sellers())
+        if access.can_see_others(current_user)
+        else [],
         statuses=STATUS_LABELS,
     )
+
+
+def _sellers() -> list[User]:
+    return [u for u in colleagues() if has_permission(u, Perm.ACTIVITIES_WORK)]
 
 
 # --- planning -----------------------------------------------------------------------------------
