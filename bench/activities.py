@@ -80,7 +80,7 @@ def _generate(conn: Any, manager_ids: list[int], clients: int, activities: int) 
             f"  ({ids})[1 + (g / 7) % {len(manager_ids)}] AS manager_id, "
             "  date_trunc('hour', now()) + ((g * 104729) % 35040 - 17520) * interval '30 minutes'"
             "    AS starts_at "
-            "  FROM generate_series(1, :n) g) t"
+            "  FROM generate_series(1::bigint, :n) g) t"
         ),
         {"n": activities, "clients": clients},
     )

@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from erp_crm.activities import access
 from erp_crm.activities.models import (
@@ -365,6 +365,10 @@ def day_of(
     base = (
         select(Activity)
         .where(Activity.responsible_id == user.id, Activity.status == Status.PLANNED.value)
+        # What the list shows, loaded with the rows: not one query per contact.
+        .options(
+            joinedload(Activity.type), joinedload(Activity.client), joinedload(Activity.contact)
+        )
         .order_by(Activity.starts_at)
         .limit(limit)
     )
