@@ -141,3 +141,23 @@ def test_create_user_cli_rejects_a_short_password(app, db_session, runner_factor
     )
     assert result.exit_code == 1
     assert "не короче 8" in result.output
+
+
+def test_a_users_email_without_a_domain_zone_is_refused(db_session):
+    import pytest
+
+    from erp_crm.auth import services as auth_services
+    from erp_crm.errors import ValidationError
+
+    data = auth_services.UserData(
+        username="anna.expo",
+        full_name="Анна",
+        role="sales_manager",
+        password="Correct-Horse-Battery-9",
+        email="anna@expo",
+    )
+    with pytest.raises(ValidationError) as refused:
+        auth_services.create_user(db_session, data, actor=None)
+    assert "Неверный адрес" in refused.value.fields["email"]
+    data.email = " Anna@Expo.RU "
+    assert auth_services.create_user(db_session, data, actor=None).email == "anna@expo.ru"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -75,11 +76,22 @@ def _validate_user(session: Session, data: UserData, user: User | None) -> dict[
         errors["full_name"] = "Укажите ФИО."
     if data.role not in {r.value for r in Role}:
         errors["role"] = "Выберите роль из списка."
+    if (data.email or "").strip() and _email(data.email) is None:
+        errors["email"] = "Неверный адрес электронной почты (пример: anna@expo.ru)."
     if user is None or data.password:
         problem = _password_errors(data.password, username)
         if problem:
             errors["password"] = problem
     return errors
+
+
+def _email(raw: str | None) -> str | None:
+    """The address as stored (validated, lower case; no DNS lookup), None when none or invalid.
+    «anna@expo» has no domain zone and is refused (reminders would bounce)."""
+    try:
+        return validate_email((raw or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
 
 
 def create_user(session: Session, data: UserData, *, actor: User | None) -> User:
@@ -91,7 +103,7 @@ def create_user(session: Session, data: UserData, *, actor: User | None) -> User
         username=data.username.strip().lower(),
         full_name=data.full_name.strip(),
         role=data.role,
-        email=(data.email or "").strip() or None,
+        email=_email(data.email),
         phone=(data.phone or "").strip() or None,
         password_hash=hash_password(data.password or ""),
         is_active=data.is_active,
@@ -113,7 +125,7 @@ def update_user(session: Session, user: User, data: UserData, *, actor: User) ->
     user.username = data.username.strip().lower()
     user.full_name = data.full_name.strip()
     user.role = data.role
-    user.email = (data.email or "").strip() or None
+    user.email = _email(data.email)
     user.phone = (data.phone or "").strip() or None
     user.is_active = data.is_active
     if data.password:
