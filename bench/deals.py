@@ -213,10 +213,9 @@ def kanban_case(backend: str, project_id: int, pipeline_id: int, admin_id: int) 
     )
     cards_sql = (
         "SELECT d.id, d.stage_id, d.title, d.client_id, c.name, d.amount, d.area_m2, "  # noqa: S608
-        "d.manager_id, u.full_name, d.outcome, d.position, n.next_at "
+        "d.manager_id, u.full_name, d.outcome, d.position, (SELECT min(a.starts_at) "
+        "FROM activities a WHERE a.deal_id = d.id AND a.status = 'planned') AS next_at "
         "FROM deals d JOIN clients c ON c.id = d.client_id JOIN users u ON u.id = d.manager_id "
-        "LEFT JOIN (SELECT a.deal_id, min(a.starts_at) AS next_at FROM activities a "
-        "WHERE a.status = 'planned' GROUP BY a.deal_id) n ON n.deal_id = d.id "
         f"WHERE {where} ORDER BY d.stage_id, d.position, d.id"
     )
     params = (project_id, pipeline_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from erp_crm.activities import services
 from erp_crm.activities.models import Activity, ActivityReason, ActivityType, Status, Task
 from erp_crm.db import utcnow
+from tests.activity_fixtures import plan_call
 from tests.deal_fixtures import make_client
 
 
@@ -202,16 +203,7 @@ def test_the_deal_card_lists_its_contacts_and_flags_no_next_step(client, db_sess
 
 def test_the_head_of_sales_sees_the_department_day(client, db_session, make_user):
     manager, _, company, call = setup_world(db_session, make_user)
-    services.plan(
-        db_session,
-        services.ActivityData(
-            type_id=call.id,
-            goal="Звонок отдела",
-            client_id=company.id,
-            starts_at=utcnow() + dt.timedelta(minutes=5),
-        ),
-        actor=manager,
-    )
+    plan_call(db_session, manager, company, "Звонок отдела", days=1)
     db_session.commit()
     make_user("head_of_sales", username="rop_day")
     client.login("rop_day")

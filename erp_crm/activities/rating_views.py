@@ -24,10 +24,11 @@ def rate(kind: str, record_id: int) -> Response:
     form = RatingForm()
     if not form.validate_on_submit():
         abort(400)
-    deal = db.session.get(Deal, record_id) if kind == "deal" else None
-    client = deal.client if deal is not None else db.session.get(Client, record_id)
-    if client is None or (kind == "deal" and deal is None):
-        abort(404)
+    if kind == "deal":
+        deal = db.session.get(Deal, record_id) or abort(404)
+        client = deal.client
+    else:
+        deal, client = None, db.session.get(Client, record_id) or abort(404)
     ensure(access.can_rate(current_user, client, deal=deal))
     back = (
         url_for("deals.show", deal_id=deal.id, _anchor="deal-ratings")

@@ -108,22 +108,19 @@ def index() -> str:
     if chosen and chosen != current_user.id and access.can_see_others(current_user):
         user = db.session.get(User, chosen) or abort(404)
     day = services.day_of(db.session, user)
+    people = colleagues() if access.can_see_others(current_user) else []
     return render_template(
         "activities/day.html",
         user=user,
         day=day,
         inbox=tasks.inbox(db.session, current_user),
         answers=tasks.unseen_answers(db.session, current_user),
-        managers=colleagues() if access.can_see_others(current_user) else [],
-        department=services.department_day(db.session, _sellers())
-        if access.can_see_others(current_user)
-        else [],
+        managers=people,
+        department=services.department_day(
+            db.session, [u for u in people if has_permission(u, Perm.ACTIVITIES_WORK)]
+        ),
         statuses=STATUS_LABELS,
     )
-
-
-def _sellers() -> list[User]:
-    return [u for u in colleagues() if has_permission(u, Perm.ACTIVITIES_WORK)]
 
 
 # --- planning -----------------------------------------------------------------------------------

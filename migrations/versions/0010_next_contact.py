@@ -67,7 +67,9 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('deals', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_contact_date', sa.Date(), nullable=True))
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    day = "date(a.starts_at)" if sqlite else "CAST(a.starts_at AS DATE)"
     op.execute(
-        "UPDATE deals SET next_contact_date = (SELECT MIN(CAST(a.starts_at AS DATE)) "
+        f"UPDATE deals SET next_contact_date = (SELECT MIN({day}) "
         "FROM activities a WHERE a.deal_id = deals.id AND a.status = 'planned')"
     )
