@@ -158,6 +158,11 @@ won_sales = _signal(
     "Actual sales for plan vs actual (sender: None; session, project_ids or None) → list of "
     "(project id, 'YYYY-MM' Moscow, manager id, m², amount, count) of won deals.",
 )
+project_payments = _signal(
+    "project-payments",
+    "Money paid for plan vs actual (sender: Project; session) → {('YYYY-MM' of the payment "
+    "date, manager id of the deal): amount} of what was allocated to the project's invoices.",
+)
 stand_exhibitors = _signal(
     "stand-exhibitors",
     "The hall plan's exhibitors (sender: None; session, deal_ids) → {deal id: client name}.",

@@ -72,6 +72,27 @@ def test_the_same_payment_delivered_twice_is_stored_once(db_session, two_invoice
     assert db_session.scalar(select(func.sum(PaymentAllocation.amount))) == D("100.00")
 
 
+def test_plan_vs_actual_counts_the_money_allocated_to_the_projects_invoices(
+    db_session, two_invoices
+):
+    from erp_crm.projects import plans
+    from erp_crm.projects.models import Project
+
+    first, second = two_invoices
+    pay(db_session, "50.00", guid=first.guid, on=dt.date(2026, 11, 25))
+    pay(db_session, "70.00", guid=first.guid, on=dt.date(2026, 12, 1))
+    pay(db_session, "30.00", guid=second.guid, on=dt.date(2026, 12, 1))  # the other project
+    pay(db_session, "10.00", inn="7736207543", purpose="не разнесён")  # nobody's
+    report = plans.plan_vs_actual(db_session, db_session.get(Project, first.project_id))
+    assert report.paid_counted
+    assert (report.by_month["2026-11"].paid, report.by_month["2026-12"].paid) == (
+        D("50.00"), D("70.00"))
+    assert report.total.paid == D("120.00")
+    manager_id = db_session.get(Deal, first.deal_id).manager_id
+    [row] = [r for r in report.managers if r.owner.user_id == manager_id]
+    assert row.total.paid == D("120.00")
+
+
 def test_reference_then_number_in_purpose_then_inn_and_amount(db_session, two_invoices):
     first, second = two_invoices
     by_ref = pay(db_session, "50.00", guid=second.guid, inn=None)

@@ -185,8 +185,9 @@ def test_plan_vs_actual_counts_won_deals_by_month_and_manager(
     assert by_manager["Кузнецова Мария"].total.area_percent == Decimal("83.3")
     assert by_manager["Кузнецова Мария"].by_month["2027-02"].plan_area == 0
     assert by_manager["Орлов Дмитрий"].total.fact_amount == Decimal("95000.00")
-    assert report.plan_source == "project" and not report.paid_counted
-    assert report.total.paid is None
+    # billing answers the paid question: counted, and nothing is paid yet
+    assert report.plan_source == "project" and report.paid_counted
+    assert report.total.paid == Decimal("0.00")
     assert MAR in report.months  # a year of selling up to the opening in March 2027
 
 
@@ -203,15 +204,6 @@ def test_without_a_project_plan_the_managers_plans_add_up(db_session, project, h
     assert report.by_month["2027-01"].plan_area == Decimal("100.00")
     summary = plans.projects_summary(db_session, [project])[project.id]
     assert (summary.plan_area, summary.plan_amount) == (Decimal("100.00"), Decimal("1000.00"))
-
-
-def test_paid_amounts_join_once_billing_registers_them(db_session, project, monkeypatch):
-    monkeypatch.setattr(
-        plans, "paid_source", lambda session, p: {("2027-01", None): Decimal("1500.00")}
-    )
-    report = plans.plan_vs_actual(db_session, project)
-    assert report.paid_counted and report.by_month["2027-01"].paid == Decimal("1500.00")
-    assert report.total.paid == Decimal("1500.00")
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -267,9 +259,10 @@ def test_the_report_and_the_project_page_show_plan_vs_actual(
     client.login("maria")
     report = client.get(f"/plans/{project.id}").get_data(as_text=True).replace("\xa0", " ")
     assert "январь 2027" in report and "25,0%" in report and "Кузнецова Мария" in report
-    assert "Оплаченные суммы появятся" in report
+    assert "появятся" not in report and "Оплачено, ₽" in report
     card = client.get(f"/projects/{project.id}").get_data(as_text=True).replace("\xa0", " ")
     assert "План продаж и факт" in card and "1 000 000,00" in card and "25,0%" in card
+    assert "появятся после подключения" not in card
     index = client.get("/plans/").get_data(as_text=True)
     assert project.name in index
     assert client.get(f"/plans/{project.id}/edit").status_code == 403

@@ -42,6 +42,7 @@ EXPECTED = {
     "project_won_sellers": {"erp_crm.deals.receivers:won_sellers"},
     "won_sales": {"erp_crm.deals.receivers:won_sales_rows"},
     "stand_exhibitors": {"erp_crm.deals.receivers:exhibitors_of_deals"},
+    "project_payments": {"erp_crm.billing.receivers:project_paid_by_month"},
 }
 
 _PROBE = """

@@ -1,21 +1,25 @@
 """How payments answer the other areas' signals: the deal's stage on the first payment, the
-client card's timeline, invoices' payment state, a VAT invoice's payment orders, and the refusal
-to cancel a paid invoice. Connected when erp_crm.billing is imported."""
+client card's timeline, invoices' payment state, the paid column of plan vs actual, a VAT
+invoice's payment orders, and the refusal to cancel a paid invoice. Connected when
+erp_crm.billing is imported."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from decimal import Decimal
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from erp_crm import signals
 from erp_crm.auth.models import User
 from erp_crm.billing import services
-from erp_crm.billing.models import Payment
+from erp_crm.billing.models import INVOICE_STATE_LABELS, Payment, PaymentAllocation
 from erp_crm.clients import timeline as client_timeline
 from erp_crm.clients.models import Client
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal
 from erp_crm.errors import DomainError
+from erp_crm.projects.models import Project
 from erp_crm.sales_documents.models import Document
 from erp_crm.ui import ru_number
 
@@ -59,8 +63,6 @@ def payment_events(
 def invoice_states(
     _sender: object, *, session: Session, invoices: list[Document], **_: object
 ) -> dict[int, str]:
-    from erp_crm.billing.models import INVOICE_STATE_LABELS
-
     paid = services.paid_amounts(session, [i.id for i in invoices])
     return {
         i.id: INVOICE_STATE_LABELS[services.invoice_state(i, paid.get(i.id, services.ZERO))]
@@ -85,7 +87,6 @@ def payment_documents(
     _sender: object, *, session: Session, deal_id: int, on, **_: object
 ) -> list[dict]:
     """Payment orders that paid the deal's invoices by a date (a VAT invoice's line 5)."""
-    from erp_crm.billing.models import PaymentAllocation
 
     rows = session.execute(
         select(Payment.number, Payment.pay_date)
@@ -96,3 +97,24 @@ def payment_documents(
         .order_by(Payment.pay_date, Payment.number)
     ).all()
     return [{"number": number, "date": pay_date} for number, pay_date in rows]
+
+
+@signals.project_payments.connect
+def project_paid_by_month(
+    project: Project, *, session: Session, **_: object
+) -> dict[tuple[str, int], Decimal]:
+    """What was allocated to the project's invoices, by the payment's month and the deal's
+    manager (a cancelled invoice keeps no allocations: the cancel is refused while it has any)."""
+    rows = session.execute(
+        select(Payment.pay_date, Deal.manager_id, func.sum(PaymentAllocation.amount))
+        .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+        .join(Document, Document.id == PaymentAllocation.document_id)
+        .join(Deal, Deal.id == Document.deal_id)
+        .where(Document.project_id == project.id)
+        .group_by(Payment.pay_date, Deal.manager_id)
+    )
+    paid: dict[tuple[str, int], Decimal] = {}
+    for day, manager_id, amount in rows:
+        key = (f"{day:%Y-%m}", manager_id)
+        paid[key] = paid.get(key, services.ZERO) + Decimal(str(amount))
+    return paid

@@ -4,14 +4,13 @@ A plan row with user_id NULL is the plan of the project as a whole; rows with a 
 managers' own plans. The actual is what was won: deals with outcome 'won', by the month (Moscow
 time) of `closed_at`, summed by the database (GROUP BY), never by looping over deals.
 
-Paid amounts join later with payments: billing registers `paid_source` (see below); until then
-the pages say that payments are not counted yet instead of showing zeros.
+Paid amounts come from billing by the `project_payments` question; without a receiver (billing
+not installed) the pages say that payments are not counted instead of showing zeros.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,11 +29,6 @@ from erp_crm.projects.models import Project, ProjectMember, SalesPlan
 ZERO = Decimal("0.00")
 MAX_MONTHS = 36
 LOCAL_TZ_NAME = "Europe/Moscow"  # UTC+3 all year since 2014: SQLite shifts by '+3 hours'
-
-# Paid amounts by (month 'YYYY-MM', manager id): set by billing once payments exist, e.g.
-# `plans.paid_source = billing.reports.paid_by_month` — fn(session, project) -> {key: Decimal}.
-PaidSource = Callable[[Session, Project], dict[tuple[str, int | None], Decimal]]
-paid_source: PaidSource | None = None
 
 
 # --- months -------------------------------------------------------------------------------------
@@ -219,7 +213,7 @@ class Figures:
     fact_area: Decimal = ZERO
     fact_amount: Decimal = ZERO
     deals: int = 0
-    paid: Decimal | None = None  # None until payments are counted (see paid_source)
+    paid: Decimal | None = None  # None until payments are counted (see project_payments)
 
     @property
     def area_percent(self) -> Decimal | None:
@@ -300,10 +294,22 @@ def dec(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
+def paid_by_month(session: Session, project: Project) -> dict[tuple[str, int], Decimal] | None:
+    """{('YYYY-MM', manager id): paid} from the areas that know payments; None if none answers."""
+    found = signals.answers(signals.project_payments, project, session=session)
+    if not found:
+        return None
+    paid: dict[tuple[str, int], Decimal] = {}
+    for answer in found:
+        for key, amount in answer.items():
+            paid[key] = paid.get(key, ZERO) + amount
+    return paid
+
+
 def plan_vs_actual(session: Session, project: Project) -> PlanReport:
     plans = plan_rows(session, [project.id])
     actuals = actual_rows(session, [project.id])
-    paid = paid_source(session, project) if paid_source is not None else None
+    paid = paid_by_month(session, project)
     owners = {o.user_id: o for o in plan_owners(session, project)}
 
     has_project_plan = any(uid is None for _, _, uid, _, _ in plans)
