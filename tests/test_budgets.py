@@ -4,6 +4,7 @@ outbox, actuals from accounting, plan vs actual with the income cross-check, pag
 from __future__ import annotations
 
 import datetime as dt
+import re
 import io
 from decimal import Decimal
 
@@ -225,6 +226,10 @@ def test_a_bad_cell_on_the_page_is_shown_in_place_and_nothing_is_saved(
     client.login("pmgr")
     page = client.get(f"/budgets/versions/{version.id}/edit")
     assert page.status_code == 200
+    # «с <genitive> по <accusative>»: «по апрель», never «по апреля»
+    assert re.search(r"— с [а-я]+[яа] \d{4} по [а-я]+[ьйт] \d{4}", page.get_data(as_text=True))
+    empty = client.get("/budgets/").get_data(as_text=True)
+    assert '<span class="text-muted">0,00</span>' in empty and '"text-muted">0<' not in empty
     good = services.cell_field(art["INC-SPACE"].id, JAN)
     bad = services.cell_field(art["EXP-PRINT"].id, FEB)
     assert f'name="{good}"' in page.get_data(as_text=True)
