@@ -128,8 +128,12 @@ def test_reconciliation_by_hand_split_and_unassign_are_audited(
     payment = pay(db_session, "300.00", inn="7736207543")  # unknown payer: the queue
     with pytest.raises(PermissionDenied):
         billing.allocate_by_hand(db_session, payment, first, "100", actor=manager)
-    with pytest.raises(ValidationError, match="осталось неразнесённых"):
+    with pytest.raises(ValidationError, match="осталось неразнесённых 300,00 руб"):
         billing.allocate_by_hand(db_session, payment, first, "300.01", actor=accountant)
+    big = pay(db_session, "12345.67", inn="7736207543")
+    with pytest.raises(ValidationError, match="осталось неразнесённых 12\u00a0345,67 руб"):
+        billing.allocate_by_hand(db_session, big, first, "12345.68", actor=accountant)
+    assert big.audit_label().endswith("12\u00a0345,67 руб.")
     part = billing.allocate_by_hand(db_session, payment, first, D("100.00"), actor=accountant)
     billing.allocate_by_hand(db_session, payment, second, D("200.00"), actor=accountant)
     assert payment.unallocated == D("0.00")

@@ -4,8 +4,8 @@ outbox, actuals from accounting, plan vs actual with the income cross-check, pag
 from __future__ import annotations
 
 import datetime as dt
-import re
 import io
+import re
 from decimal import Decimal
 
 import pytest

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from erp_crm.auth.permissions import Perm
 from erp_crm.db import Audited, Base, Money, utcnow
+from erp_crm.ui import ru_number
 
 
 class Payment(Audited, Base):
@@ -50,7 +51,7 @@ class Payment(Audited, Base):
     )
 
     def audit_label(self) -> str:
-        return f"п/п № {self.number} от {self.pay_date:%d.%m.%Y}, {self.amount} руб."
+        return f"п/п № {self.number} от {self.pay_date:%d.%m.%Y}, {ru_number(self.amount)} руб."
 
 
 class PaymentAllocation(Audited, Base):
@@ -79,7 +80,7 @@ class PaymentAllocation(Audited, Base):
     payment: Mapped[Payment] = relationship(back_populates="allocations")
 
     def audit_label(self) -> str:
-        return f"{self.amount} руб. → документ {self.document_id}"
+        return f"{ru_number(self.amount)} руб. → документ {self.document_id}"
 
 
 class InvoiceState:

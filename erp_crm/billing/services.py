@@ -26,6 +26,7 @@ from erp_crm.clients.models import Client
 from erp_crm.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from erp_crm.sales_documents.models import Document, DocumentStatus
 from erp_crm.sales_documents.schema import DocumentKind
+from erp_crm.ui import ru_number
 
 _INVOICE_REF = re.compile(
     r"(?:сч(?:[её]т(?:у|а|ам|ов|ы)?)?\.?|счет-договор|invoice)\s*"
@@ -261,12 +262,12 @@ def allocate_by_hand(
         )
     if value > payment.unallocated:
         raise ValidationError(
-            f"В платеже осталось неразнесённых {payment.unallocated} руб.",
+            f"В платеже осталось неразнесённых {ru_number(payment.unallocated)} руб.",
             fields={"amount": "больше остатка платежа"},
         )
     if value > due:
         raise ValidationError(
-            f"По счёту № {invoice.number} осталось к оплате {due} руб.",
+            f"По счёту № {invoice.number} осталось к оплате {ru_number(due)} руб.",
             fields={"amount": "больше долга по счёту"},
         )
     return _allocate(session, payment, invoice, value, "manual", actor)
