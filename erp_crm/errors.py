@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, flash, jsonify, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -101,22 +101,21 @@ def error_response(status: int, message: str, fields: dict[str, Any] | None = No
     return response
 
 
+def _same_site_referrer() -> bool:
+    """A form POST that came from a page of this site: the error may send the user back to it."""
+    back = request.referrer
+    return request.method == "POST" and bool(back) and urlsplit(back).netloc == request.host
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError) -> Response:
         from erp_crm.db import db  # errors is imported by db users; avoid the cycle
 
         db.session.rollback()  # nothing half-written: the whole business action is undone
-        back = request.referrer
-        if (
-            not wants_json()
-            and request.method == "POST"
-            and err.status_code in (400, 409, 422)
-            and back
-            and urlsplit(back).netloc == request.host
-        ):
+        if not wants_json() and err.status_code in (400, 409, 422) and _same_site_referrer():
             flash(err.message, "danger")
-            return redirect(back)  # type: ignore[return-value]
+            return redirect(request.referrer)  # type: ignore[arg-type, return-value]
         return error_response(err.status_code, err.message, err.fields)
 
     @app.errorhandler(DataError)
@@ -137,6 +136,19 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(
             400, "Форма устарела или отправлена не со страницы системы. Обновите страницу."
         )
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(_err: RequestEntityTooLarge) -> Response:
+        """An upload past the limit: say the limit and keep the user on the form they sent."""
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        message = (
+            f"Файл слишком большой: можно загрузить не больше {limit // (1024 * 1024)} МБ за раз. "
+            "Ничего не сохранено — выберите файл поменьше или разделите его на части."
+        )
+        if not wants_json() and _same_site_referrer():
+            flash(message, "danger")
+            return redirect(request.referrer)  # type: ignore[arg-type, return-value]
+        return error_response(413, message)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Response:

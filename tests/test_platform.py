@@ -31,6 +31,32 @@ def test_russian_404_page_and_json_404(client, make_user):
     assert "Страница не найдена" in response.get_data(as_text=True)
 
 
+def test_an_upload_past_the_limit_names_the_limit_and_keeps_the_user_on_the_form(
+    app, client, db_session, make_user, monkeypatch
+):
+    import io
+
+    from sqlalchemy import func
+
+    from erp_crm.clients.models import ImportJob
+
+    make_user("analyst", username="bigfile")
+    client.login("bigfile")
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
+    response = client.submit(
+        "/clients/import",
+        {"file": (io.BytesIO(b"x" * (1536 * 1024)), "base.csv")},
+        content_type="multipart/form-data",
+        headers={"Referer": "http://localhost/clients/import"},
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/clients/import")
+    page = client.get("/clients/import").get_data(as_text=True)
+    assert "не больше 1 МБ за раз" in page and "Ничего не сохранено" in page
+    assert db_session.scalar(select(func.count()).select_from(ImportJob)) == 0
+    bare = client.post("/clients/import", data=b"x" * (1536 * 1024))  # no referrer: the page
+    assert bare.status_code == 413 and "не больше 1 МБ" in bare.get_data(as_text=True)
+
+
 def test_unexpected_errors_show_no_stack_trace(tmp_path):
     from erp_crm.auth.access import public
     from tests.conftest import make_test_app
