@@ -130,6 +130,8 @@ def test_reconciliation_by_hand_split_and_unassign_are_audited(
         billing.allocate_by_hand(db_session, payment, first, "100", actor=manager)
     with pytest.raises(ValidationError, match="осталось неразнесённых 300,00 руб"):
         billing.allocate_by_hand(db_session, payment, first, "300.01", actor=accountant)
+    with pytest.raises(ValidationError, match="Укажите номер счёта"):
+        billing.find_invoice(db_session, "  ")
     big = pay(db_session, "12345.67", inn="7736207543")
     with pytest.raises(ValidationError, match="осталось неразнесённых 12\u00a0345,67 руб"):
         billing.allocate_by_hand(db_session, big, first, "12345.68", actor=accountant)
@@ -203,6 +205,11 @@ def test_payments_pages_and_api(client, db_session, two_invoices, make_user, api
     client.login("billacc")
     queue = client.get("/payments/?show=unallocated").get_data(as_text=True)
     assert "не наш" in queue
+    page = f"http://localhost/payments/{payment.id}"
+    empty = client.submit(f"/payments/{payment.id}/allocate", {"invoice": "", "amount": ""},
+                          headers={"Referer": page})
+    assert empty.status_code == 302 and empty.headers["Location"] == page
+    assert "Укажите номер счёта" in client.get(page).get_data(as_text=True)
     response = client.submit(f"/payments/{payment.id}/allocate",
                              {"invoice": first.number, "amount": "10,00"})
     assert response.status_code == 302

@@ -298,6 +298,10 @@ def get_payment(session: Session, payment_id: int) -> Payment:
 
 
 def find_invoice(session: Session, number: str, *, client_id: int | None = None) -> Document:
+    if not (number or "").strip():
+        raise ValidationError(
+            "Укажите номер счёта, на который разнести платёж.", fields={"invoice": "не указан"}
+        )
     query = select(Document).where(
         Document.kind == DocumentKind.INVOICE.value,
         Document.number == (number or "").strip(),
