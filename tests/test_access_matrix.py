@@ -35,6 +35,7 @@ class Case:
 CASES = [
     Case("static", "GET", "/static/css/app.css", PUBLIC),
     Case("main.health", "GET", "/healthz", PUBLIC),
+    Case("main.favicon", "GET", "/favicon.ico", PUBLIC, anonymous=301, logged_in=301),
     Case("main.index", "GET", "/", ANY),
     Case("auth.login", "GET", "/login", PUBLIC, logged_in=302),
     Case("auth.login", "POST", "/login", PUBLIC, anonymous=200, logged_in=302),

@@ -57,6 +57,14 @@ def test_an_upload_past_the_limit_names_the_limit_and_keeps_the_user_on_the_form
     assert bare.status_code == 413 and "не больше 1 МБ" in bare.get_data(as_text=True)
 
 
+def test_the_favicon_is_served(client):
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 301
+    icon = client.get(answer.headers["Location"])
+    assert icon.status_code == 200 and icon.data.startswith(b"<svg")
+    assert 'rel="icon"' in client.get("/login").get_data(as_text=True)
+
+
 def test_unexpected_errors_show_no_stack_trace(tmp_path):
     from erp_crm.auth.access import public
     from tests.conftest import make_test_app

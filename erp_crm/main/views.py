@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
@@ -20,3 +20,10 @@ def index() -> str:
 def health() -> Response:
     db.session.execute(text("SELECT 1"))
     return jsonify(status="ok")
+
+
+@bp.route("/favicon.ico")
+@public
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico before they read the page's <link rel="icon">."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
