@@ -373,3 +373,19 @@ def test_the_dry_run_overlay_takes_back_a_failed_batch_and_indexes_names_when_as
     overlay.add(8, services.ClientData(name="Бета"))
     overlay.undo()
     assert set(overlay.overrides) == {7} and overlay.find(set(), set(), {"бета"}) == []
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_row_without_a_name_and_with_a_bad_email_is_rejected_for_both(
+    db_session, make_user, tmp_path, dry_run
+):
+    analyst = make_user("analyst")
+    set_actor(db_session, analyst)
+    path = tmp_path / "noname.csv"
+    path.write_bytes(csv_bytes([["Наименование", "ИНН", "E-mail"], ["", "7707083893", "не-почта"]]))
+    report = importing.import_file(db_session, path, "noname.csv", dry_run=dry_run, actor=analyst)
+    [row] = report["rows"]
+    assert row["action"] == "reject"
+    assert row["errors"]["name"] == "Укажите наименование."
+    assert "contact.emails" in row["errors"]
+    assert db_session.scalar(select(func.count()).select_from(Client)) == 0

@@ -224,7 +224,8 @@ class Engine:
                     raise checked
                 contact = checked or validate_contact(session, row.contact)
             except ValidationError as err:
-                return Outcome(row.number, "reject", name=name, errors=_contact_errors(err))
+                errors = {**_new_client_errors(row, target), **_contact_errors(err)}
+                return Outcome(row.number, "reject", name=name, errors=errors)
         if writer is None:
             return self._check(row, target, batch, actor)
         if target is not None and writer.is_pending(target):
@@ -379,6 +380,26 @@ def _guess_kind(data: services.ClientData) -> str:
     if len(inn) == 12 or (data.name or "").upper().startswith("ИП "):
         return ClientKind.SOLE_TRADER.value
     return ClientKind.LEGAL.value
+
+
+def _new_client_errors(row: ParsedRow, target: Any) -> dict[str, str]:
+    """What is wrong with the client a row would create (no name, a wrong ИНН…), for a row that
+    is rejected for its contact first: the report names every problem of the row at once."""
+    if target is not None:
+        return {}
+    data = services.ClientData.from_mapping(row.changes)
+    if "kind" not in row.changes:
+        data.kind = _guess_kind(data)
+    try:
+        services.check_client(
+            replace(data, external_id=None, curator_id=None),
+            None,
+            curator_active=lambda _user_id: True,
+            external_id_owner=lambda _code: None,
+        )
+    except ValidationError as err:
+        return _errors(err)
+    return {}
 
 
 def _errors(err: DomainError) -> dict[str, str]:
