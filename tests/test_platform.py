@@ -113,6 +113,16 @@ def test_demo_data_fills_an_empty_database_once(app, client, db_session, runner_
     assert kinds == {"legal", "sole_trader", "person"}
     pairs = dedupe.scored_pairs(db_session)
     assert len(pairs) >= 6
+    # the demo invoices were issued in date order: the numbers grow with the dates
+    from erp_crm.sales_documents.models import Document
+
+    invoices = db_session.execute(
+        select(Document.seq, Document.doc_date)
+        .where(Document.kind == "invoice")
+        .order_by(Document.year, Document.seq)
+    ).all()
+    assert len(invoices) >= 5
+    assert [day for _, day in invoices] == sorted(day for _, day in invoices)
 
 
 def test_wsgi_is_two_lines_and_layout_exists():

@@ -25,14 +25,18 @@ def load_demo_documents(session: Session, users: dict[str, User], *, limit: int 
     ).all()
     issued = 0
     today = dt.date.today()
-    for n, deal in enumerate(deals):
+    # In date order, as an accountant issues them: numbers grow with the dates. The older
+    # invoices first (31, 28 … 7 days ago), then today's full packages.
+    dated = [
+        (today - dt.timedelta(days=40 - 3 * n), deal) for n, deal in enumerate(deals) if n >= 3
+    ]
+    for day, deal in [*dated, *((None, deal) for deal in deals[:3])]:
         try:
             with session.begin_nested():
-                if n < 3:
+                if day is None:
                     issued += len(services.issue_package(session, deal, actor=accountant))
                 else:
-                    services.issue_document(session, deal, "invoice", actor=accountant,
-                                            on=today - dt.timedelta(days=40 - 3 * n))
+                    services.issue_document(session, deal, "invoice", actor=accountant, on=day)
                     issued += 1
         except DomainError:
             continue  # a demo deal without ИНН, say: skip it
