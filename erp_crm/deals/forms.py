@@ -57,7 +57,10 @@ class LostForm(AppForm):
 
 class StandLineForm(AppForm):
     stand_id = SelectField(
-        "Свободный стенд", choices=[], validators=[DataRequired("Выберите стенд.")]
+        "Свободный стенд",
+        choices=[],
+        validators=[DataRequired("Выберите стенд.")],
+        render_kw={"data-searchable": "Номер стенда, зал или площадь"},
     )
     hold_until = date_field("Бронь до (включительно)")
 

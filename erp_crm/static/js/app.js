@@ -51,3 +51,26 @@ window.postJson = async function (url, payload, expected, fallback) {
   const message = (body && body.error && body.error.message) || fallback[status] || fallback[500];
   return { ok: false, message };
 };
+// Long selects become searchable (Tom Select from npm): <select data-searchable="placeholder">.
+// The native select stays the form's field, so the page works the same without scripts.
+function makeSearchable(root) {
+  if (typeof TomSelect === "undefined") {
+    return;
+  }
+  root.querySelectorAll("select[data-searchable]").forEach((select) => {
+    if (select.tomselect) {
+      return;
+    }
+    new TomSelect(select, {
+      // The search box sits in the dropdown: the control keeps its height while one types, so
+      // the buttons below do not jump away from the pointer when it closes.
+      plugins: ["dropdown_input"],
+      maxOptions: null,
+      allowEmptyOption: true,
+      placeholder: select.dataset.searchable,
+      render: { no_results: () => '<div class="no-results">Ничего не найдено</div>' },
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", () => makeSearchable(document));
+document.addEventListener("htmx:load", (event) => makeSearchable(event.target));
