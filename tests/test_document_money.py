@@ -249,7 +249,16 @@ def test_lines_and_discount_are_refused_while_documents_are_issued(
         ).status_code
         == 409
     )
+    # the card offers no control that would be refused, and says why
+    client.login("freezemgr")
+    card = client.get(f"/deals/{deal.id}").get_data(as_text=True)
+    assert 'id="pricing-frozen"' in card and "аннулируйте его на странице документа" in card
+    for action in ("/lines/stand", "/lines/service", "/discount", f"/deals/lines/{line.id}/remove"):
+        assert action not in card, action
 
     services.cancel_document(db_session, invoice, actor=actor, reason="меняем состав")
+    db_session.commit()
+    card = client.get(f"/deals/{deal.id}").get_data(as_text=True)
+    assert 'id="pricing-frozen"' not in card and "/lines/service" in card
     deal_lines.set_discount(db_session, deal, "percent", "10", "акция", actor=actor)
     assert deal.amount == money(invoice.amount * D("0.9"))

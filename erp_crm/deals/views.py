@@ -331,10 +331,14 @@ def _render_card(deal: Deal, status: int = 200, **given: Any) -> tuple[str, int]
     base_total = sum((line.base_amount for line in deal.lines), start=0)
     discount_total = sum((line.discount for line in deal.lines), start=0)
     can_work = access.can_work_deal(current_user, deal)
+    # Lines, discount and prices as the issued documents say them: no controls that would refuse.
+    frozen = signals.answers(signals.deal_pricing_refusal, deal, session=db.session)
     return render_template(
         "deals/show.html",
         deal=deal,
         can_work=can_work,
+        can_reprice=can_work and deal.outcome != "lost" and not frozen,
+        pricing_frozen=frozen[0] if frozen else None,
         changes=changes,
         stages=stages,
         actors=actors,
