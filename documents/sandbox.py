@@ -8,14 +8,26 @@ data (dicts, lists, str, Decimal, date), never ORM objects.
 Two kinds of "undefined": issuing uses StrictUndefined (an unknown placeholder stops the issue with
 a message), previews use VisibleUndefined, which prints ⟦name⟧ so the admin sees what is unknown
 instead of a silent blank.
+
+Every render is bounded (a template is code an admin uploaded): the text it produces may not pass
+DOCUMENTS_RENDER_MAX_CHARS (the output is counted as it is generated, and `'A' * 10**7` or
+`[x] * 10**7` is refused before it is built), and the template's own code may not run longer
+than DOCUMENTS_RENDER_SECONDS — a trace function on the template's frames only (their code is
+named "<template>") checks the clock on every line, so nested loops over long strings stop with
+a message instead of holding a worker for minutes.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import DictLoader, StrictUndefined, Undefined, nodes
+from jinja2 import DictLoader, StrictUndefined, Template, Undefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -45,8 +57,103 @@ class VisibleUndefined(Undefined):
         return False
 
 
+class TemplateProblem(Exception):
+    """A template cannot be used: syntax, sandbox violation, unknown placeholder. Russian text."""
+
+
+def max_chars() -> int:
+    return int(os.environ.get("DOCUMENTS_RENDER_MAX_CHARS", str(2_000_000)))
+
+
+def max_seconds() -> float:
+    return float(os.environ.get("DOCUMENTS_RENDER_SECONDS", "10"))
+
+
+def _too_long() -> TemplateProblem:
+    return TemplateProblem(
+        f"Шаблон выводит слишком много текста (больше {max_chars():,} знаков): проверьте циклы и "
+        "повторения в шаблоне. Документ не сформирован.".replace(",", "\u00a0")
+    )
+
+
+def _too_slow() -> TemplateProblem:
+    return TemplateProblem(
+        f"Шаблон обрабатывается дольше {max_seconds():g} с: проверьте вложенные циклы. "
+        "Документ не сформирован."
+    )
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Stop the template's own code after `seconds` (see the module's doc); nested renders keep
+    the outer deadline."""
+    previous = sys.gettrace()
+    if getattr(previous, "is_render_deadline", False):
+        yield
+        return
+    end = time.monotonic() + seconds
+
+    def on_line(frame: Any, event: str, arg: Any) -> Any:
+        if time.monotonic() > end:
+            raise _too_slow()
+        return on_line
+
+    def on_call(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename == "<template>":
+            return on_line(frame, event, arg)
+        return None
+
+    on_call.is_render_deadline = True  # type: ignore[attr-defined]
+    sys.settrace(on_call)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+class LimitedTemplate(Template):
+    """render() with the output counted as it is generated and the deadline on (docxtpl calls
+    render() on what the environment's from_string gives it, so DOCX is bounded the same way)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        ctx = self.new_context(dict(*args, **kwargs))
+        limit = max_chars()
+        try:
+            with _deadline(max_seconds()):
+                pieces: list[str] = []
+                size = 0
+                for piece in self.root_render_func(ctx):
+                    size += len(piece)
+                    if size > limit:
+                        raise _too_long()
+                    pieces.append(piece)
+                return "".join(pieces)
+        except TemplateProblem:
+            raise
+        except Exception:  # noqa: BLE001 - Jinja's own render() hands every error to this
+            self.environment.handle_exception()
+        raise AssertionError("unreachable")  # handle_exception always raises
+
+
+class LimitedEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with repetition (`*`) and power (`**`) checked before they run."""
+
+    template_class = LimitedTemplate
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                    if len(seq) * times > max_chars():
+                        raise _too_long()
+        elif operator == "**" and isinstance(right, int) and right > 1000:
+            raise TemplateProblem("В шаблоне слишком большая степень числа.")
+        return super().call_binop(context, operator, left, right)
+
+
 def make_env(*, preview: bool = False) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = LimitedEnvironment(
         autoescape=True,
         undefined=VisibleUndefined if preview else StrictUndefined,
         # An empty loader: {% include %}/{% import %}/{% extends %} find nothing (TemplateNotFound)
@@ -57,10 +164,6 @@ def make_env(*, preview: bool = False) -> ImmutableSandboxedEnvironment:
     )
     env.filters.update(FILTERS)
     return env
-
-
-class TemplateProblem(Exception):
-    """A template cannot be used: syntax, sandbox violation, unknown placeholder. Russian text."""
 
 
 def describe_error(err: Exception) -> str:
@@ -130,7 +233,8 @@ def placeholder_paths(source: str, env: ImmutableSandboxedEnvironment | None = N
             visit(child, aliases)
 
     visit(tree, {})
-    return {p for p in paths if p and p != "loop" and not p.startswith("loop.")}
+    builtins = {"loop", *env.globals}  # range(), namespace(), cycler()…: Jinja's, not the data's
+    return {p for p in paths if p and p.split(".")[0] not in builtins}
 
 
 def check_placeholders(paths: set[str], known: set[str]) -> PlaceholderReport:

@@ -80,6 +80,8 @@ CASES = [
     Case("api.upload_template", "POST", "/api/v1/document-templates", ADMIN, ok=400),
     Case("api.preview_template", "POST", "/api/v1/document-templates/{doc_template}/preview",
          ADMIN),
+    Case("api.activate_template", "POST", "/api/v1/document-templates/{doc_template}/active",
+         ADMIN, data={"active": False}),
     # Last: really issues a corrected invoice (and cancels the old one).
     Case("documents.correct", "POST", "/documents/{doc_invoice}/correct", ISSUERS, ok=302),
 ]
@@ -111,6 +113,7 @@ def build(session, admin) -> dict:
         project=project,
         actor=admin,
     )
+    templates_admin.preview_template(session, template, actor=admin)  # so it may be activated
     job = PrintJob(project_id=project.id, kind="invoice", created_by_id=admin.id,
                    deal_ids=[deal.id], total=1, status="running", failed=[])
     session.add(job)

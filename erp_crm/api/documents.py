@@ -1,5 +1,5 @@
 """API: sales documents — list and issue for a deal, metadata with SHA-256, files, cancel;
-document templates — upload (checked) and preview with demo data."""
+document templates — upload (checked), preview with demo data, activation after the preview."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ TEMPLATE = {
         "sha256": {"type": "string"},
         "version": {"type": "string"},
         "is_active": {"type": "boolean"},
+        "previewed_at": {"type": ["string", "null"], "format": "date-time"},
     },
 }
 
@@ -233,6 +234,7 @@ def template_json(template: DocumentTemplate) -> dict[str, Any]:
         "sha256": template.sha256,
         "version": template.version,
         "is_active": template.is_active,
+        "previewed_at": template.previewed_at.isoformat() if template.previewed_at else None,
     }
 
 
@@ -287,6 +289,28 @@ def preview_template(template_id: int) -> Response:
     template = db.session.get(DocumentTemplate, template_id)
     if template is None:
         raise NotFound("Шаблон не найден.")
-    result = templates_admin.preview_template(template, actor=api_user())
+    result = templates_admin.preview_template(db.session, template, actor=api_user())
     fmt = "docx" if result.filename.endswith(".docx") else "pdf"
     return send_bytes(result.content, result.filename, fmt)
+
+
+@api_route(
+    "/document-templates/<int:template_id>/active",
+    "POST",
+    summary="Включить шаблон для его вида (только после предпросмотра) или отключить его",
+    tag="documents",
+    perm=Perm.TEMPLATES_MANAGE,
+    request_schema={
+        "type": "object",
+        "required": ["active"],
+        "properties": {"active": {"type": "boolean"}},
+    },
+    response_schema=TEMPLATE,
+)
+def activate_template(template_id: int) -> dict:
+    body = json_body()
+    template = db.session.get(DocumentTemplate, template_id)
+    if template is None:
+        raise NotFound("Шаблон не найден.")
+    templates_admin.set_active(db.session, template, body["active"], actor=api_user())
+    return template_json(template)

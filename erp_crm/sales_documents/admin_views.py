@@ -97,15 +97,16 @@ def upload() -> Response:
         project=project,
         actor=current_user,
     )
-    flash(f"Шаблон «{template.name}» загружен и проверен; он используется для новых "
-          "документов.", "success")
+    flash(f"Шаблон «{template.name}» загружен и проверен. Откройте предпросмотр и, если документ "
+          "выглядит как нужно, включите шаблон: до этого действует прежний.", "success")
     return redirect(url_for("document_templates.index"))
 
 
 @bp.route("/<int:template_id>/preview")
 @require_permission(Perm.TEMPLATES_MANAGE)
 def preview(template_id: int) -> Response:
-    result = templates_admin.preview_template(_template(template_id), actor=current_user)
+    template = _template(template_id)
+    result = templates_admin.preview_template(db.session, template, actor=current_user)
     fmt = "docx" if result.filename.endswith(".docx") else "pdf"
     return send_bytes(result.content, result.filename, fmt, inline=fmt == "pdf")
 

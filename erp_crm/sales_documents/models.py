@@ -177,7 +177,7 @@ class DocumentFile(Base):
 
 class DocumentTemplate(Audited, Base):
     """An uploaded template of a kind, for all projects or one. The newest active one wins;
-    otherwise the shipped template in templates/ is used."""
+    otherwise the shipped template in templates/ is used. Activated only after a preview."""
 
     __tablename__ = "document_templates"
     __table_args__ = (
@@ -197,9 +197,12 @@ class DocumentTemplate(Audited, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A new upload waits inactive: the admin previews it, then activates it for its kind.
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    previewed_at: Mapped[dt.datetime | None]
+    previewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     @property
     def version(self) -> str:

@@ -19,6 +19,7 @@ from documents.render_html import check_html_template, render_template_pdf
 from documents.sandbox import TemplateProblem
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
+from erp_crm.db import utcnow
 from erp_crm.errors import PermissionDenied, ValidationError
 from erp_crm.projects.models import Project
 from erp_crm.sales_documents import template_store
@@ -144,6 +145,7 @@ def upload_template(
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
         content=data,
+        is_active=False,
         uploaded_by_id=actor.id,
     )
     session.add(template)
@@ -152,7 +154,13 @@ def upload_template(
 
 
 def set_active(session: Session, template: DocumentTemplate, active: bool, *, actor: User) -> None:
+    """Switch a template on or off for its kind; on only after someone looked at its preview."""
     _ensure_admin(actor)
+    if active and template.previewed_at is None:
+        raise ValidationError(
+            f"Сначала откройте предпросмотр шаблона «{template.name}» и проверьте документ: "
+            "шаблон включается только после предпросмотра."
+        )
     template.is_active = active
     session.flush()
 
@@ -171,9 +179,14 @@ def preview_bytes(kind: str, engine: str, data: bytes, *, preview: bool = False)
         ) from err
 
 
-def preview_template(template: DocumentTemplate, *, actor: User) -> Preview:
+def preview_template(session: Session, template: DocumentTemplate, *, actor: User) -> Preview:
+    """The template rendered on demo data; a successful preview makes it ready to activate."""
     _ensure_admin(actor)
-    return _preview(template.kind, template.engine, template.content, f"template-{template.id}")
+    found = _preview(template.kind, template.engine, template.content, f"template-{template.id}")
+    template.previewed_at = utcnow()
+    template.previewed_by_id = actor.id
+    session.flush()
+    return found
 
 
 def preview_shipped(kind: str, engine: str, *, actor: User) -> Preview:
