@@ -265,8 +265,9 @@ def test_a_vat_invoice_names_the_payment_orders_that_paid_before_it(db_session, 
     actor = db_session.get(User, first.issued_by_id)
     pay(db_session, "100.00", guid=first.guid, on=dt.date.today())
     deal = db_session.get(Deal, first.deal_id)
-    documents.issue_document(db_session, deal, "act", actor=actor)
-    vat = documents.issue_document(db_session, deal, "vat_invoice", actor=actor)
+    documents.issue_document(db_session, deal, "act", actor=actor, confirm_early=True)
+    vat = documents.issue_document(db_session, deal, "vat_invoice", actor=actor,
+                                   confirm_early=True)
     assert vat.snapshot["payments"] == [{"number": "77", "date": dt.date.today().isoformat()}]
     assert f"№ 77 от {dt.date.today():%d.%m.%Y}" in pdf_text(vat.files[0].content)
 

@@ -330,7 +330,7 @@ def test_pipeline_rules_protect_what_deals_use(db_session, make_user, world):
         pipelines.add_stage(
             db_session,
             sales,
-            pipelines.StageData(name="Ещё договор", percent=65, trigger="contract_issued"),
+            pipelines.StageData(name="Ещё договор", percent=65, trigger="contract_signed"),
             actor=admin,
         )
     assert "уже переводит" in err.value.fields["trigger"]

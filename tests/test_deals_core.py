@@ -151,13 +151,15 @@ def test_only_the_deals_manager_or_head_works_it(world, db_session, make_user):
     deal_lines.add_registration_line(db_session, world["deal"], actor=head)
 
 
-def test_issuing_a_contract_moves_the_deal_forward_only(world, db_session):
+def test_a_signed_contract_moves_the_deal_forward_only(world, db_session):
     deal, manager = world["deal"], world["manager"]
     deal_lines.add_stand_line(db_session, deal, world["stands"][1], actor=manager)
-    assert services.fire_trigger(db_session, deal, "contract_issued", actor=manager)
+    # the seeded sale stage follows the signing; issuing alone binds no stage of the pipeline
+    assert not services.fire_trigger(db_session, deal, "contract_issued", actor=manager)
+    assert services.fire_trigger(db_session, deal, "contract_signed", actor=manager)
     assert deal.stage.percent == 70
     services.move_to_stage(db_session, deal, stage(db_session, "sales", 90), actor=manager)
-    assert not services.fire_trigger(db_session, deal, "contract_issued", actor=manager)
+    assert not services.fire_trigger(db_session, deal, "contract_signed", actor=manager)
     assert db_session.scalar(select(Stage.percent).where(Stage.id == deal.stage_id)) == 90
 
 

@@ -145,9 +145,11 @@ def test_each_document_of_a_deal_takes_the_vat_rate_of_its_own_date(db_session, 
     invoice = services.issue_document(
         db_session, deal, "invoice", actor=admin, on=dt.date(2025, 12, 20)
     )
-    act = services.issue_document(db_session, deal, "act", actor=admin, on=dt.date(2026, 1, 15))
+    act = services.issue_document(
+        db_session, deal, "act", actor=admin, on=dt.date(2026, 1, 15), confirm_early=True
+    )
     vat_invoice = services.issue_document(
-        db_session, deal, "vat_invoice", actor=admin, on=dt.date(2026, 1, 15)
+        db_session, deal, "vat_invoice", actor=admin, on=dt.date(2026, 1, 15), confirm_early=True
     )
 
     # VAT per line, rounded half-up, the total the sum of the rounded lines.

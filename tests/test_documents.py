@@ -243,7 +243,10 @@ def test_every_kind_is_issued_with_number_date_parties_inn_and_totals(db_session
     deal = make_deal(db_session, admin, name="ООО «Рога & Копыта <Север>»")
     kinds = ["application", "contract", "checklist", "invoice", "act", "vat_invoice"]
     day = dt.date(2026, 11, 23)
-    docs = {k: services.issue_document(db_session, deal, k, actor=admin, on=day) for k in kinds}
+    docs = {  # the act before the exhibition (March 2027): confirmed by the user
+        k: services.issue_document(db_session, deal, k, actor=admin, on=day, confirm_early=True)
+        for k in kinds
+    }
     for kind, doc in docs.items():
         pdf = next(f for f in doc.files if f.format == "pdf").content
         text = pdf_text(pdf)
@@ -299,10 +302,14 @@ def test_act_needs_an_invoice_or_contract_and_a_vat_invoice_needs_its_act(db_ses
     with pytest.raises(Conflict, match="к акту"):
         services.issue_document(db_session, deal, "vat_invoice", actor=admin)
     services.issue_document(db_session, deal, "invoice", actor=admin)
-    act = services.issue_document(db_session, deal, "act", actor=admin)
-    vat = services.issue_document(db_session, deal, "vat_invoice", actor=admin)
+    with pytest.raises(Conflict, match="ещё не прошла \\(закрытие 12.03.2027\\)"):
+        services.issue_document(db_session, deal, "act", actor=admin)
+    act = services.issue_document(db_session, deal, "act", actor=admin, confirm_early=True)
+    vat = services.issue_document(  # dated on the closing day: no confirmation asked
+        db_session, deal, "vat_invoice", actor=admin, on=dt.date(2027, 3, 12)
+    )
     with pytest.raises(Conflict):
-        services.issue_document(db_session, deal, "vat_invoice", actor=admin)
+        services.issue_document(db_session, deal, "vat_invoice", actor=admin, confirm_early=True)
     with pytest.raises(Conflict, match="Сначала аннулируйте документ «Счёт-фактура"):
         services.cancel_document(db_session, act, actor=admin, reason="ошибка")
     corrected = services.issue_correction(db_session, vat, actor=admin, reason="адрес")
@@ -325,11 +332,17 @@ def test_cancelling_keeps_the_number_and_the_next_document_takes_a_new_one(db_se
     assert (correction.number, correction.corrects_id) == ("3", again.id)
 
 
-def test_issuing_the_contract_moves_the_deal_where_the_pipeline_says(db_session, admin):
+def test_the_signed_contract_not_the_printed_one_makes_the_sale(db_session, admin):
     deal = make_deal(db_session, admin)
-    services.issue_document(db_session, deal, "contract", actor=admin)
+    before = deal.stage_id
+    contract = services.issue_document(db_session, deal, "contract", actor=admin)
+    assert deal.stage_id == before and deal.outcome == "open"  # printed: nothing is sold yet
+    services.set_status(db_session, contract, "sent", actor=admin)
+    assert deal.stage_id == before
+    services.set_status(db_session, contract, "signed", actor=admin)
     stage = db_session.get(Stage, deal.stage_id)
-    assert stage.trigger == "contract_issued"
+    assert (stage.trigger, stage.is_sale, deal.outcome) == ("contract_signed", True, "won")
+    assert contract.signed_at is not None and contract.sent_at is not None
 
 
 def test_a_manager_issues_only_for_own_deals(db_session, admin, make_user):
@@ -513,6 +526,18 @@ def test_a_manager_issues_from_the_deal_card_and_downloads_the_frozen_file(
     page = client.get(again.headers["Location"]).get_data(as_text=True)
     assert "уже выставлен" in page
     assert db_session.scalar(select(func.count(Document.id))) == 1
+    # an act before the exhibition: the panel's button asks, the form carries the answer
+    panel = client.get(f"/documents/deal/{deal.id}/panel").get_data(as_text=True)
+    assert "ещё не прошла (закрытие 12.03.2027)" in panel and 'name="confirm_early"' in panel
+    unconfirmed = client.submit(f"/documents/deal/{deal.id}/issue", {"kind": "act"},
+                                headers={"Referer": f"http://localhost/deals/{deal.id}"})
+    assert "подтвердите выставление" in client.get(unconfirmed.headers["Location"]).get_data(
+        as_text=True)
+    confirmed = client.submit(f"/documents/deal/{deal.id}/issue",
+                              {"kind": "act", "confirm_early": "1"},
+                              headers={"Referer": f"http://localhost/deals/{deal.id}"})
+    assert confirmed.status_code == 302
+    assert db_session.scalar(select(func.count(Document.id)).where(Document.kind == "act")) == 1
 
 
 def test_api_issue_read_file_and_cancel(client, db_session, make_user, api_token, org):
@@ -524,6 +549,9 @@ def test_api_issue_read_file_and_cancel(client, db_session, make_user, api_token
     created = client.post(f"/api/v1/deals/{deal.id}/documents", json={"kind": "invoice"},
                           headers=headers)
     assert created.status_code == 201, created.get_json()
+    early = client.post(f"/api/v1/deals/{deal.id}/documents", json={"kind": "act"},
+                        headers=headers)
+    assert early.status_code == 409 and "ещё не прошла" in early.get_json()["error"]["message"]
     body = created.get_json()
     assert body["number"] == "1" and body["amount"] == str(deal.amount)
     meta = client.get(f"/api/v1/documents/{body['id']}", headers=headers).get_json()

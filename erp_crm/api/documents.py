@@ -150,6 +150,11 @@ def deal_documents(deal_id: int) -> dict:
                 "description": "дата документа (по умолчанию сегодня): с 2000-01-01 и не "
                 "позже чем через год от сегодняшнего дня, иначе 422",
             },
+            "confirm_early": {
+                "type": "boolean",
+                "description": "акт или счёт-фактура с датой до закрытия выставки: без "
+                "подтверждения (true) — 409 с объяснением",
+            },
         },
     },
     response_schema=DOCUMENT,
@@ -160,7 +165,12 @@ def issue_document(deal_id: int) -> tuple[dict, int]:
     body = json_body()
     on = services.parse_document_date(body.get("date"))
     document = services.issue_document(
-        db.session, deal, str(body.get("kind", "")), actor=api_user(), on=on
+        db.session,
+        deal,
+        str(body.get("kind", "")),
+        actor=api_user(),
+        on=on,
+        confirm_early=body.get("confirm_early") is True,
     )
     return document_json(document), 201
 

@@ -75,7 +75,7 @@ class Stage(Audited, Base):
     """A stage with its percentage (0% interest … 100% closing documents, seed 003).
 
     `is_sale`: reaching it counts the deal as a sale (reserved stands become sold; a stand or m²
-    line is required). `trigger`: an event that moves deals here (e.g. 'contract_issued').
+    line is required). `trigger`: an event that moves deals here (e.g. 'contract_signed').
     """
 
     __tablename__ = "stages"

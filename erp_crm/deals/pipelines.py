@@ -24,6 +24,7 @@ SALES_CODE = "sales"
 # Events that move deals forward (deals.services.fire_trigger): raised by documents and payments.
 TRIGGERS = {
     "contract_issued": "Выставлен договор",
+    "contract_signed": "Подписан договор",
     "invoice_issued": "Выставлен счёт",
     "prepayment_received": "Получена предоплата",
     "closing_documents": "Выставлены закрывающие документы",

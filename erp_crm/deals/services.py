@@ -330,7 +330,7 @@ def mark_lost(
 
 
 def fire_trigger(session: Session, deal: Deal, event: str, *, actor: User) -> bool:
-    """Move the deal forward to its pipeline's stage bound to `event` (e.g. 'contract_issued').
+    """Move the deal forward to its pipeline's stage bound to `event` (e.g. 'contract_signed').
 
     Never moves a deal backwards or out of a lost state; returns whether it moved.
     """

@@ -44,12 +44,15 @@ from erp_crm.sales_documents.schema import (
 
 log = logging.getLogger(__name__)
 
-# Stage triggers of the pipelines (seeded in migration 0003) fired by issuing a kind.
+# Stage triggers of the pipelines (seeded in migration 0003) fired by issuing a kind, and by
+# marking a kind signed: issued, sent and signed are separate facts, and the sale stage
+# («Договор подписан, счёт выставлен») follows the signing, not the printing (migration 0015).
 TRIGGERS = {
     DocumentKind.CONTRACT: "contract_issued",
     DocumentKind.INVOICE: "invoice_issued",
     DocumentKind.ACT: "closing_documents",
 }
+SIGNED_TRIGGERS = {DocumentKind.CONTRACT: "contract_signed"}
 
 
 def payment_states(session: Session, documents: list[Document]) -> dict[int, str]:
@@ -149,9 +152,30 @@ def _check_deal(deal: Deal, kind: str) -> None:
         raise Conflict(f"У контрагента «{client.name}» не указан ИНН: он нужен в документе.")
 
 
-def _fire(session: Session, deal: Deal, kind: str, actor: User) -> str | None:
+EARLY_KINDS = (DocumentKind.ACT.value, DocumentKind.VAT_INVOICE.value)
+
+
+def needs_early_confirmation(deal: Deal, kind: str, on: dt.date | None = None) -> bool:
+    """An act / VAT invoice dated before the exhibition's last day: the services are not given."""
+    closing = deal.project.closing_date
+    return kind in EARLY_KINDS and closing is not None and (on or dt.date.today()) < closing
+
+
+def _check_services_rendered(deal: Deal, kind: str, doc_date: dt.date) -> None:
+    if needs_early_confirmation(deal, kind, doc_date):
+        raise Conflict(
+            f"Выставка «{deal.project.name}» ещё не прошла (закрытие "
+            f"{deal.project.closing_date:%d.%m.%Y}), а «{KIND_LABELS[DocumentKind(kind)]}» "
+            f"от {doc_date:%d.%m.%Y} подтверждает оказанные услуги. Если услуги действительно "
+            "оказаны, подтвердите выставление."
+        )
+
+
+def _fire(
+    session: Session, deal: Deal, kind: str, actor: User, triggers: dict = TRIGGERS
+) -> str | None:
     """Move the deal where the pipeline says; a refused move never blocks the document."""
-    event = TRIGGERS.get(DocumentKind(kind))
+    event = triggers.get(DocumentKind(kind))
     if event is None:
         return None
     try:
@@ -218,8 +242,12 @@ def prepare_issue(
     actor: User,
     on: dt.date | None = None,
     corrects: Document | None = None,
+    confirm_early: bool = False,
 ) -> PendingIssue:
-    """Check, number and record a document (flushed, without files yet); see issue_document."""
+    """Check, number and record a document (flushed, without files yet); see issue_document.
+
+    An act or a VAT invoice dated before the exhibition has closed states services that have not
+    been rendered yet: refused unless the user confirms it (`confirm_early`)."""
     access.ensure(
         access.can_issue(actor, deal),
         "Выставлять документы по сделке может её менеджер, руководитель ОП или бухгалтер.",
@@ -232,6 +260,8 @@ def prepare_issue(
     check_document_date(doc_date)
     _check_deal(deal, kind)
     pre = _prerequisites(session, deal, kind)
+    if corrects is None and not confirm_early:
+        _check_services_rendered(deal, kind, doc_date)
     if corrects is None and active_of_kind(session, deal.id, kind):
         raise Conflict(
             f"Документ «{KIND_LABELS[DocumentKind(kind)]}» по сделке уже выставлен: аннулируйте "
@@ -342,12 +372,15 @@ def issue_document(
     actor: User,
     on: dt.date | None = None,
     corrects: Document | None = None,
+    confirm_early: bool = False,
 ) -> Document:
     """Issue one document of the deal: number, render, freeze. Returns the flushed Document.
 
     All in the caller's transaction: a failure anywhere rolls the number back with the rest.
     """
-    item = prepare_issue(session, deal, kind, actor=actor, on=on, corrects=corrects)
+    item = prepare_issue(
+        session, deal, kind, actor=actor, on=on, corrects=corrects, confirm_early=confirm_early
+    )
     rendering.render_pending([item])
     return finish_issue(session, item, actor=actor)
 
@@ -483,6 +516,8 @@ def set_status(session: Session, document: Document, status: str, *, actor: User
         document.signed_at = utcnow()
         document.sent_at = document.sent_at or document.signed_at
     session.flush()
+    if status == DocumentStatus.SIGNED.value:
+        _fire(session, deal, document.kind, actor, SIGNED_TRIGGERS)
     return document
 
 

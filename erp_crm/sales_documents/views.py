@@ -81,6 +81,7 @@ def deal_panel(deal_id: int) -> str:
         can_issue=access.can_issue(current_user, deal),
         missing_package=[k for k in PACKAGE_KINDS if k not in active],
         payment_states=services.payment_states(db.session, documents),
+        early={k.value for k in DocumentKind if services.needs_early_confirmation(deal, k.value)},
     )
 
 
@@ -90,7 +91,12 @@ def issue(deal_id: int) -> Response:
     deal = _deal(deal_id)
     on = services.parse_document_date(request.form.get("date"))
     document = services.issue_document(
-        db.session, deal, request.form.get("kind", ""), actor=current_user, on=on
+        db.session,
+        deal,
+        request.form.get("kind", ""),
+        actor=current_user,
+        on=on,
+        confirm_early=request.form.get("confirm_early") == "1",
     )
     flash(f"Выставлен документ: {document.audit_label()}.", "success")
     return _to_deal(deal.id)
