@@ -65,7 +65,8 @@ budget_approved = _signal(
 clients_reassigned = _signal(
     "clients-reassigned",
     "A leaver's clients went to other curators (sender: the leaver User; session, to_users, "
-    "actor). Receivers move their own records along and answer {label: count} for the summary.",
+    "actor, with_receivables: move the leaver's won deals that still have unpaid invoices "
+    "too). Receivers move their own records along and answer {label: count} for the summary.",
 )
 client_merged = _signal(
     "client-merged",

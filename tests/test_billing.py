@@ -317,3 +317,35 @@ def test_merging_clients_moves_deals_documents_and_payments_and_the_undo_moves_t
     assert db_session.get(Document, invoice.id).client_id == duplicate.id
     assert db_session.get(Payment, payment.id).client_id == duplicate.id
     assert db_session.get(Deal, deal.id).client_id == duplicate.id
+
+
+@pytest.mark.parametrize("with_receivables", [True, False])
+def test_a_leavers_won_deals_with_unpaid_invoices_go_to_the_new_curator(
+    db_session, org, make_user, with_receivables
+):
+    from erp_crm.clients import services as client_services
+    from tests.test_documents import sell
+
+    leaver = make_user("sales_manager", username="leaver")
+    heir = make_user("sales_manager", username="heir")
+    head = make_user("head_of_sales", username="reassign_head")
+    owing = sell(db_session, make_deal(db_session, leaver), leaver)
+    settled = sell(db_session, make_deal(db_session, leaver, client=owing.client, stand_no=1),
+                   leaver)
+    unpaid = documents.issue_document(db_session, owing, "invoice", actor=leaver)
+    paid = documents.issue_document(db_session, settled, "invoice", actor=leaver)
+    pay(db_session, str(unpaid.amount - D("0.01")), guid=unpaid.guid)  # a kopeck still owed
+    pay(db_session, str(paid.amount), guid=paid.guid)
+    assert (owing.outcome, settled.outcome) == ("won", "won")
+
+    result = client_services.reassign_clients(
+        db_session, leaver, [heir, leaver], actor=head, with_receivables=with_receivables
+    )
+    assert owing.manager_id == (heir.id if with_receivables else leaver.id)
+    assert settled.manager_id == leaver.id  # nothing to collect: the sale stays the leaver's
+    assert result.moved_along.get("сделок с неоплаченными счетами") == (
+        1 if with_receivables else None)
+    assert result.per_user == {heir.id: 1}  # the leaver is never a recipient
+    with pytest.raises(ValidationError) as refused:
+        client_services.reassign_clients(db_session, leaver, [leaver], actor=head)
+    assert "не самого уходящего" in refused.value.fields["to_users"]

@@ -28,6 +28,7 @@ EXPECTED = {
     "clients_reassigned": {
         "erp_crm.deals.receivers:move_open_deals",
         "erp_crm.activities.receivers:move_planned_contacts",
+        "erp_crm.billing.receivers:move_receivable_deals",
     },
     "document_issued": {"erp_crm.integration.receivers:on_issued"},
     "document_cancelled": {"erp_crm.integration.receivers:on_cancelled"},

@@ -1,7 +1,7 @@
 """How payments answer the other areas' signals: the deal's stage on the first payment, the
 client card's timeline, invoices' payment state, the paid column of plan vs actual, a VAT
-invoice's payment orders, and the refusal to cancel a paid invoice. Connected when
-erp_crm.billing is imported."""
+invoice's payment orders, the leaver's receivable deals on reassignment, and the refusal to
+cancel a paid invoice. Connected when erp_crm.billing is imported."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ from erp_crm.billing.models import INVOICE_STATE_LABELS, Payment, PaymentAllocat
 from erp_crm.clients import timeline as client_timeline
 from erp_crm.clients.models import Client
 from erp_crm.deals import services as deal_services
-from erp_crm.deals.models import Deal
+from erp_crm.deals.models import Deal, Outcome
 from erp_crm.errors import DomainError
 from erp_crm.projects.models import Project
-from erp_crm.sales_documents.models import Document
+from erp_crm.sales_documents.models import Document, DocumentStatus
+from erp_crm.sales_documents.schema import DocumentKind
 from erp_crm.ui import ru_number
 
 
@@ -118,3 +119,35 @@ def project_paid_by_month(
         key = (f"{day:%Y-%m}", manager_id)
         paid[key] = paid.get(key, services.ZERO) + Decimal(str(amount))
     return paid
+
+
+@signals.clients_reassigned.connect
+def move_receivable_deals(
+    leaver: User,
+    *,
+    session: Session,
+    to_users: list[User],
+    with_receivables: bool = False,
+    **_: object,
+) -> dict[str, int] | None:
+    """The leaver's won deals with money still owed follow their clients' new curators, so the
+    debts are collected (open deals move in any case, by the deals area)."""
+    if not with_receivables:
+        return None
+    invoices = session.execute(
+        select(Document.id, Document.amount, Deal)
+        .join(Deal, Deal.id == Document.deal_id)
+        .where(
+            Deal.manager_id == leaver.id,
+            Deal.outcome != Outcome.OPEN.value,
+            Document.kind == DocumentKind.INVOICE.value,
+            Document.status != DocumentStatus.CANCELLED.value,
+        )
+    ).all()
+    paid = services.paid_amounts(session, [doc_id for doc_id, _, _ in invoices])
+    owing = {deal.id: deal for doc_id, amount, deal in invoices if amount > paid.get(doc_id, 0)}
+    for deal in owing.values():  # through the ORM: each change gets its audit row
+        curator = session.scalar(select(Client.curator_id).where(Client.id == deal.client_id))
+        deal.manager_id = curator if curator and curator != leaver.id else to_users[0].id
+    session.flush()
+    return {"сделок с неоплаченными счетами": len(owing)} if owing else None

@@ -87,6 +87,9 @@ class ReassignForm(AppForm):
     to_user_ids = SelectMultipleField(
         "Кому (поровну)", choices=[], validators=[DataRequired("Выберите получателей.")]
     )
+    with_receivables = BooleanField(
+        "Передать и выигранные сделки с неоплаченными счетами (дебиторку)", default=True
+    )
 
 
 class CompetitorParticipationForm(AppForm):

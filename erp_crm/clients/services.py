@@ -337,9 +337,17 @@ class ReassignResult:
 
 
 def reassign_clients(
-    session: Session, from_user: User, to_users: list[User], *, actor: User
+    session: Session,
+    from_user: User,
+    to_users: list[User],
+    *,
+    actor: User,
+    with_receivables: bool = True,
 ) -> ReassignResult:
     """Hand every client (and contact) curated by `from_user` over to `to_users`, evenly.
+
+    The areas above move their records along (open deals, planned contacts; with
+    `with_receivables`, the won deals whose invoices are still unpaid, so somebody collects).
 
     One business action: every moved client gets its own audit row (curator old → new) and the
     departing manager's record gets a summary row.
@@ -348,7 +356,9 @@ def reassign_clients(
         raise PermissionDenied()
     targets = [u for u in to_users if u.id != from_user.id]
     if not targets:
-        raise ValidationError(fields={"to_users": "Выберите, кому передать клиентов."})
+        raise ValidationError(
+            fields={"to_users": "Выберите, кому передать клиентов: не самого уходящего сотрудника."}
+        )
     if any(not u.is_active for u in targets):
         raise ValidationError(
             fields={"to_users": "Нельзя передать клиентов отключённому пользователю."}
@@ -374,7 +384,12 @@ def reassign_clients(
     moved_contacts = len(contacts)
     moved_along: dict[str, int] = {}
     for answer in signals.answers(
-        signals.clients_reassigned, from_user, session=session, to_users=targets, actor=actor
+        signals.clients_reassigned,
+        from_user,
+        session=session,
+        to_users=targets,
+        actor=actor,
+        with_receivables=with_receivables,
     ):
         for label, count in answer.items():
             moved_along[label] = moved_along.get(label, 0) + count

@@ -44,7 +44,13 @@ def reassign() -> Response | tuple[str, int]:
         if from_user is None or None in to_users:
             raise NotFound("Пользователь не найден.")
         try:
-            result = services.reassign_clients(db.session, from_user, to_users, actor=current_user)
+            result = services.reassign_clients(
+                db.session,
+                from_user,
+                to_users,
+                actor=current_user,
+                with_receivables=bool(form.with_receivables.data),
+            )
         except ValidationError as err:
             apply_errors(form, err)
         else:
