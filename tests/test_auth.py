@@ -383,3 +383,38 @@ def test_parallel_failures_from_one_address_never_pass_its_limit(race_engine):
     assert all(isinstance(r, str) for r in results), results
     assert _failures(race_engine, ip="10.0.2.1") == RACE_POLICY.max_failures_per_ip
     assert sum("Слишком много" in r for r in results) == 14 - RACE_POLICY.max_failures_per_ip
+
+
+def test_ended_and_outlived_login_sessions_are_pruned_and_an_old_one_no_longer_works(
+    app, db_session, make_user
+):
+    import datetime as dt
+
+    from sqlalchemy import func, select, update
+
+    from erp_crm.auth import services as auth_services
+    from erp_crm.auth.models import LoginSession
+    from erp_crm.db import utcnow
+
+    user = make_user("analyst", username="pruned")
+    old, ended, live = app.test_client(), app.test_client(), app.test_client()
+    for device in (old, ended, live):
+        device.login("pruned")
+    ended.submit("/logout")
+    rows = db_session.scalars(select(LoginSession).order_by(LoginSession.id)).all()
+    assert len(rows) == 3 and rows[1].ended_at is not None
+    now = utcnow()
+    db_session.execute(  # the first login is 31 days old; the logout was two days ago
+        update(LoginSession).where(LoginSession.id == rows[0].id)
+        .values(created_at=now - dt.timedelta(days=31))
+    )
+    db_session.execute(
+        update(LoginSession).where(LoginSession.id == rows[1].id)
+        .values(ended_at=now - dt.timedelta(days=2))
+    )
+    db_session.commit()
+    assert old.get("/").status_code == 302  # outlived: back to the login page
+    assert live.get("/").status_code == 200
+    assert auth_services.prune_login_sessions(db_session) == 2
+    assert db_session.scalar(select(func.count()).select_from(LoginSession)) == 1
+    assert db_session.scalar(select(LoginSession.user_id)) == user.id

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -252,8 +252,27 @@ def authenticate(
     return user
 
 
+# A login session lives at most this long (the remember-me cookie lasts 14 days); ended and
+# outlived rows are deleted at the next login of anyone (see prune_login_sessions).
+LOGIN_SESSION_MAX_AGE = dt.timedelta(days=30)
+ENDED_SESSION_KEPT = dt.timedelta(days=1)
+
+
+def prune_login_sessions(session: Session, now: dt.datetime | None = None) -> int:
+    """Delete login sessions that ended a day ago or outlived LOGIN_SESSION_MAX_AGE."""
+    now = now or utcnow()
+    result = session.execute(
+        delete(LoginSession).where(
+            (LoginSession.ended_at < now - ENDED_SESSION_KEPT)
+            | (LoginSession.created_at < now - LOGIN_SESSION_MAX_AGE)
+        )
+    )
+    return result.rowcount
+
+
 def start_login_session(session: Session, user: User) -> None:
     """A new login session for this browser; `user.get_id()` carries its secret from now on."""
+    prune_login_sessions(session)
     token = secrets.token_urlsafe(32)
     session.add(LoginSession(user_id=user.id, token_hash=_token_digest(token)))
     session.flush()
@@ -305,6 +324,7 @@ def load_session_user(session: Session, session_id: str) -> User | None:
             LoginSession.token_hash == _token_digest(token),
             LoginSession.user_id == user.id,
             LoginSession.ended_at.is_(None),
+            LoginSession.created_at >= utcnow() - LOGIN_SESSION_MAX_AGE,
         )
     )
     if live is None:
