@@ -264,3 +264,48 @@ def test_lines_and_discount_are_refused_while_documents_are_issued(
     assert 'id="pricing-frozen"' not in card and "/lines/service" in card
     deal_lines.set_discount(db_session, deal, "percent", "10", "акция", actor=actor)
     assert deal.amount == money(invoice.amount * D("0.9"))
+
+
+# --- the seller's tax regime: УСН without VAT, УСН with 5% / 7% ----------------------------------
+
+
+def test_an_organization_without_vat_prints_its_basis_and_no_vat(db_session, admin, org):
+    from erp_crm.organizations import services as org_services
+
+    data = org_services.OrganizationData.from_model(org)
+    data.vat_regime, data.vat_rate = "exempt", "none"
+    data.vat_exempt_basis = "НДС не облагается на основании ст. 145 НК РФ"
+    org_services.update_organization(db_session, org, data, actor=admin)
+    deal = make_deal(db_session, admin)
+    invoice = services.issue_document(db_session, deal, "invoice", actor=admin)
+    assert invoice.amount == deal.amount and invoice.vat_amount == D("0.00")
+    text = " ".join(pdf_text(invoice.files[0].content).split())
+    assert "Без НДС (НДС не облагается на основании ст. 145 НК РФ)" in text
+    assert "НДС 22%" not in text
+    assert invoice.snapshot["payment"]["purpose"].endswith("НДС не облагается")
+
+
+@pytest.mark.parametrize("rate", ["5", "7"])
+def test_a_simplified_regime_organization_charges_its_reduced_rate(db_session, admin, org, rate):
+    from erp_crm.organizations import services as org_services
+
+    data = org_services.OrganizationData.from_model(org)
+    data.vat_regime, data.vat_rate = "simplified_vat", rate
+    org_services.update_organization(db_session, org, data, actor=admin)
+    deal = make_deal(db_session, admin)
+    invoice = services.issue_document(db_session, deal, "invoice", actor=admin)
+    expected = money(deal.amount * D(rate) / (100 + D(rate)))
+    assert (invoice.amount, invoice.vat_amount) == (deal.amount, expected)
+    text = " ".join(pdf_text(invoice.files[0].content).split())
+    assert f"В том числе НДС {rate}%" in text
+    assert formatting.amount(expected).replace("\u00a0", " ") in text
+
+
+def test_the_regime_and_its_rate_must_agree(db_session, admin, org):
+    from erp_crm.organizations import services as org_services
+
+    data = org_services.OrganizationData.from_model(org)
+    data.vat_regime, data.vat_rate = "simplified_vat", "22"
+    with pytest.raises(ValidationError) as refused:
+        org_services.update_organization(db_session, org, data, actor=admin)
+    assert "5%" in refused.value.fields["vat_rate"] and "7%" in refused.value.fields["vat_rate"]

@@ -28,4 +28,7 @@ class OrganizationForm(AppForm):
     chief_accountant_name = StringField("ФИО главного бухгалтера", validators=[Optional()])
     vat_regime = SelectField("Налогообложение", choices=choices(VAT_REGIME_LABELS.items()))
     vat_rate = SelectField("Ставка НДС по умолчанию", choices=choices(VAT_RATE_CHOICES.items()))
+    vat_exempt_basis = StringField(
+        "Основание «Без НДС» (для режима без НДС)", validators=[Optional(), Length(max=300)]
+    )
     payment_days = StringField("Срок оплаты счёта, банковских дней")

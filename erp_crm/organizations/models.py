@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -34,6 +35,9 @@ VAT_RATE_CHOICES = {
     "none": "Без НДС",
 }
 
+# What documents of an organization without VAT say instead of the VAT amount (editable).
+DEFAULT_VAT_EXEMPT_BASIS = "НДС не облагается на основании п. 2 ст. 346.11 НК РФ"
+
 DEFAULT_PAYMENT_DAYS = 5
 MAX_PAYMENT_DAYS = 60
 
@@ -66,6 +70,7 @@ class Organization(Audited, TimestampMixin, Base):
         "chief_accountant_name": "Главный бухгалтер",
         "vat_regime": "Налоговый режим",
         "vat_rate": "Ставка НДС в документах",
+        "vat_exempt_basis": "Основание «Без НДС» в документах",
         "payment_days": "Срок оплаты счёта, банковских дней",
         "stamp_image": "Изображение печати",
         "signature_image": "Изображение подписи руководителя",
@@ -95,6 +100,9 @@ class Organization(Audited, TimestampMixin, Base):
     chief_accountant_name: Mapped[str | None] = mapped_column(String(200))
     vat_regime: Mapped[str] = mapped_column(String(20), default=VatRegime.GENERAL.value)
     vat_rate: Mapped[str] = mapped_column(String(8), default="auto")
+    vat_exempt_basis: Mapped[str] = mapped_column(
+        String(300), default=DEFAULT_VAT_EXEMPT_BASIS, server_default=DEFAULT_VAT_EXEMPT_BASIS
+    )
     # «Оплатить не позднее …»: banking days of the Russian production calendar after the invoice.
     payment_days: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_PAYMENT_DAYS, server_default=str(DEFAULT_PAYMENT_DAYS)
@@ -107,6 +115,16 @@ class Organization(Audited, TimestampMixin, Base):
 
     def audit_label(self) -> str:
         return self.short_name
+
+    def document_vat_rate(self, line_rate: Decimal | None) -> Decimal | None:
+        """The rate a document of this organization prints for a line priced at `line_rate`
+        (the line's setting resolved on the document's date): on ОСН the line's own; on УСН
+        with VAT the organization's 5% or 7% for every taxed line; without VAT none."""
+        if self.vat_regime == VatRegime.EXEMPT.value:
+            return None
+        if self.vat_regime == VatRegime.SIMPLIFIED_VAT.value:
+            return None if line_rate is None or line_rate == 0 else Decimal(self.vat_rate)
+        return line_rate
 
     @property
     def is_sole_trader(self) -> bool:

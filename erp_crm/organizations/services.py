@@ -12,6 +12,7 @@ from erp_crm.core import requisites as rq
 from erp_crm.errors import Conflict, NotFound, ValidationError
 from erp_crm.organizations.models import (
     DEFAULT_PAYMENT_DAYS,
+    DEFAULT_VAT_EXEMPT_BASIS,
     MAX_PAYMENT_DAYS,
     VAT_RATE_CHOICES,
     Organization,
@@ -53,6 +54,7 @@ class OrganizationData:
     chief_accountant_name: str | None = None
     vat_regime: str = VatRegime.GENERAL.value
     vat_rate: str = "auto"
+    vat_exempt_basis: str = DEFAULT_VAT_EXEMPT_BASIS
     # Text from the form or the API; an int once validated.
     payment_days: str | int = DEFAULT_PAYMENT_DAYS
 
@@ -128,6 +130,10 @@ def validate(
         if data.vat_rate not in _RATES_BY_REGIME[regime]:
             allowed = ", ".join(VAT_RATE_CHOICES[r] for r in sorted(_RATES_BY_REGIME[regime]))
             errors["vat_rate"] = f"Для выбранного режима допустимо: {allowed}."
+    if not data.vat_exempt_basis:
+        data.vat_exempt_basis = DEFAULT_VAT_EXEMPT_BASIS
+    elif len(data.vat_exempt_basis) > 300:
+        errors["vat_exempt_basis"] = "Основание — не длиннее 300 знаков."
     days = _payment_days(data.payment_days)
     if days is None:
         errors["payment_days"] = (

@@ -13,9 +13,10 @@ from documents.money import resolve_rate
 from erp_crm.core.text import display_phone
 from erp_crm.core.workdays import add_working_days
 from erp_crm.deals.models import Deal
-from erp_crm.organizations.models import Organization
+from erp_crm.organizations.models import Organization, VatRegime
 from erp_crm.sales_documents.schema import (
     KIND_LABELS,
+    NO_VAT_LABEL,
     line_dict,
     public_lines,
     totals_dict,
@@ -66,9 +67,12 @@ def _buyer(deal: Deal) -> dict[str, Any]:
     }
 
 
-def _lines(deal: Deal, on: dt.date) -> tuple[list[dict[str, Any]], Decimal]:
+def _lines(
+    deal: Deal, on: dt.date, organization: Organization
+) -> tuple[list[dict[str, Any]], Decimal]:
     """The deal's lines at the VAT rate of the document's date `on` (a line priced «auto» in
-    2025 is 22% on a 2026 document; the amount with VAT stays the price)."""
+    2025 is 22% on a 2026 document; the amount with VAT stays the price), as the seller's tax
+    regime has it (УСН: its 5% / 7%, or no VAT)."""
     lines = []
     area = Decimal(0)
     for no, line in enumerate(deal.lines, start=1):
@@ -81,7 +85,7 @@ def _lines(deal: Deal, on: dt.date) -> tuple[list[dict[str, Any]], Decimal]:
                 unit_code=line.unit_code,
                 quantity=line.quantity,
                 amount=line.amount,
-                vat_rate=resolve_rate(line.vat_setting, on),
+                vat_rate=organization.document_vat_rate(resolve_rate(line.vat_setting, on)),
             )
         )
         area += line.area_m2 or Decimal(0)
@@ -143,8 +147,10 @@ def build(
 ) -> dict[str, Any]:
     """The context of one document of a deal (see schema.PLACEHOLDERS)."""
     project = deal.project
-    lines, area = _lines(deal, doc_date)
-    totals = totals_dict(lines, area)
+    lines, area = _lines(deal, doc_date, organization)
+    exempt = organization.vat_regime == VatRegime.EXEMPT.value
+    no_vat = f"Без НДС ({organization.vat_exempt_basis})" if exempt else NO_VAT_LABEL
+    totals = totals_dict(lines, area, no_vat=no_vat)
     payment_days = organization.payment_days
     due = add_working_days(doc_date, payment_days)  # banking days, Russian production calendar
     discount = ""
@@ -190,7 +196,7 @@ def build(
                 + (
                     f"в т.ч. НДС {formatting.amount(totals['vat_amount'])} руб."
                     if totals["vat_amount"]
-                    else "без НДС"
+                    else ("НДС не облагается" if exempt else "без НДС")
                 )
             ),
         },

@@ -208,13 +208,17 @@ def line_dict(
     }
 
 
-def totals_dict(lines: list[dict[str, Any]], area_m2: Decimal = Decimal(0)) -> dict[str, Any]:
+def totals_dict(
+    lines: list[dict[str, Any]], area_m2: Decimal = Decimal(0), *, no_vat: str = NO_VAT_LABEL
+) -> dict[str, Any]:
+    """`no_vat`: what a line or a document without VAT says (an organization without VAT puts
+    its basis there: «Без НДС (НДС не облагается на основании …)»)."""
     total = sum((ln["amount"] for ln in lines), Decimal("0.00"))
     vat = sum((ln["vat_amount"] for ln in lines), Decimal("0.00"))
     rates = {ln["_rate"] for ln in lines}
-    by_rate = vat_by_rate(lines)
+    by_rate = vat_by_rate(lines, no_vat=no_vat)
     if rates == {None} or not lines:
-        label, rate_text = NO_VAT_LABEL, "Без НДС"
+        label, rate_text = no_vat, "Без НДС"
     elif len(rates) == 1:
         rate_text = rate_label(next(iter(rates)))
         label = f"В том числе НДС {rate_text}"
@@ -227,14 +231,14 @@ def totals_dict(lines: list[dict[str, Any]], area_m2: Decimal = Decimal(0)) -> d
         "vat_label": label,
         "vat_rate": rate_text,
         "by_rate": by_rate,
-        "vat_text": vat_text(by_rate),
+        "vat_text": vat_text(by_rate, no_vat=no_vat),
         "words": formatting.amount_in_words(total),
         "count": len(lines),
         "area_m2": area_m2,
     }
 
 
-def vat_by_rate(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def vat_by_rate(lines: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL) -> list[dict[str, Any]]:
     """The lines' sums per VAT rate (highest rate first, «Без НДС» last): each the sum of its
     rounded lines, so the groups add up to the totals."""
     groups: dict[Decimal | None, dict[str, Any]] = {}
@@ -244,7 +248,7 @@ def vat_by_rate(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
             rate,
             {
                 "rate": rate_label(rate),
-                "label": NO_VAT_LABEL if rate is None else f"В том числе НДС {rate_label(rate)}",
+                "label": no_vat if rate is None else f"В том числе НДС {rate_label(rate)}",
                 "amount": Decimal("0.00"),
                 "net_amount": Decimal("0.00"),
                 "vat_amount": Decimal("0.00"),
@@ -257,10 +261,10 @@ def vat_by_rate(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [groups[r] for r in order]
 
 
-def vat_text(by_rate: list[dict[str, Any]]) -> str:
+def vat_text(by_rate: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL) -> str:
     """One line for a sentence: «В том числе НДС 22%: 1 220,00 руб.; НДС 10%: 100,00 руб.»."""
     if not by_rate or all(g["rate"] == rate_label(None) for g in by_rate):
-        return NO_VAT_LABEL
+        return no_vat
     parts = []
     for g in by_rate:
         if g["rate"] == rate_label(None):
