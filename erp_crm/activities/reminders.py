@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from erp_crm.activities.models import Activity, ReminderSent, Status
 from erp_crm.activities.services import to_local
 from erp_crm.auth.models import User
-from erp_crm.core import mail
+from erp_crm.core import mail as smtp_mail
 from erp_crm.core.mail import MailSettings
 from erp_crm.db import take_write_lock, utcnow
 
@@ -110,7 +110,7 @@ def message_for(activity: Activity, user: User, settings: MailSettings) -> Email
 
 
 def _send(message: EmailMessage, settings: MailSettings) -> None:
-    mail.send(message, settings)
+    smtp_mail.send(message, settings)
 
 
 def send_due(
@@ -139,7 +139,7 @@ def send_due(
     for row, message, activity_id in outgoing:
         try:
             _send(message, settings)
-        except mail.MailError as err:
+        except smtp_mail.MailError as err:
             error: str | None = err.reply[:500]
             report.failed += 1
             log.warning("Reminder %s for activity %s not sent: %s", row.id, activity_id, err)
