@@ -61,9 +61,9 @@ def clean(data: AddressData) -> dict[str, str | None]:
     values: dict[str, str | None] = {}
     for name, label in LABELS.items():
         try:
-            value = clean_text(
-                getattr(data, name), label, limit=column_length(getattr(PostalAddress, name))
-            )
+            # the postcode is checked after its spaces go («443 110»)
+            limit = 20 if name == "postcode" else column_length(getattr(PostalAddress, name))
+            value = clean_text(getattr(data, name), label, limit=limit)
         except BadValue as err:
             errors[name] = str(err)
             continue
