@@ -28,7 +28,6 @@ from erp_crm.mailing.models import (
 )
 from tests.deal_fixtures import make_client
 from tests.mailing_fixtures import ADDRESS, client_with_address
-from tests.mailing_fixtures import smtp_server  # noqa: F401 (a fixture)
 
 MM = 72 / 25.4  # PDF points per mm
 
