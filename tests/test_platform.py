@@ -4,7 +4,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import erp_crm.models  # noqa: F401
 from erp_crm.auth.models import User
@@ -79,6 +79,14 @@ def test_demo_data_fills_an_empty_database_once(app, client, db_session, runner_
     assert kinds == {"legal", "sole_trader", "person"}
     pairs = dedupe.scored_pairs(db_session)
     assert len(pairs) >= 6
+    # most clients have a postal address by its parts, a few letters came back
+    from erp_crm.mailing.models import PostalAddress
+
+    live = db_session.scalar(select(func.count(Client.id)).where(Client.merged_into_id.is_(None)))
+    postal = db_session.scalars(select(PostalAddress)).all()
+    assert len(postal) > 0.8 * live
+    assert all(len(a.postcode) == 6 and a.postcode.isdigit() for a in postal)
+    assert sum(a.returned for a in postal) >= 1
 
 
 def test_wsgi_is_two_lines_and_layout_exists():
