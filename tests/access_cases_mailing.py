@@ -66,6 +66,24 @@ CASES = [
     Case("mailing.mail_retry", "POST", "/mailing/log/999999/retry", KEEPERS, ok=404),
     Case("mailing.settings", "GET", "/mailing/settings", ADMIN),
     Case("mailing.settings", "POST", "/mailing/settings", ADMIN, ok=422),
+    Case("api.list_selections", "GET", "/api/v1/mailing/selections", KEEPERS),
+    Case("api.create_selection", "POST", "/api/v1/mailing/selections", KEEPERS, ok=422),
+    Case(
+        "api.selection_entries", "GET", "/api/v1/mailing/selections/{m_selection}/entries", KEEPERS
+    ),
+    Case(
+        "api.create_campaign",
+        "POST",
+        "/api/v1/mailing/selections/{m_selection}/campaigns",
+        KEEPERS,
+        ok=422,
+    ),
+    Case("api.get_campaign", "GET", "/api/v1/mailing/campaigns/{m_campaign}", KEEPERS),
+    Case("api.campaign_pdf", "POST", "/api/v1/mailing/campaigns/{m_campaign}/pdf", KEEPERS, ok=400),
+    Case("api.campaign_export", "GET", "/api/v1/mailing/campaigns/{m_campaign}/export", KEEPERS),
+    Case("api.send_deal_document", "POST", "/api/v1/deals/999999/mail", SENDERS, ok=404),
+    Case("api.deal_mail", "GET", "/api/v1/deals/999999/mail", ANY, ok=404),
+    Case("api.mail_status", "GET", "/api/v1/mail/999999", ANY, ok=404),
     Case("mailing_public.unsubscribe", "GET", "/m/unsubscribe/forged", PUBLIC, ok=400),
     Case("mailing_public.unsubscribe", "POST", "/m/unsubscribe/forged", PUBLIC, ok=400),
 ]
