@@ -26,7 +26,7 @@ PREVIEW_ROWS = 300
 
 def _pdf(data: bytes, name: str) -> Response:
     response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
