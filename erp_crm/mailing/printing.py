@@ -10,6 +10,7 @@ silently. Large campaigns are rendered in chunks of pages and merged, so memory 
 from __future__ import annotations
 
 import textwrap
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -246,21 +247,19 @@ def labels_pdf(
     g = Geometry.of(fmt)
     check_format(g)
     chunks: list[bytes] = []
-    pending: list[RenderTask] = []
+    in_flight: deque = deque()  # futures of the chunks being rendered, in order
+    limit = max(pool.workers(), 1) + 1  # a chunk ready for each worker: bounded memory
     report: list[tuple[int, str]] = []
     shrunk = count = pages_total = 0
     batch: list[list[Label]] = []
-    in_flight = max(pool.workers(), 1) * 2  # chunks rendered at once: bounded memory
 
     def submit(final: bool = False) -> None:
         nonlocal batch
-        if batch or final:
-            context = _context(g, batch, report=report if final else None)
-            pending.append(RenderTask("html", LABELS_TEMPLATE, context))
-            batch = []
-        if pending and (final or len(pending) >= in_flight):
-            chunks.extend(pool.render_all(pending))
-            pending.clear()
+        context = _context(g, batch, report=report if final else None)
+        in_flight.append(pool.submit(RenderTask("html", LABELS_TEMPLATE, context)))
+        batch = []
+        while len(in_flight) > (0 if final else limit):
+            chunks.append(in_flight.popleft().result())
             if progress:
                 progress(count)
 
@@ -275,10 +274,10 @@ def labels_pdf(
         pages_total += 1
         if len(batch) == PAGES_PER_CHUNK:
             submit()
-    if batch or report or not (chunks or pending):
+    if batch or report or not (chunks or in_flight):
         submit(final=True)
-    elif pending:
-        chunks.extend(pool.render_all(pending))
+    while in_flight:
+        chunks.append(in_flight.popleft().result())
     pdf = chunks[0] if len(chunks) == 1 else merge_pdfs(chunks)
     return LabelReport(pdf, count, pages_total, report, shrunk)
 
