@@ -494,3 +494,17 @@ def test_sent_document_is_marked_sent_and_listed_on_the_deal(db_session, smtp_se
     assert row.document_id is None
     outbox.send_due(db_session, config=config)
     assert db_session.scalars(select(MailMessage.status)).all() == ["sent"]
+
+
+def test_the_send_command_sends_the_due_emails_once(db_session, smtp_server, runner_factory, app):
+    inbox, config = smtp_server()
+    _queue(db_session)
+    db_session.commit()
+    saved = {k: app.config.get(k) for k in config}
+    app.config.update(config)
+    try:
+        result = runner_factory().invoke(args=["mailing", "send"])
+    finally:
+        app.config.update(saved)
+    assert result.exit_code == 0, result.output
+    assert "отправлено 1" in result.output and len(inbox.mails) == 1

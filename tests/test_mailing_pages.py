@@ -103,7 +103,8 @@ def test_returned_mail_goes_to_the_clean_up_list_and_a_fix_clears_it(client, db_
     assert marked.status_code == 302
     listing = client.get("/mailing/cleanup").get_data(as_text=True)
     assert "ООО «Вернулось»" in listing and "Нет такого адреса" in listing
-    assert "письмо вернулось" in client.get(f"/clients/{firm.id}").get_data(as_text=True)
+    card = client.get(f"/clients/{firm.id}").get_data(as_text=True)
+    assert "письмо вернулось" in card and "Письмо вернулось: Нет такого адреса" in card
     fixed = client.submit(f"/mailing/addresses/client/{firm.id}", {**ADDRESS, "building": "д. 25"})
     assert fixed.status_code == 302
     assert "ООО «Вернулось»" not in client.get("/mailing/cleanup").get_data(as_text=True)

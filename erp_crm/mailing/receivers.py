@@ -67,13 +67,25 @@ def deal_mail_block(
 
 @signals.client_timeline.connect
 def sent_mail_events(client: Client, *, session: Session, **_: object) -> list[TimelineEvent]:
+    """The e-mails sent to the client, and the letters that came back (returned mail)."""
+    returned = [
+        TimelineEvent(
+            at=row.returned_at,
+            kind="mailing.returned",
+            title=f"Письмо вернулось: {row.returned_reason} ({row.one_line()})",
+            details={"address_id": row.id},
+            actor_id=row.returned_by_id,
+        )
+        for row in addresses.addresses_of_client(session, client).values()
+        if row.returned and row.returned_at
+    ]
     rows = session.scalars(
         select(MailMessage)
         .where(MailMessage.client_id == client.id, MailMessage.status == "sent")
         .order_by(MailMessage.sent_at.desc())
         .limit(50)
     ).all()
-    return [
+    return returned + [
         TimelineEvent(
             at=row.sent_at,
             kind="mailing.sent",

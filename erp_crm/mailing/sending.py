@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from erp_crm.audit.services import record
@@ -228,14 +229,19 @@ def unsubscribe(session: Session, token: str) -> tuple[CampaignRecipient, bool]:
     existing = session.scalar(select(Unsubscribe).where(Unsubscribe.email == row.email))
     if existing is not None:
         return row, False
-    session.add(
-        Unsubscribe(
-            email=row.email,
-            client_id=row.client_id,
-            contact_id=row.contact_id,
-            campaign_id=row.campaign_id,
-        )
-    )
+    try:
+        with session.begin_nested():  # a second click racing this one meets the UNIQUE
+            session.add(
+                Unsubscribe(
+                    email=row.email,
+                    client_id=row.client_id,
+                    contact_id=row.contact_id,
+                    campaign_id=row.campaign_id,
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        return row, False
     from erp_crm.db import utcnow
 
     row.unsubscribed_at = utcnow()
