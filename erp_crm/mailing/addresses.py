@@ -92,7 +92,10 @@ def address_of(
         if contact_id is None
         else PostalAddress.contact_id == contact_id
     )
-    return session.scalar(query)
+    # After a merge the survivor may hold its duplicate's address too: the good, newest one.
+    return session.scalar(
+        query.order_by(PostalAddress.returned, PostalAddress.updated_at.desc(), PostalAddress.id)
+    )
 
 
 def _ensure_can_edit(actor: User, client: Client, contact: ContactPerson | None) -> None:

@@ -10,6 +10,7 @@ silently. Large campaigns are rendered in chunks of pages and merged, so memory 
 from __future__ import annotations
 
 import textwrap
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -358,7 +359,7 @@ def save_format(
     if not (fmt and fmt.is_builtin):
         row.name = name
     if fmt is None:
-        row.code = f"custom-{abs(hash((name, actor.id))) % 10**8}"
+        row.code = f"custom-{uuid.uuid4().hex[:12]}"
         session.add(row)
     session.flush()
     return row
