@@ -508,3 +508,24 @@ def test_the_send_command_sends_the_due_emails_once(db_session, smtp_server, run
         app.config.update(saved)
     assert result.exit_code == 0, result.output
     assert "отправлено 1" in result.output and len(inbox.mails) == 1
+
+
+def test_a_merge_moves_the_duplicates_address_and_the_survivor_reads_a_good_one(
+    db_session, analyst
+):
+    from erp_crm.clients import dedupe
+
+    survivor = client_with_address(db_session, analyst, "ООО «Слияние»", None)
+    addresses.mark_returned(
+        db_session, addresses.address_of(db_session, survivor.id), "moved", actor=analyst
+    )
+    duplicate = client_with_address(
+        db_session, analyst, "ООО «Слияние» (дубль)", None, street="ул. Верная"
+    )
+    dedupe.merge_clients(db_session, survivor, duplicate, actor=analyst)
+    db_session.flush()
+    rows = db_session.scalars(
+        select(PostalAddress).where(PostalAddress.client_id == survivor.id)
+    ).all()
+    assert len(rows) == 2
+    assert addresses.address_of(db_session, survivor.id).street == "ул. Верная"
