@@ -529,3 +529,40 @@ def test_a_merge_moves_the_duplicates_address_and_the_survivor_reads_a_good_one(
     ).all()
     assert len(rows) == 2
     assert addresses.address_of(db_session, survivor.id).street == "ул. Верная"
+
+
+def test_project_manuals_go_to_a_campaign_list_stored_once(app, db_session, analyst, smtp_server):
+    from erp_crm.mailing.models import MailAttachment
+    from tests.deal_fixtures import make_project
+
+    inbox, config = smtp_server()
+    project = make_project(db_session, code="MAN27")
+    for i in range(2):
+        client_with_address(
+            db_session, analyst, f"ООО «Руководство-{i}»", None, email=f"m{i}@client.ru"
+        )
+    selection = selections.save_selection(
+        db_session, name="Участники", filter_args={"q": "Руководство"}, actor=analyst
+    )
+    campaign = selections.create_campaign(
+        db_session,
+        selection,
+        name="Руководства",
+        channel="email",
+        subject="Руководство",
+        body="Во вложении техническое руководство.",
+        project_id=project.id,
+        actor=analyst,
+    )
+    with app.app_context():
+        assert (
+            sending.send_campaign(db_session, campaign, actor=analyst, manuals=["technical_manual"])
+            == 2
+        )
+    assert len(db_session.scalars(select(MailAttachment)).all()) == 1
+    outbox.send_due(db_session, config=config)
+    assert sorted(r[0] for r, _ in inbox.mails) == ["m0@client.ru", "m1@client.ru"]
+    for _rcpt, message in inbox.mails:
+        [part] = [p for p in message.walk() if p.get_filename()]
+        assert part.get_filename() == "Техническое руководство участника.pdf"
+        assert part.get_payload(decode=True).startswith(b"%PDF")
