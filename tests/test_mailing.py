@@ -566,3 +566,39 @@ def test_project_manuals_go_to_a_campaign_list_stored_once(app, db_session, anal
         [part] = [p for p in message.walk() if p.get_filename()]
         assert part.get_filename() == "Техническое руководство участника.pdf"
         assert part.get_payload(decode=True).startswith(b"%PDF")
+
+
+def test_a_contact_with_an_address_of_its_own_gets_it(db_session, analyst):
+    client = client_with_address(db_session, analyst, "ООО «Филиал»", None, email="a@client.ru")
+    branch = contact_services.add_contact(
+        db_session,
+        client,
+        contact_services.ContactData(full_name="Сидоров Пётр"),
+        actor=analyst,
+    )
+    addresses.set_address(
+        db_session,
+        client,
+        addresses.AddressData(
+            **{
+                **ADDRESS,
+                "postcode": "445000",
+                "city": "г. Тольятти",
+                "recipient": "Филиал ООО «Филиал»",
+            }
+        ),
+        actor=analyst,
+        contact=branch,
+    )
+    selection = selections.save_selection(
+        db_session,
+        name="Все люди",
+        filter_args={"q": "Филиал"},
+        target="contacts",
+        actor=analyst,
+    )
+    found = {e.person: e for e in selections.entries(db_session, selection, actor=analyst)}
+    assert found["Сидоров Пётр"].address.city == "г. Тольятти"
+    assert found["Сидоров Пётр"].recipient == "Филиал ООО «Филиал»"
+    assert found["Иванов (ООО «Филиал»)"].address.city == "г. Самара"
+    assert client.postal_address.startswith("443110")  # the client's own stays
