@@ -602,3 +602,21 @@ def test_a_contact_with_an_address_of_its_own_gets_it(db_session, analyst):
     assert found["Сидоров Пётр"].recipient == "Филиал ООО «Филиал»"
     assert found["Иванов (ООО «Филиал»)"].address.city == "г. Самара"
     assert client.postal_address.startswith("443110")  # the client's own stays
+
+
+def test_printer_offsets_move_every_label(db_session):
+    from decimal import Decimal
+
+    sheet = fmt(db_session, "a4-3x7")
+
+    def first_words():
+        with pdfplumber.open(io.BytesIO(printing.labels_pdf(sheet, _addresses(4)).pdf)) as pdf:
+            return [w for w in pdf.pages[0].extract_words() if w["text"] == "ООО"]
+
+    before = first_words()
+    sheet.offset_x, sheet.offset_y = Decimal("5"), Decimal("-3")
+    after = first_words()
+    assert len(before) == len(after) == 4
+    for old, new in zip(before, after, strict=True):
+        assert abs((new["x0"] - old["x0"]) / MM - 5) < 0.1
+        assert abs((new["top"] - old["top"]) / MM + 3) < 0.1
