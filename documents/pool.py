@@ -15,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +78,23 @@ def render_all(tasks: list[RenderTask]) -> list[bytes]:
     except BrokenProcessPool:
         _reset()
         return [run_task(t) for t in tasks]
+
+
+def submit(task: RenderTask) -> Future:
+    """Start one task on the pool and return its future at once (a pipeline keeps a few in
+    flight while it prepares the next); rendered in the calling process when there is no pool
+    or it broke."""
+    if workers() > 1:
+        try:
+            return _pool().submit(run_task, task)
+        except BrokenProcessPool:
+            _reset()
+    done: Future = Future()
+    try:
+        done.set_result(run_task(task))
+    except Exception as err:  # noqa: BLE001 - handed to the caller through the future
+        done.set_exception(err)
+    return done
 
 
 def warm_up() -> None:

@@ -106,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.deals.views import bp as deals_bp
     from erp_crm.extensions import csrf
     from erp_crm.integration.views import bp as exchange_bp
+    from erp_crm.mailing.views import bp as mailing_bp
+    from erp_crm.mailing.views import public_bp as mailing_public_bp
     from erp_crm.main.views import bp as main_bp
     from erp_crm.organizations.views import bp as organizations_bp
     from erp_crm.projects.plan_views import bp as plans_bp
@@ -119,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     # reach it; every other POST needs the form's token.
     csrf.exempt(api.bp)
     blueprints = (
+        mailing_bp,
+        mailing_public_bp,
         main_bp,
         auth_bp,
         users_bp,
@@ -154,12 +158,14 @@ def _register_cli(app: Flask) -> None:
     from erp_crm.activities.cli import activities_cli
     from erp_crm.auth.cli import create_user_command
     from erp_crm.demo import demo_data_command
+    from erp_crm.mailing.cli import mailing_cli
     from erp_crm.projects.cli import projects_cli
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(projects_cli)
     app.cli.add_command(activities_cli)
+    app.cli.add_command(mailing_cli)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -103,6 +103,12 @@ class Config:
         self.MAIL_PORT = int(env.get("MAIL_PORT", "8025"))
         self.MAIL_FROM = env.get("MAIL_FROM", "crm@localhost")
         self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        # "none" | "starttls" | "ssl"; empty: STARTTLS when MAIL_USE_TLS (the settings page wins)
+        self.MAIL_SECURITY = env.get("MAIL_SECURITY", "")
+        self.MAIL_TIMEOUT = float(env.get("MAIL_TIMEOUT", "20"))
+        self.MAIL_MAX_ATTEMPTS = int(env.get("MAIL_MAX_ATTEMPTS", "5"))
+        self.MAIL_BACKOFF_SECONDS = int(env.get("MAIL_BACKOFF_SECONDS", "60"))
+        self.MAIL_RATE_PER_MINUTE = int(env.get("MAIL_RATE_PER_MINUTE", "60"))
         self.MAIL_USERNAME = env.get("MAIL_USERNAME", "")
         self.MAIL_PASSWORD = env.get("MAIL_PASSWORD", "")
         # The address of the app in links sent by mail.

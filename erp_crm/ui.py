@@ -43,6 +43,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Лиды", "leads.index", Perm.LEADS_WORK, "inbox"),
     NavItem("Документы", "documents.index", Perm.DOCUMENTS_VIEW, "file-earmark-text"),
     NavItem("Платежи", "billing.index", Perm.PAYMENTS_VIEW, "cash-coin"),
+    NavItem("Рассылки", "mailing.index", Perm.MAILING_WORK, "envelope"),
     NavItem("Организации", "organizations.index", Perm.ORGANIZATIONS_VIEW, "building", "settings"),
     NavItem("Пользователи", "users.index", Perm.USERS_MANAGE, "person-gear", "settings"),
     NavItem("Воронки", "pipelines.index", Perm.PIPELINES_MANAGE, "funnel", "settings"),
@@ -60,6 +61,7 @@ NAVIGATION: list[NavItem] = [
         "card-checklist",
         "settings",
     ),
+    NavItem("Почта (SMTP)", "mailing.settings", Perm.MAILING_SETTINGS, "envelope-at", "settings"),
     NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history", "settings"),
     NavItem("Обмен с 1С", "exchange.index", Perm.EXCHANGE_VIEW, "arrow-left-right", "settings"),
 ]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import erp_crm.models  # noqa: F401
 from erp_crm.auth.models import User
@@ -35,8 +35,6 @@ def test_an_upload_past_the_limit_names_the_limit_and_keeps_the_user_on_the_form
     app, client, db_session, make_user, monkeypatch
 ):
     import io
-
-    from sqlalchemy import func
 
     from erp_crm.clients.models import ImportJob
 
@@ -123,6 +121,14 @@ def test_demo_data_fills_an_empty_database_once(app, client, db_session, runner_
     ).all()
     assert len(invoices) >= 5
     assert [day for _, day in invoices] == sorted(day for _, day in invoices)
+    # most clients have a postal address by its parts, a few letters came back
+    from erp_crm.mailing.models import PostalAddress
+
+    live = db_session.scalar(select(func.count(Client.id)).where(Client.merged_into_id.is_(None)))
+    postal = db_session.scalars(select(PostalAddress)).all()
+    assert len(postal) > 0.8 * live
+    assert all(len(a.postcode) == 6 and a.postcode.isdigit() for a in postal)
+    assert sum(a.returned for a in postal) >= 1
 
 
 def test_wsgi_is_two_lines_and_layout_exists():

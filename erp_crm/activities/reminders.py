@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import smtplib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
 
 from babel.dates import format_datetime
 from sqlalchemy import select
@@ -20,6 +17,8 @@ from sqlalchemy.orm import Session
 from erp_crm.activities.models import Activity, ReminderSent, Status
 from erp_crm.activities.services import to_local
 from erp_crm.auth.models import User
+from erp_crm.core import mail as smtp_mail
+from erp_crm.core.mail import MailSettings
 from erp_crm.db import take_write_lock, utcnow
 
 log = logging.getLogger(__name__)
@@ -77,29 +76,6 @@ def claim(
 # --- sending ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MailSettings:
-    host: str
-    port: int
-    sender: str
-    use_tls: bool = False
-    username: str = ""
-    password: str = ""
-    base_url: str = "http://127.0.0.1:5000"
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
-        return cls(
-            host=config["MAIL_SERVER"],
-            port=int(config["MAIL_PORT"]),
-            sender=config["MAIL_FROM"],
-            use_tls=bool(config["MAIL_USE_TLS"]),
-            username=config["MAIL_USERNAME"],
-            password=config["MAIL_PASSWORD"],
-            base_url=config["APP_BASE_URL"],
-        )
-
-
 @dataclass
 class SendReport:
     in_app: int = 0
@@ -134,12 +110,7 @@ def message_for(activity: Activity, user: User, settings: MailSettings) -> Email
 
 
 def _send(message: EmailMessage, settings: MailSettings) -> None:
-    with smtplib.SMTP(settings.host, settings.port, timeout=20) as smtp:
-        if settings.use_tls:
-            smtp.starttls()
-        if settings.username:
-            smtp.login(settings.username, settings.password)
-        smtp.send_message(message)
+    smtp_mail.send(message, settings)
 
 
 def send_due(
@@ -168,8 +139,8 @@ def send_due(
     for row, message, activity_id in outgoing:
         try:
             _send(message, settings)
-        except (OSError, smtplib.SMTPException) as err:
-            error: str | None = f"{type(err).__name__}: {err}"[:500]
+        except smtp_mail.MailError as err:
+            error: str | None = err.reply[:500]
             report.failed += 1
             log.warning("Reminder %s for activity %s not sent: %s", row.id, activity_id, err)
         else:

@@ -166,6 +166,7 @@ def register_api_modules() -> None:
         deals,
         documents,
         leads,
+        mailing,
         openapi,
         organizations,
         projects,

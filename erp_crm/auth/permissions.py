@@ -66,6 +66,10 @@ class Perm(StrEnum):
     ACTIVITIES_WORK = "activities.work"  # plan and complete one's own and one's clients'
     ACTIVITIES_ALL = "activities.all"  # plan, complete, move anyone's; edit results after 24 h
     ACTIVITY_CATALOGS_MANAGE = "activity_catalogs.manage"  # contact types, reasons, next steps
+    MAILING_WORK = "mailing.work"  # selections, campaigns, labels, envelopes, returned mail
+    MAILING_SEND_DOCUMENTS = "mailing.send_documents"  # e-mail a deal's issued document
+    MAILING_LOG = "mailing.log"  # the mail log of every e-mail sent to clients
+    MAILING_SETTINGS = "mailing.settings"  # the SMTP connection, label formats
 
 
 _EVERY_ROLE = frozenset(Role)
@@ -78,7 +82,13 @@ _STAFF = {
     Perm.DEALS_VIEW,
     Perm.DOCUMENTS_VIEW,
 }
-_SELLING = {Perm.DEALS_WORK, Perm.LEADS_WORK, Perm.DOCUMENTS_ISSUE, Perm.ACTIVITIES_WORK}
+_SELLING = {
+    Perm.DEALS_WORK,
+    Perm.LEADS_WORK,
+    Perm.DOCUMENTS_ISSUE,
+    Perm.ACTIVITIES_WORK,
+    Perm.MAILING_SEND_DOCUMENTS,
+}
 # The whole base is edited, cleaned and exported only by those who own its quality; a manager
 # edits their own clients and cannot carry the base away (no export).
 _BASE_KEEPERS = {
@@ -89,6 +99,8 @@ _BASE_KEEPERS = {
     Perm.CLIENTS_MERGE,
     Perm.GROUPS_MANAGE_COMMON,
     Perm.GROUPS_PERSONAL,
+    Perm.MAILING_WORK,
+    Perm.MAILING_LOG,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -120,6 +132,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         | {
             Perm.DOCUMENTS_ISSUE,
             Perm.DOCUMENTS_MANAGE,
+            Perm.MAILING_SEND_DOCUMENTS,
             Perm.PAYMENTS_VIEW,
             Perm.PAYMENTS_RECONCILE,
             Perm.BUDGETS_VIEW,
