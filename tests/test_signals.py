@@ -42,6 +42,7 @@ EXPECTED = {
     "project_won_sellers": {"erp_crm.deals.receivers:won_sellers"},
     "won_sales": {"erp_crm.deals.receivers:won_sales_rows"},
     "stand_exhibitors": {"erp_crm.deals.receivers:exhibitors_of_deals"},
+    "deal_stage_changed": {"erp_crm.reports.receivers:record_stage_move"},
 }
 
 _PROBE = """
