@@ -1,0 +1,201 @@
+"""The sales reports' pages: the manager's, the department's, the project group's, their
+drill-down lists and XLSX exports. Every page reads the same filters (reports/filters.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+
+from erp_crm.activities.models import RESULT_LABELS, STATUS_LABELS
+from erp_crm.auth.models import User
+from erp_crm.clients.models import ClientGroup
+from erp_crm.db import db
+from erp_crm.deals.models import Pipeline
+from erp_crm.errors import PermissionDenied, ValidationError
+from erp_crm.projects.models import Project
+from erp_crm.reports import access, export, sales
+from erp_crm.reports.filters import ReportFilter
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PER_PAGE = 200
+
+
+def read_filter() -> tuple[ReportFilter, dict[str, str]]:
+    """The page's filter; a malformed period is reported and the default period used."""
+    try:
+        return ReportFilter.from_args(request.args), {}
+    except ValidationError as err:
+        return ReportFilter.from_args({**request.args, "date_from": "", "date_to": ""}), err.fields
+
+
+def _choices(project_ids: list[int] | None = None) -> dict[str, Any]:
+    projects = select(Project).order_by(Project.opening_date.desc(), Project.name)
+    if project_ids is not None:
+        projects = projects.where(Project.id.in_(project_ids))
+    groups = (
+        select(ClientGroup)
+        .where(
+            ClientGroup.is_active.is_(True),
+            or_(ClientGroup.owner_id.is_(None), ClientGroup.owner_id == current_user.id),
+        )
+        .order_by(ClientGroup.name)
+    )
+    return {
+        "projects": list(db.session.scalars(projects)),
+        "pipelines": list(db.session.scalars(select(Pipeline).order_by(Pipeline.position))),
+        "groups": list(db.session.scalars(groups)),
+        "managers": sorted(sales.sellers(db.session), key=lambda u: u.full_name)
+        if access.sees_everything(current_user)
+        else [],
+    }
+
+
+def _render(template: str, status: int, **context: Any) -> tuple[str, int]:
+    return render_template(
+        template,
+        definitions=sales.DEFINITIONS,
+        figures=sales.FIGURES,
+        status_labels=STATUS_LABELS,
+        result_labels=RESULT_LABELS,
+        **context,
+    ), status
+
+
+@bp.route("/")
+def index() -> str:
+    led = access.led_projects(db.session, current_user)
+    projects = []
+    if access.sees_everything(current_user):
+        projects = list(db.session.scalars(select(Project).order_by(Project.opening_date.desc())))
+    elif led:
+        projects = list(db.session.scalars(select(Project).where(Project.id.in_(led))))
+    return render_template(
+        "reports/index.html",
+        sees_everything=access.sees_everything(current_user),
+        is_seller=access.is_seller(current_user),
+        projects=projects,
+    )
+
+
+def _manager_report() -> tuple[sales.PersonalReport, dict[str, str]]:
+    f, errors = read_filter()
+    manager_id = f.manager_id or current_user.id
+    if not access.can_see_manager(current_user, manager_id):
+        raise PermissionDenied(access.DENIED)
+    user = db.session.get(User, manager_id)
+    if user is None:
+        abort(404)
+    return sales.personal_report(db.session, user, f), errors
+
+
+@bp.route("/manager")
+def manager() -> tuple[str, int]:
+    report, errors = _manager_report()
+    return _render(
+        "reports/manager.html",
+        422 if errors else 200,
+        report=report,
+        f=report.filter,
+        errors=errors,
+        choices=_choices(),
+        export_url=url_for("reports.manager_xlsx", **report.filter.args()),
+    )
+
+
+@bp.route("/manager.xlsx")
+def manager_xlsx() -> Response:
+    report, _errors = _manager_report()
+    return _xlsx(export.personal_xlsx(report), f"manager-{report.user.id}.xlsx")
+
+
+def _department() -> tuple[sales.TeamReport, dict[str, str]]:
+    if not access.can_see_department(current_user):
+        raise PermissionDenied(access.DENIED)
+    f, errors = read_filter()
+    return sales.department_report(db.session, f), errors
+
+
+@bp.route("/department")
+def department() -> tuple[str, int]:
+    report, errors = _department()
+    return _render(
+        "reports/team.html",
+        422 if errors else 200,
+        report=report,
+        f=report.filter,
+        errors=errors,
+        choices=_choices(),
+        form_url=url_for("reports.department"),
+        export_url=url_for("reports.department_xlsx", **report.filter.args()),
+    )
+
+
+@bp.route("/department.xlsx")
+def department_xlsx() -> Response:
+    report, _errors = _department()
+    return _xlsx(export.team_xlsx(report), "department.xlsx")
+
+
+def _project(project_id: int) -> tuple[sales.TeamReport, dict[str, str]]:
+    project = db.session.get(Project, project_id)
+    if project is None:
+        abort(404)
+    if not access.can_see_project(db.session, current_user, project):
+        raise PermissionDenied(access.DENIED)
+    f, errors = read_filter()
+    return sales.project_group_report(db.session, project, f), errors
+
+
+@bp.route("/project/<int:project_id>")
+def project(project_id: int) -> tuple[str, int]:
+    report, errors = _project(project_id)
+    return _render(
+        "reports/team.html",
+        422 if errors else 200,
+        report=report,
+        f=report.filter,
+        errors=errors,
+        choices=_choices(None if access.sees_everything(current_user) else [project_id]),
+        form_url=url_for("reports.project", project_id=project_id),
+        export_url=url_for("reports.project_xlsx", project_id=project_id, **report.filter.args()),
+    )
+
+
+@bp.route("/project/<int:project_id>.xlsx")
+def project_xlsx(project_id: int) -> Response:
+    report, _errors = _project(project_id)
+    return _xlsx(export.team_xlsx(report), f"project-{project_id}.xlsx")
+
+
+@bp.route("/records")
+def records() -> tuple[str, int]:
+    figure = request.args.get("figure", "")
+    if figure not in sales.FIGURES:
+        abort(404)
+    f, errors = read_filter()
+    f = access.scoped(db.session, current_user, f)
+    fig = sales.FIGURES[figure]
+    total = sales.count_records(db.session, f, figure)
+    rows = list(db.session.scalars(sales.records_query(f, figure).limit(PER_PAGE)))
+    return _render(
+        "reports/records.html",
+        422 if errors else 200,
+        figure=fig,
+        rows=rows,
+        total=total,
+        f=f,
+        errors=errors,
+        per_page=PER_PAGE,
+    )
+
+
+def _xlsx(content: bytes, name: str) -> Response:
+    import io
+
+    return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True, download_name=name)
