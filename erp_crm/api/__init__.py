@@ -169,4 +169,5 @@ def register_api_modules() -> None:
         openapi,
         organizations,
         projects,
+        reports,
     )

@@ -163,7 +163,7 @@ def project(project_id: int) -> tuple[str, int]:
         errors=errors,
         choices=_choices(None if access.sees_everything(current_user) else [project_id]),
         form_url=url_for("reports.project", project_id=project_id),
-        export_url=url_for("reports.project_xlsx", project_id=project_id, **report.filter.args()),
+        export_url=url_for("reports.project_xlsx", **report.filter.args()),
     )
 
 
