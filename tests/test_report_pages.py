@@ -1,0 +1,113 @@
+"""The report pages, their drill-downs, XLSX exports and the JSON API on the hand-counted
+department (tests/report_fixtures.py)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from openpyxl import load_workbook
+
+from erp_crm.ui import ru_number
+
+YEAR_ARGS = "date_from=2026-01-01&date_to=2026-12-31"
+
+
+def _links(html: str, figure: str) -> list[tuple[str, str]]:
+    """(href, shown value) of the figure's drill-down links."""
+    pattern = rf'data-figure="{figure}" href="([^"]+)">([^<]+)</a>'
+    return [(href.replace("&amp;", "&"), value) for href, value in re.findall(pattern, html)]
+
+
+def test_the_department_page_shows_rows_a_total_and_the_definition(dept, client):
+    client.login("rep_head")
+    response = client.get(f"/reports/department?{YEAR_ARGS}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Анна Петрова" in html and "Борис Иванов" in html and "Итого" in html
+    assert "продвинул клиента вперёд" in html  # the definition is on the page
+    anna_row = next(r for r in html.split("<tr ") if f'data-manager="{dept["anna"].id}"' in r)
+    assert [v for _h, v in _links(anna_row, "won")] == ["1", ru_number(12), ru_number(114000)]
+    assert [v for _h, v in _links(anna_row, "lost")] == ["1"]
+    planned = [v for _h, v in _links(html, "planned")]
+    assert planned[-1] == "7"  # the total row comes last
+
+
+def test_a_figure_links_to_exactly_its_records(dept, client):
+    client.login("rep_head")
+    html = client.get(f"/reports/department?{YEAR_ARGS}").get_data(as_text=True)
+    anna = dept["anna"].id
+    href = next(h for h, _v in _links(html, "lost") if f"manager_id={anna}" in h)
+    page = client.get(href).get_data(as_text=True)
+    assert re.findall(r'data-record="(\d+)"', page) == [str(dept["d4"].id)]
+    assert 'id="records-total">1<' in page
+
+
+def test_a_manager_sees_their_own_report_and_records_only(dept, client):
+    client.login("rep_anna")
+    html = client.get(f"/reports/manager?{YEAR_ARGS}").get_data(as_text=True)
+    assert "Персональный отчёт: Анна Петрова" in html
+    assert "ООО «Первый»" in html  # the postponements table
+    other = dept["boris"].id
+    assert client.get(f"/reports/manager?manager_id={other}").status_code == 403
+    assert client.get(f"/reports/records?figure=done&manager_id={other}").status_code == 403
+    # Without a manager the drill-down is narrowed to her own records.
+    page = client.get(f"/reports/records?figure=done&{YEAR_ARGS}").get_data(as_text=True)
+    shown = set(re.findall(r'data-record="(\d+)"', page))
+    assert shown == {str(dept["a"]["a1"].id), str(dept["a"]["a2"].id)}
+
+
+def test_a_project_manager_sees_the_group_of_their_project_only(dept, client, make_user):
+    lead = make_user("project_manager", username="rep_pm")
+    dept["project2"].project_manager_id = lead.id
+    client.login("rep_pm")
+    assert client.get(f"/reports/project/{dept['project2'].id}?{YEAR_ARGS}").status_code == 200
+    assert client.get(f"/reports/project/{dept['project'].id}").status_code == 403
+    records = client.get(
+        f"/reports/records?figure=lost&project_id={dept['project2'].id}&{YEAR_ARGS}"
+    ).get_data(as_text=True)
+    assert re.findall(r'data-record="(\d+)"', records) == [str(dept["d4"].id)]
+    assert client.get("/reports/records?figure=lost").status_code == 403
+
+
+def test_a_reversed_period_is_explained_in_russian(dept, client):
+    client.login("rep_head")
+    response = client.get("/reports/department?date_from=2026-12-01&date_to=2026-01-01")
+    assert response.status_code == 422
+    assert "Конец периода раньше его начала." in response.get_data(as_text=True)
+    response = client.get("/reports/department?date_from=вчера")
+    assert response.status_code == 422
+    assert "Дата в формате ГГГГ-ММ-ДД." in response.get_data(as_text=True)
+
+
+def test_the_department_xlsx_has_a_row_per_manager_and_the_total(dept, client):
+    client.login("rep_head")
+    response = client.get(f"/reports/department.xlsx?{YEAR_ARGS}")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[2]
+    by_name = {r[0]: dict(zip(header, r, strict=False)) for r in rows[3:] if r and r[0]}
+    assert by_name["Итого"]["Запланировано контактов"] == 7
+    assert by_name["Анна Петрова"]["Продано, ₽"] == 114000
+    assert by_name["Борис Иванов"]["Переносов на пару"] == 0.5
+    names = ["Анна Петрова", "Борис Иванов", "Руководитель ОП"]
+    assert sum(by_name[n]["Выполнено"] for n in names) == by_name["Итого"]["Выполнено"]
+
+
+def test_the_api_gives_the_same_figures_with_the_same_filters(dept, client, api_token):
+    headers = api_token("rep_head")
+    body = client.get(f"/api/v1/reports/department?{YEAR_ARGS}", headers=headers).get_json()
+    total = body["total"]["figures"]
+    assert (total["planned"], total["done"], total["won_amount"]) == (7, 4, "114000.00")
+    assert total["effectiveness_pct"] == "50.0"
+    rows = {r["name"]: r["figures"] for r in body["rows"]}
+    assert sum(r["planned"] for r in rows.values()) == total["planned"]
+    records = client.get(
+        f"/api/v1/reports/records?figure=won&{YEAR_ARGS}", headers=headers
+    ).get_json()
+    assert records == {"figure": "won", "kind": "deal", "total": 1, "ids": [dept["d1"].id]}
+    bad = client.get("/api/v1/reports/records?figure=nothing", headers=headers)
+    assert bad.status_code == 422
+    own = client.get(f"/api/v1/reports/manager?{YEAR_ARGS}", headers=api_token("rep_anna"))
+    assert own.get_json()["manager"]["figures"]["postponed"] == 1
