@@ -30,6 +30,8 @@ erp_crm/static/vendor/.copied: node_modules/.installed
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/sortablejs/Sortable.min.js erp_crm/static/vendor/
 	mkdir -p erp_crm/static/vendor/fullcalendar
 	cp node_modules/fullcalendar/index.global.min.js node_modules/@fullcalendar/core/locales/ru.global.min.js erp_crm/static/vendor/fullcalendar/
+	mkdir -p erp_crm/static/vendor/chartjs
+	cp node_modules/chart.js/dist/chart.umd.min.js erp_crm/static/vendor/chartjs/
 	touch $@
 
 # Installs missing Debian packages when we may (root, as on CI and the dev machines).
