@@ -57,6 +57,7 @@ class ReportFilter:
     group_id: int | None = None
     client_id: int | None = None
     type_id: int | None = None  # a contact type (the drill-down of the by-type table)
+    stage_id: int | None = None  # a stage (the funnel's drill-downs)
 
     @classmethod
     def default(cls, today: dt.date | None = None) -> ReportFilter:
@@ -84,6 +85,7 @@ class ReportFilter:
             group_id=_int(args.get("group_id")),
             client_id=_int(args.get("client_id")),
             type_id=_int(args.get("type_id")),
+            stage_id=_int(args.get("stage_id")),
         )
 
     @property

@@ -19,14 +19,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from erp_crm.activities.models import Activity, ActivityType, Rating, ResultKind, Status
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Role
 from erp_crm.clients.models import Client, client_group_members
 from erp_crm.db import utcnow
-from erp_crm.deals.models import Deal, Outcome
+from erp_crm.deals.models import Deal, Outcome, Stage
 from erp_crm.projects.models import Project, ProjectMember, SalesPlan
 from erp_crm.reports.filters import ReportFilter, days_between
 from erp_crm.reports.models import StageMove
@@ -70,12 +70,25 @@ class Figure:
     condition: Callable[[ReportFilter, dt.datetime], Any]
 
 
-def _in_period(column: Any, f: ReportFilter) -> Any:
+def in_period(column: Any, f: ReportFilter) -> Any:
     return and_(column >= f.starts, column < f.ends)
 
 
 def _done() -> Any:
     return Activity.status == Status.DONE.value
+
+
+def _reached(stage_id: int | None) -> Any:
+    """The deal's ledger has a move to this stage or a later one of its pipeline (a deal that
+    jumped over a stage has passed it too)."""
+    target = aliased(Stage)
+    reached = aliased(Stage)
+    return Deal.id.in_(
+        select(StageMove.deal_id)
+        .join(reached, reached.id == StageMove.to_stage_id)
+        .join(target, target.id == stage_id)
+        .where(reached.pipeline_id == target.pipeline_id, reached.position >= target.position)
+    )
 
 
 def _forward() -> Any:
@@ -117,24 +130,29 @@ FIGURES: dict[str, Figure] = {
             "Переносы",
             lambda f, now: and_(_done(), Activity.result_kind == ResultKind.POSTPONED.value),
         ),
-        Figure("opened", "deal", "Открыто сделок", lambda f, now: _in_period(Deal.created_at, f)),
+        Figure("opened", "deal", "Открыто сделок", lambda f, now: in_period(Deal.created_at, f)),
         Figure(
             "won",
             "deal",
             "Выиграно",
-            lambda f, now: and_(Deal.outcome == Outcome.WON.value, _in_period(Deal.closed_at, f)),
+            lambda f, now: and_(Deal.outcome == Outcome.WON.value, in_period(Deal.closed_at, f)),
         ),
         Figure(
             "lost",
             "deal",
             "Проиграно",
-            lambda f, now: and_(Deal.outcome == Outcome.LOST.value, _in_period(Deal.closed_at, f)),
+            lambda f, now: and_(Deal.outcome == Outcome.LOST.value, in_period(Deal.closed_at, f)),
         ),
-        Figure("rated", "rating", "Оценки", lambda f, now: _in_period(Rating.recorded_at, f)),
+        Figure("rated", "rating", "Оценки", lambda f, now: in_period(Rating.recorded_at, f)),
+        Figure("at_stage", "deal", "Сделки на этапе", lambda f, now: Deal.stage_id == f.stage_id),
+        Figure("reached", "deal", "Дошли до этапа", lambda f, now: _reached(f.stage_id)),
+        Figure(
+            "open", "deal", "Открытые сделки", lambda f, now: Deal.outcome == Outcome.OPEN.value
+        ),
     )
 }
 ACTIVITY_FIGURES = [k for k, f in FIGURES.items() if f.kind == "activity"]
-DEAL_FIGURES = [k for k, f in FIGURES.items() if f.kind == "deal"]
+DEAL_FIGURES = ["opened", "won", "lost"]  # the per-manager deal figures (the rest: the funnel)
 
 
 # --- the base conditions of each kind -----------------------------------------------------------
@@ -151,7 +169,7 @@ def _deals_of_pipeline(pipeline_id: int) -> Any:
 
 
 def activity_scope(f: ReportFilter) -> list[Any]:
-    conds = [_in_period(Activity.starts_at, f)]
+    conds = [in_period(Activity.starts_at, f)]
     if f.project_id:
         conds.append(Activity.project_id == f.project_id)
     if f.pipeline_id:
@@ -217,11 +235,11 @@ def _first_contact() -> Any:
 # --- counting -----------------------------------------------------------------------------------
 
 
-def _count(cond: Any) -> Any:
+def count_if(cond: Any) -> Any:
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
-def _money(cond: Any, column: Any) -> Any:
+def sum_if(cond: Any, column: Any) -> Any:
     return func.coalesce(func.sum(case((cond, column), else_=0)), 0)
 
 
@@ -235,7 +253,7 @@ def activity_counts(
     keys: list[Any] = [Activity.responsible_id]
     if by_type:
         keys.append(Activity.type_id)
-    columns = [_count(FIGURES[k].condition(f, now)).label(k) for k in ACTIVITY_FIGURES]
+    columns = [count_if(FIGURES[k].condition(f, now)).label(k) for k in ACTIVITY_FIGURES]
     rows = session.execute(select(*keys, *columns).where(*activity_scope(f)).group_by(*keys)).all()
     return {
         tuple(row[: len(keys)]): {k: int(row._mapping[k]) for k in ACTIVITY_FIGURES} for row in rows
@@ -264,15 +282,15 @@ def deal_counts(session: Session, f: ReportFilter, now: dt.datetime) -> dict[int
     rows = session.execute(
         select(
             Deal.manager_id,
-            *[_count(FIGURES[k].condition(f, now)).label(k) for k in DEAL_FIGURES],
-            _money(won, Deal.area_m2).label("won_m2"),
-            _money(won, Deal.amount).label("won_amount"),
-            _money(lost, Deal.area_m2).label("lost_m2"),
-            _money(lost, Deal.amount).label("lost_amount"),
+            *[count_if(FIGURES[k].condition(f, now)).label(k) for k in DEAL_FIGURES],
+            sum_if(won, Deal.area_m2).label("won_m2"),
+            sum_if(won, Deal.amount).label("won_amount"),
+            sum_if(lost, Deal.area_m2).label("lost_m2"),
+            sum_if(lost, Deal.amount).label("lost_amount"),
             func.sum(case((won, sale_days), else_=None)).label("sale_days_sum"),
             func.count(case((won, sale_days), else_=None)).label("sale_days_n"),
         )
-        .where(*deal_scope(f), or_(_in_period(Deal.created_at, f), _in_period(Deal.closed_at, f)))
+        .where(*deal_scope(f), or_(in_period(Deal.created_at, f), in_period(Deal.closed_at, f)))
         .group_by(Deal.manager_id)
     ).all()
     out = {}
@@ -333,7 +351,7 @@ ADDITIVE = (
 )
 
 
-def _pct(part: Any, whole: Any) -> Decimal | None:
+def pct(part: Any, whole: Any) -> Decimal | None:
     if not whole:
         return None
     return (Decimal(str(part)) * 100 / Decimal(str(whole))).quantize(Decimal("0.1"))
@@ -352,11 +370,11 @@ class Row:
 
     @property
     def effectiveness(self) -> Decimal | None:
-        return _pct(self["forward"], self["done"])
+        return pct(self["forward"], self["done"])
 
     @property
     def on_time_pct(self) -> Decimal | None:
-        return _pct(self["on_time"], self["done"])
+        return pct(self["on_time"], self["done"])
 
     @property
     def postponements_per_pair(self) -> Decimal | None:
@@ -378,11 +396,11 @@ class Row:
 
     @property
     def plan_m2_pct(self) -> Decimal | None:
-        return _pct(self["won_m2"], self["plan_m2"])
+        return pct(self["won_m2"], self["plan_m2"])
 
     @property
     def plan_amount_pct(self) -> Decimal | None:
-        return _pct(self["won_amount"], self["plan_amount"])
+        return pct(self["won_amount"], self["plan_amount"])
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: _json(self[k]) for k in ADDITIVE}
@@ -509,7 +527,7 @@ class TypeRow:
 
     @property
     def effectiveness(self) -> Decimal | None:
-        return _pct(self.counts["forward"], self.counts["done"])
+        return pct(self.counts["forward"], self.counts["done"])
 
 
 @dataclass
