@@ -47,3 +47,18 @@ CASES = [
 
 def build(session, admin) -> dict:
     return {}
+
+
+CASES += [
+    Case("reports.funnel", "GET", "/reports/funnel", OWN),
+    Case("reports.funnel", "GET", "/reports/funnel?project_id={prj_project}", OWN),
+]
+
+CASES += [
+    Case(
+        "api.funnel_report",
+        "GET",
+        "/api/v1/reports/funnel?project_id={prj_project}&pipeline_id=1",
+        OWN,
+    ),
+]

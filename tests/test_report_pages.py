@@ -111,3 +111,45 @@ def test_the_api_gives_the_same_figures_with_the_same_filters(dept, client, api_
     assert bad.status_code == 422
     own = client.get(f"/api/v1/reports/manager?{YEAR_ARGS}", headers=api_token("rep_anna"))
     assert own.get_json()["manager"]["figures"]["postponed"] == 1
+
+
+def test_the_funnel_page_shows_the_stages_beside_their_chart(dept, client):
+    client.login("rep_head")
+    project = dept["project"].id
+    response = client.get(f"/reports/funnel?project_id={project}&{YEAR_ARGS}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="funnel-deals">2<' in html
+    assert "data-chart=" in html and "chart.umd.min.js" in html
+    reached = [v for _h, v in _links(html, "reached")]
+    assert reached == ["2", "2", "2", "1", "1", "1", "0", "0", "0"]
+    href = _links(html, "reached")[3][0]  # «Переговоры» (40 %): D1 only
+    page = client.get(href).get_data(as_text=True)
+    assert re.findall(r'data-record="(\d+)"', page) == [str(dept["d1"].id)]
+
+
+def test_the_funnel_of_a_manager_counts_their_own_deals(dept, client):
+    client.login("rep_boris")
+    project = dept["project"].id
+    html = client.get(f"/reports/funnel?project_id={project}&{YEAR_ARGS}").get_data(as_text=True)
+    assert 'id="funnel-deals">1<' in html  # D2 only
+
+
+def test_the_funnel_is_closed_to_the_accountant(dept, client, make_user):
+    make_user("accountant", username="rep_acc")
+    client.login("rep_acc")
+    assert client.get("/reports/funnel").status_code == 403
+
+
+def test_the_funnel_api_has_the_pages_figures(dept, client, api_token, db_session):
+    from erp_crm.deals import services as deals
+
+    pipeline = deals.pipeline_by_code(db_session, "sales").id
+    body = client.get(
+        f"/api/v1/reports/funnel?project_id={dept['project'].id}&pipeline_id={pipeline}&{YEAR_ARGS}",
+        headers=api_token("rep_head"),
+    ).get_json()
+    assert body["deals"] == 2 and [s["reached"] for s in body["stages"]][:4] == [2, 2, 2, 1]
+    assert body["area"]["capacity"] == "48.00"
+    missing = client.get("/api/v1/reports/funnel", headers=api_token("rep_head"))
+    assert missing.status_code == 422

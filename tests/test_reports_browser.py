@@ -54,3 +54,13 @@ def test_clicking_a_figure_of_the_department_report_opens_its_records(live):
         assert rows.first.get_attribute("data-record") == str(data["deal"])
         assert "ООО «Отказник»" in rows.first.inner_text()
         assert page.problems == []
+
+
+def test_the_funnel_draws_its_chart_beside_the_table(live):
+    base_url, _app, _data = live
+    with logged_in_page(base_url, "rep_br_head") as page:
+        page.goto(f"{base_url}/reports/funnel")
+        page.wait_for_selector('canvas[data-chart-ready="1"]')
+        assert page.locator("#funnel-table tbody tr").count() == 9  # the sales pipeline's stages
+        assert page.locator("#funnel-deals").inner_text() == "1"
+        assert page.problems == []

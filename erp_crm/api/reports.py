@@ -206,3 +206,69 @@ def report_records() -> Response:
         total=sales.count_records(db.session, f, figure),
         ids=ids,
     )
+
+
+@api_route(
+    "/reports/funnel",
+    "GET",
+    summary="Воронка проекта по журналу переходов, прогноз, причины отказов, м²",
+    tag=TAG,
+    perm=Perm.DEALS_VIEW,
+    query=[
+        {"name": "project_id", "in": "query", "required": True, "schema": {"type": "integer"}},
+        {"name": "pipeline_id", "in": "query", "required": True, "schema": {"type": "integer"}},
+        *[q for q in FILTERS if q["name"] not in ("project_id", "pipeline_id")],
+    ],
+    response_schema={"type": "object"},
+)
+def funnel_report() -> Response:
+    from erp_crm.deals.models import Pipeline
+    from erp_crm.reports import funnel
+
+    f = ReportFilter.from_args(request.args)
+    project = db.session.get(Project, f.project_id) if f.project_id else None
+    pipeline = db.session.get(Pipeline, f.pipeline_id) if f.pipeline_id else None
+    if project is None or pipeline is None:
+        raise ValidationError(
+            fields={"project_id": "Укажите проект и воронку (project_id, pipeline_id)."}
+        )
+    f = access.scoped(db.session, api_user(), f)
+    report = funnel.funnel(db.session, project, pipeline, f)
+
+    def s(value: Any) -> Any:
+        return None if value is None else str(value)
+
+    return jsonify(
+        filter=report.filter.args(),
+        stages=[
+            {
+                "stage_id": r.stage.id,
+                "name": r.stage.name,
+                "percent": r.stage.percent,
+                "reached": r.reached,
+                "current": r.current,
+                "lost_here": r.lost_here,
+                "conversion_pct": s(r.conversion),
+                "drop_off": r.drop_off,
+                "median_days": s(r.median_days),
+            }
+            for r in report.stages
+        ],
+        deals=report.deals,
+        won=report.won,
+        lost=report.lost,
+        open=report.open,
+        avg_sale_days=s(report.avg_sale_days),
+        velocity=s(report.velocity),
+        lost_reasons=[
+            {**r, "area_m2": s(r["area_m2"]), "amount": s(r["amount"])} for r in report.lost_reasons
+        ],
+        lost_amount=s(report.lost_amount),
+        stuck_deal_ids=[d.id for d in report.stuck],
+        area={k: s(v) for k, v in report.area.items()},
+        forecast=[
+            {k: s(v) if k != "deals" and k != "month" else v for k, v in m.items()}
+            for m in report.forecast
+        ],
+        definitions=funnel.DEFINITIONS,
+    )

@@ -199,3 +199,52 @@ def _xlsx(content: bytes, name: str) -> Response:
     import io
 
     return send_file(io.BytesIO(content), mimetype=XLSX, as_attachment=True, download_name=name)
+
+
+def _funnel_context() -> dict[str, Any]:
+    from erp_crm.reports import funnel as funnel_report
+
+    f, errors = read_filter()
+    led = (
+        None
+        if access.sees_everything(current_user)
+        else access.led_projects(db.session, current_user)
+    )
+    if led is not None and not access.is_seller(current_user) and not led:
+        raise PermissionDenied(access.DENIED)
+    choices = _choices(led if led is not None and not access.is_seller(current_user) else None)
+    project = db.session.get(Project, f.project_id) if f.project_id else None
+    if project is None and choices["projects"]:
+        project = choices["projects"][0]
+    pipeline = db.session.get(Pipeline, f.pipeline_id) if f.pipeline_id else None
+    if pipeline is None and choices["pipelines"]:
+        pipeline = choices["pipelines"][0]
+    context: dict[str, Any] = {"choices": choices, "errors": errors, "report": None}
+    if project is None or pipeline is None:
+        context["f"] = f
+        return context
+    f = access.scoped(db.session, current_user, f.with_(project_id=project.id))
+    f = f.with_(pipeline_id=pipeline.id)
+    report = funnel_report.funnel(db.session, project, pipeline, f)
+    context.update(
+        f=report.filter,
+        report=report,
+        leads=funnel_report.leads_by_source(db.session, report.filter),
+        tasks=funnel_report.tasks_by_person(db.session, report.filter, _today()),
+        funnel_definitions=funnel_report.DEFINITIONS,
+    )
+    return context
+
+
+def _today():
+    import datetime as dt
+
+    from erp_crm.reports.filters import MOSCOW
+
+    return dt.datetime.now(MOSCOW).date()
+
+
+@bp.route("/funnel")
+def funnel() -> tuple[str, int]:
+    context = _funnel_context()
+    return _render("reports/funnel.html", 422 if context["errors"] else 200, **context)
