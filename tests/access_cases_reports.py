@@ -62,3 +62,8 @@ CASES += [
         OWN,
     ),
 ]
+
+CASES += [
+    Case("reports.market", "GET", "/reports/market", ANY),
+    Case("reports.rebook", "GET", "/reports/rebook/{prj_project}", ANY),
+]

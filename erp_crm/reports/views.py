@@ -11,7 +11,9 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from erp_crm.activities.models import RESULT_LABELS, STATUS_LABELS
+from erp_crm.auth.access import require_permission
 from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Perm
 from erp_crm.clients.models import ClientGroup
 from erp_crm.db import db
 from erp_crm.deals.models import Pipeline
@@ -248,3 +250,45 @@ def _today():
 def funnel() -> tuple[str, int]:
     context = _funnel_context()
     return _render("reports/funnel.html", 422 if context["errors"] else 200, **context)
+
+
+@bp.route("/market")
+@require_permission(Perm.CLIENTS_VIEW)
+def market() -> str:
+    from erp_crm.reports import market as market_report
+
+    f, _errors = read_filter()
+    projects = list(db.session.scalars(select(Project).order_by(Project.opening_date.desc())))
+    return render_template(
+        "reports/market.html",
+        report=market_report.market(db.session, f.group_id),
+        f=f,
+        choices={**_choices(), "projects": projects},
+    )
+
+
+@bp.route("/rebook/<int:project_id>")
+@require_permission(Perm.CLIENTS_VIEW)
+def rebook(project_id: int) -> str:
+    from erp_crm.reports import market as market_report
+
+    project = db.session.get(Project, project_id)
+    if project is None:
+        abort(404)
+    previous_id = request.args.get("previous_id", type=int)
+    previous = db.session.get(Project, previous_id) if previous_id else None
+    if previous is None or previous.id == project.id:
+        previous = market_report.previous_edition(db.session, project)
+    others = list(
+        db.session.scalars(
+            select(Project).where(Project.id != project.id).order_by(Project.opening_date.desc())
+        )
+    )
+    return render_template(
+        "reports/rebook.html",
+        project=project,
+        previous=previous,
+        others=others,
+        report=market_report.rebook(db.session, project, previous) if previous else None,
+        definition=market_report.REBOOK_DEFINITION,
+    )
