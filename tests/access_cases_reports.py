@@ -67,3 +67,9 @@ CASES += [
     Case("reports.market", "GET", "/reports/market", ANY),
     Case("reports.rebook", "GET", "/reports/rebook/{prj_project}", ANY),
 ]
+
+CASES += [
+    Case("reports.manager_pdf", "GET", "/reports/manager.pdf", OWN),
+    Case("reports.department_pdf", "GET", "/reports/department.pdf", ALL_REPORTS),
+    Case("reports.project_pdf", "GET", "/reports/project/{prj_project}.pdf", ALL_REPORTS),
+]

@@ -153,3 +153,17 @@ def test_the_funnel_api_has_the_pages_figures(dept, client, api_token, db_sessio
     assert body["area"]["capacity"] == "48.00"
     missing = client.get("/api/v1/reports/funnel", headers=api_token("rep_head"))
     assert missing.status_code == 422
+
+
+def test_the_department_pdf_prints_the_rows_and_the_total(dept, client):
+    import pdfplumber
+
+    client.login("rep_head")
+    response = client.get(f"/reports/department.pdf?{YEAR_ARGS}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    with pdfplumber.open(io.BytesIO(response.data)) as pdf:
+        text = "\n".join(page.extract_text() or "" for page in pdf.pages)
+    assert "Отчёт отдела продаж" in text
+    assert "Анна Петрова" in text and "Итого" in text
+    total_line = next(line for line in text.splitlines() if line.startswith("Итого"))
+    assert total_line.split()[1:3] == ["7", "4"]  # planned, done

@@ -107,6 +107,7 @@ def manager() -> tuple[str, int]:
         errors=errors,
         choices=_choices(),
         export_url=url_for("reports.manager_xlsx", **report.filter.args()),
+        pdf_url=url_for("reports.manager_pdf", **report.filter.args()),
     )
 
 
@@ -135,6 +136,7 @@ def department() -> tuple[str, int]:
         choices=_choices(),
         form_url=url_for("reports.department"),
         export_url=url_for("reports.department_xlsx", **report.filter.args()),
+        pdf_url=url_for("reports.department_pdf", **report.filter.args()),
     )
 
 
@@ -166,6 +168,7 @@ def project(project_id: int) -> tuple[str, int]:
         choices=_choices(None if access.sees_everything(current_user) else [project_id]),
         form_url=url_for("reports.project", project_id=project_id),
         export_url=url_for("reports.project_xlsx", **report.filter.args()),
+        pdf_url=url_for("reports.project_pdf", **report.filter.args()),
     )
 
 
@@ -292,3 +295,43 @@ def rebook(project_id: int) -> str:
         report=market_report.rebook(db.session, project, previous) if previous else None,
         definition=market_report.REBOOK_DEFINITION,
     )
+
+
+def _pdf(template: str, name: str, **context: Any) -> Response:
+    import io
+
+    from documents.render_html import render_pdf
+    from erp_crm.db import utcnow
+
+    html = render_template(
+        template,
+        columns=export.TEAM_COLUMNS,
+        pct_columns={6, 18, 19},
+        definitions=sales.DEFINITIONS,
+        generated=utcnow(),
+        **context,
+    )
+    return send_file(
+        io.BytesIO(render_pdf(html)),
+        mimetype="application/pdf",
+        as_attachment=False,
+        download_name=name,
+    )
+
+
+@bp.route("/department.pdf")
+def department_pdf() -> Response:
+    report, _errors = _department()
+    return _pdf("reports/print_team.html", "department.pdf", report=report)
+
+
+@bp.route("/project/<int:project_id>.pdf")
+def project_pdf(project_id: int) -> Response:
+    report, _errors = _project(project_id)
+    return _pdf("reports/print_team.html", f"project-{project_id}.pdf", report=report)
+
+
+@bp.route("/manager.pdf")
+def manager_pdf() -> Response:
+    report, _errors = _manager_report()
+    return _pdf("reports/print_manager.html", f"manager-{report.user.id}.pdf", report=report)
