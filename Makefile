@@ -78,6 +78,7 @@ bench: install
 	$(BIN)/python -m bench.deals $(BENCH_DEALS_ARGS)
 	$(BIN)/python -m bench.documents $(BENCH_DOCUMENTS_ARGS)
 	$(BIN)/python -m bench.activities $(BENCH_ACTIVITIES_ARGS)
+	$(BIN)/python -m bench.reports $(BENCH_REPORTS_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
