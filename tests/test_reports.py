@@ -137,3 +137,10 @@ def test_filters_narrow_every_figure(dept, db_session):
     total = sales.department_report(db_session, november, now=NOW).total
     assert (total["planned"], total["overdue"], total["opened"]) == (4, 0, 2)
     assert db_session.scalar(select(func.count(StageMove.id))) >= 5
+
+
+def test_managers_are_ranked_by_money_then_m2_then_effectiveness(dept, db_session):
+    report = sales.department_report(db_session, YEAR, now=NOW)
+    ranking = [(place, row.name) for place, row in report.ranking]
+    # Anna sold 114 000; Boris and the head sold nothing, Boris's effectiveness 50 % beats none.
+    assert ranking == [(1, "Анна Петрова"), (2, "Борис Иванов"), (3, "Руководитель ОП")]

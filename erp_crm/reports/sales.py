@@ -444,6 +444,21 @@ class TeamReport:
     title: str
     project: Project | None = None
 
+    @property
+    def ranking(self) -> list[tuple[int, Row]]:
+        """Managers ranked by money sold, then m², then effectiveness (ties share a place)."""
+
+        def key(row: Row) -> tuple:
+            return (row["won_amount"], row["won_m2"], row.effectiveness or Decimal(0))
+
+        ordered = sorted(self.rows, key=lambda r: r.name)
+        ordered.sort(key=key, reverse=True)  # stable: by name within a tie
+        out: list[tuple[int, Row]] = []
+        for n, row in enumerate(ordered, start=1):
+            place = out[-1][0] if out and key(out[-1][1]) == key(row) else n
+            out.append((place, row))
+        return out
+
 
 def manager_rows(
     session: Session,
