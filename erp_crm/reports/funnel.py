@@ -133,6 +133,7 @@ def funnel(
     now: dt.datetime | None = None,
 ) -> Funnel:
     now = now or utcnow()
+    sales.prepare(session)
     f = f.with_(project_id=project.id, pipeline_id=pipeline.id)
     stages = [s for s in pipeline.stages if s.is_active]
     scope = _scope(f, pipeline.id)

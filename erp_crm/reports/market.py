@@ -70,6 +70,9 @@ class MarketReport:
 
 
 def market(session: Session, group_id: int | None = None) -> MarketReport:
+    from erp_crm.reports.sales import prepare
+
+    prepare(session)
     total = session.scalar(select(func.count(Client.id)).where(*_live(group_id))) or 0
     our = session.execute(
         select(
