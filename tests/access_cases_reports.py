@@ -73,3 +73,7 @@ CASES += [
     Case("reports.department_pdf", "GET", "/reports/department.pdf", ALL_REPORTS),
     Case("reports.project_pdf", "GET", "/reports/project/{prj_project}.pdf", ALL_REPORTS),
 ]
+
+CASES += [
+    Case("reports.funnel_xlsx", "GET", "/reports/funnel.xlsx?project_id={prj_project}", OWN),
+]

@@ -167,3 +167,14 @@ def test_the_department_pdf_prints_the_rows_and_the_total(dept, client):
     assert "Анна Петрова" in text and "Итого" in text
     total_line = next(line for line in text.splitlines() if line.startswith("Итого"))
     assert total_line.split()[1:3] == ["7", "4"]  # planned, done
+
+
+def test_the_funnel_xlsx_has_the_stages_of_the_page(dept, client):
+    client.login("rep_head")
+    response = client.get(f"/reports/funnel.xlsx?project_id={dept['project'].id}&{YEAR_ARGS}")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.data))
+    rows = list(book["Воронка"].iter_rows(values_only=True))
+    reached = [r[2] for r in rows[3:12]]
+    assert reached == [2, 2, 2, 1, 1, 1, 0, 0, 0]
+    assert ("Сделок", 2) in [tuple(r[:2]) for r in rows]

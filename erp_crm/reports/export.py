@@ -90,3 +90,72 @@ def _save(workbook: Workbook) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def funnel_xlsx(report: Any, leads: list[dict], tasks: list[dict]) -> bytes:
+    """The funnel page's tables, a sheet each."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Воронка")
+    sheet.append([f"Воронка: {report.project.name} · {report.pipeline.name}"])
+    sheet.append([_period(report.filter)])
+    sheet.append(
+        ["Этап", "%", "Дошли", "Конверсия, %", "Отсев", "Сейчас", "Проиграно", "Медиана, дн."]
+    )
+    for r in report.stages:
+        sheet.append(
+            [
+                r.stage.name,
+                r.stage.percent,
+                r.reached,
+                _cell(r.conversion),
+                r.drop_off,
+                r.current,
+                r.lost_here,
+                _cell(r.median_days),
+            ]
+        )
+    sheet.append([])
+    for label, value in (
+        ("Сделок", report.deals),
+        ("Открыто", report.open),
+        ("Выиграно", report.won),
+        ("Проиграно", report.lost),
+        ("Средняя длительность продажи, дн.", _cell(report.avg_sale_days)),
+        ("Скорость продаж, ₽/день", _cell(report.velocity)),
+        ("Упущенная выручка, ₽", _cell(report.lost_amount)),
+        *[(f"м²: {k}", _cell(v)) for k, v in report.area.items()],
+    ):
+        sheet.append([label, value])
+    reasons = workbook.create_sheet("Причины отказов")
+    reasons.append(["Причина", "Сделок", "м²", "₽"])
+    for r in report.lost_reasons:
+        reasons.append([r["name"], r["count"], _cell(r["area_m2"]), _cell(r["amount"])])
+    forecast = workbook.create_sheet("Прогноз")
+    forecast.append(["Месяц", "Сделок", "Сумма, ₽", "Прогноз, ₽", "Прогноз, м²"])
+    for m in report.forecast:
+        forecast.append(
+            [
+                m["month"],
+                m["deals"],
+                _cell(m["amount"]),
+                _cell(m["weighted"]),
+                _cell(m["weighted_m2"]),
+            ]
+        )
+    sources = workbook.create_sheet("Лиды")
+    sources.append(["Источник", "Лидов", "В сделку", "Отклонено", "Конверсия, %"])
+    for lead in leads:
+        sources.append(
+            [
+                lead["label"],
+                lead["leads"],
+                lead["converted"],
+                lead["rejected"],
+                _cell(lead["conversion_pct"]),
+            ]
+        )
+    people = workbook.create_sheet("Поручения")
+    people.append(["Исполнитель", "Всего", "Выполнено", "Просрочено"])
+    for t in tasks:
+        people.append([t["name"], t["tasks"], t["done"], t["overdue"]])
+    return _save(workbook)

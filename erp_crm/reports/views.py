@@ -375,3 +375,12 @@ def project_pdf(project_id: int) -> Response:
 def manager_pdf() -> Response:
     report, _errors = _manager_report()
     return _pdf("reports/print_manager.html", f"manager-{report.user.id}.pdf", report=report)
+
+
+@bp.route("/funnel.xlsx")
+def funnel_xlsx() -> Response:
+    context = _funnel_context()
+    if context["report"] is None:
+        abort(404)
+    content = export.funnel_xlsx(context["report"], context["leads"], context["tasks"])
+    return _xlsx(content, f"funnel-{context['report'].project.id}.xlsx")
