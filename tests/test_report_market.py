@@ -40,12 +40,17 @@ def test_the_base_by_relationship_region_and_participation(dept, db_session):
     s.flush()
     report = market.market(s)
     assert report.total == 2  # C3 was merged into C1
-    assert dict(report.by_relationship) == {"Текущий": 1, "Потенциальный": 1}
-    assert dict(report.by_region) == {market.NO_VALUE: 2}
+    assert {label: n for _v, label, n in report.by_relationship} == {
+        "Текущий": 1,
+        "Потенциальный": 1,
+    }
+    assert [(v, label, n) for v, label, n in report.by_region] == [(None, market.NO_VALUE, 2)]
     assert [(p["name"], p["exhibitors"], p["area_m2"]) for p in report.our_projects] == [
         ("ВолгаСтройЭкспо-2027", 1, D("12.00"))
     ]
-    assert report.competitors == [{"name": "СтройЭкспо конкурента", "year": 2025, "clients": 2}]
+    assert report.competitors == [
+        {"id": fair.id, "name": "СтройЭкспо конкурента", "year": 2025, "clients": 2}
+    ]
 
 
 def test_the_rebook_rate_by_count_and_m2_with_the_reasons_of_those_who_did_not(dept, db_session):
@@ -77,6 +82,10 @@ def test_the_market_and_rebook_pages(dept, db_session, client):
     client.login("rep_anna")
     html = client.get("/reports/market").get_data(as_text=True)
     assert 'id="market-total">2<' in html
+    # A figure opens the client list with the same filter: «current» → C1 only.
+    href = re.search(r'href="([^"]*relationship=current[^"]*)"', html).group(1)
+    listing = client.get(href.replace("&amp;", "&")).get_data(as_text=True)
+    assert "ООО «Первый»" in listing and "ООО «Второй»" not in listing
     page = client.get(f"/reports/rebook/{p2.id}").get_data(as_text=True)
     assert re.search(r'id="rate-count">0[,.]0', page)  # C1 has no deal in P2 yet
     assert "сделки нет" in page

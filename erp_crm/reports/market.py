@@ -61,10 +61,11 @@ def breakdown(session: Session, column: Any, group_id: int | None = None) -> lis
 @dataclass
 class MarketReport:
     total: int
-    by_region: list[tuple[str, int]]
-    by_industry: list[tuple[str, int]]
-    by_relationship: list[tuple[str, int]]
-    by_readiness: list[tuple[str, int]]
+    # (the stored value — the clients list's filter, its label, clients)
+    by_region: list[tuple[Any, str, int]]
+    by_industry: list[tuple[Any, str, int]]
+    by_relationship: list[tuple[Any, str, int]]
+    by_readiness: list[tuple[Any, str, int]]
     our_projects: list[dict[str, Any]]
     competitors: list[dict[str, Any]]
 
@@ -89,6 +90,7 @@ def market(session: Session, group_id: int | None = None) -> MarketReport:
     ).all()
     competitors = session.execute(
         select(
+            CompetitorExhibition.id,
             CompetitorExhibition.name,
             CompetitorParticipation.year,
             func.count(func.distinct(CompetitorParticipation.client_id)),
@@ -98,26 +100,31 @@ def market(session: Session, group_id: int | None = None) -> MarketReport:
         )
         .join(Client, Client.id == CompetitorParticipation.client_id)
         .where(*_live(group_id))
-        .group_by(CompetitorExhibition.name, CompetitorParticipation.year)
+        .group_by(CompetitorExhibition.id, CompetitorExhibition.name, CompetitorParticipation.year)
         .order_by(CompetitorParticipation.year.desc(), CompetitorExhibition.name)
     ).all()
     return MarketReport(
         total=total,
-        by_region=[(v or NO_VALUE, n) for v, n in breakdown(session, Client.region, group_id)],
-        by_industry=[(v or NO_VALUE, n) for v, n in breakdown(session, Client.industry, group_id)],
+        by_region=[(v, v or NO_VALUE, n) for v, n in breakdown(session, Client.region, group_id)],
+        by_industry=[
+            (v, v or NO_VALUE, n) for v, n in breakdown(session, Client.industry, group_id)
+        ],
         by_relationship=[
-            (RELATIONSHIP_LABELS.get(v, v or NO_VALUE), n)
+            (v, RELATIONSHIP_LABELS.get(v, v or NO_VALUE), n)
             for v, n in breakdown(session, Client.relationship_type, group_id)
         ],
         by_readiness=[
-            (READINESS_LABELS.get(v, (str(v), ""))[0], n)
+            (v, READINESS_LABELS.get(v, (str(v), ""))[0], n)
             for v, n in breakdown(session, Client.readiness, group_id)
         ],
         our_projects=[
             {"project_id": pid, "name": name, "exhibitors": n, "area_m2": Decimal(str(m2))}
             for pid, name, n, m2 in our
         ],
-        competitors=[{"name": name, "year": year, "clients": n} for name, year, n in competitors],
+        competitors=[
+            {"id": cid, "name": name, "year": year, "clients": n}
+            for cid, name, year, n in competitors
+        ],
     )
 
 
