@@ -89,3 +89,10 @@ def test_the_market_and_rebook_pages(dept, db_session, client):
     page = client.get(f"/reports/rebook/{p2.id}").get_data(as_text=True)
     assert re.search(r'id="rate-count">0[,.]0', page)  # C1 has no deal in P2 yet
     assert "сделки нет" in page
+
+
+def test_a_malformed_previous_edition_falls_back_to_the_series(dept, client):
+    client.login("rep_anna")
+    for bad in ("abc", "99999999999999999999", "-3"):
+        response = client.get(f"/reports/rebook/{dept['project2'].id}?previous_id={bad}")
+        assert response.status_code == 200

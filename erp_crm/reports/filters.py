@@ -22,7 +22,8 @@ def moscow_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=MOSCOW).astimezone(dt.UTC)
 
 
-def _int(raw: Any) -> int | None:
+def parse_id(raw: Any) -> int | None:
+    """A record id from a query string, or None (malformed, not positive, beyond int4)."""
     try:
         value = int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):
@@ -79,13 +80,13 @@ class ReportFilter:
         return cls(
             date_from=date_from,
             date_to=date_to,
-            project_id=_int(args.get("project_id")),
-            pipeline_id=_int(args.get("pipeline_id")),
-            manager_id=_int(args.get("manager_id")),
-            group_id=_int(args.get("group_id")),
-            client_id=_int(args.get("client_id")),
-            type_id=_int(args.get("type_id")),
-            stage_id=_int(args.get("stage_id")),
+            project_id=parse_id(args.get("project_id")),
+            pipeline_id=parse_id(args.get("pipeline_id")),
+            manager_id=parse_id(args.get("manager_id")),
+            group_id=parse_id(args.get("group_id")),
+            client_id=parse_id(args.get("client_id")),
+            type_id=parse_id(args.get("type_id")),
+            stage_id=parse_id(args.get("stage_id")),
         )
 
     @property

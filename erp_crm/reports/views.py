@@ -318,7 +318,9 @@ def rebook(project_id: int) -> str:
     project = db.session.get(Project, project_id)
     if project is None:
         abort(404)
-    previous_id = request.args.get("previous_id", type=int)
+    from erp_crm.reports.filters import parse_id
+
+    previous_id = parse_id(request.args.get("previous_id"))
     previous = db.session.get(Project, previous_id) if previous_id else None
     if previous is None or previous.id == project.id:
         previous = market_report.previous_edition(db.session, project)
