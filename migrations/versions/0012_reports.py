@@ -6,7 +6,8 @@ Create Date: 2026-12-07 11:00:00
 
 Every stage move the deals area recorded (deal_stage_changes) becomes a ledger row. The m² and
 amount at an old move were never stored: the back-fill takes the deal's current values, the best
-that is known; moves from now on carry their own.
+that is known; moves from now on carry their own. An index on activities (client, project,
+status, start) serves the reports' «first contact with the client about the project».
 """
 from alembic import op
 import sqlalchemy as sa
@@ -58,6 +59,8 @@ def upgrade():
     op.create_index('ix_report_stage_moves_project_pipeline_at', 'report_stage_moves',
                     ['project_id', 'pipeline_id', 'at'])
     op.create_index('ix_report_stage_moves_deal_at', 'report_stage_moves', ['deal_id', 'at'])
+    op.create_index('ix_activities_first_done_contact', 'activities',
+                    ['client_id', 'project_id', 'status', 'starts_at'])
     op.execute(
         "INSERT INTO report_stage_moves (change_id, deal_id, project_id, pipeline_id, "
         "from_stage_id, to_stage_id, from_percent, to_percent, at, actor_id, manager_id, "
@@ -72,6 +75,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_activities_first_done_contact', table_name='activities')
     op.drop_index('ix_report_stage_moves_deal_at', table_name='report_stage_moves')
     op.drop_index('ix_report_stage_moves_project_pipeline_at', table_name='report_stage_moves')
     op.drop_table('report_stage_moves')
