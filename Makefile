@@ -32,6 +32,8 @@ erp_crm/static/vendor/.copied: node_modules/.installed
 	cp node_modules/fullcalendar/index.global.min.js node_modules/@fullcalendar/core/locales/ru.global.min.js erp_crm/static/vendor/fullcalendar/
 	mkdir -p erp_crm/static/vendor/tom-select
 	cp node_modules/tom-select/dist/js/tom-select.complete.min.js node_modules/tom-select/dist/css/tom-select.bootstrap5.min.css erp_crm/static/vendor/tom-select/
+	mkdir -p erp_crm/static/vendor/chartjs
+	cp node_modules/chart.js/dist/chart.umd.min.js erp_crm/static/vendor/chartjs/
 	touch $@
 
 # Installs missing Debian packages when we may (root, as on CI and the dev machines).
@@ -79,6 +81,7 @@ bench: install
 	$(BIN)/python -m bench.documents $(BENCH_DOCUMENTS_ARGS)
 	$(BIN)/python -m bench.activities $(BENCH_ACTIVITIES_ARGS)
 	$(BIN)/python -m bench.mailing $(BENCH_MAILING_ARGS)
+	$(BIN)/python -m bench.reports $(BENCH_REPORTS_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

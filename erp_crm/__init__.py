@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.organizations.views import bp as organizations_bp
     from erp_crm.projects.plan_views import bp as plans_bp
     from erp_crm.projects.views import bp as projects_bp
+    from erp_crm.reports.views import bp as reports_bp
     from erp_crm.sales_documents.admin_views import bp as document_templates_bp
     from erp_crm.sales_documents.project_views import bp as project_documents_bp
     from erp_crm.sales_documents.views import bp as documents_bp
@@ -147,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
         activities_bp,
         calendar_bp,
         reminders_bp,
+        reports_bp,
         api.bp,
     )
     for bp in blueprints:

@@ -19,6 +19,7 @@ from erp_crm.deals.lead_demo import load_demo_leads
 from erp_crm.mailing.demo import load_demo_mailing
 from erp_crm.organizations import services as org_services
 from erp_crm.projects.demo import load_demo_projects
+from erp_crm.reports.demo import sync_demo_ledger
 from erp_crm.sales_documents.demo import load_demo_documents
 
 # (username, full name, role). Demo passwords are "<username>-demo-2026": printed, not for
@@ -91,6 +92,7 @@ def load_demo(session: Session) -> list[tuple[str, str, str]]:
     seed_demo_budgets(session, users["project"])
     load_demo_activities(session, users)
     load_demo_mailing(session, users)
+    sync_demo_ledger(session)
     return logins
 
 

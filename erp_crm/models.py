@@ -5,6 +5,7 @@ import erp_crm.billing.models  # noqa: F401  (payments)
 import erp_crm.budgets.models  # noqa: F401  (budget tables)
 import erp_crm.integration.models  # noqa: F401  (outbox, exchange state and log)
 import erp_crm.mailing.models  # noqa: F401  (addresses, selections, campaigns, mail outbox)
+import erp_crm.reports.models  # noqa: F401  (the stage-transition ledger)
 from erp_crm.audit.models import AuditEntry
 from erp_crm.auth.models import ApiToken, LoginAttempt, User
 from erp_crm.clients.models import (

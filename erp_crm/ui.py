@@ -41,6 +41,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Мой день", "activities.index", Perm.ACTIVITIES_VIEW, "list-check"),
     NavItem("Календарь", "calendar.index", Perm.ACTIVITIES_VIEW, "calendar3"),
     NavItem("Лиды", "leads.index", Perm.LEADS_WORK, "inbox"),
+    NavItem("Отчёты", "reports.index", Perm.DEALS_VIEW, "bar-chart-line"),
     NavItem("Документы", "documents.index", Perm.DOCUMENTS_VIEW, "file-earmark-text"),
     NavItem("Платежи", "billing.index", Perm.PAYMENTS_VIEW, "cash-coin"),
     NavItem("Рассылки", "mailing.index", Perm.MAILING_WORK, "envelope"),

@@ -28,7 +28,7 @@ from erp_crm.config import Config, normalize_database_url
 from erp_crm.db import Base, make_engine, set_actor
 
 # Shared fixtures of an area (the `world` of the activities tests) live in fixture modules.
-pytest_plugins = ["tests.activity_fixtures", "tests.mailing_fixtures"]
+pytest_plugins = ["tests.activity_fixtures", "tests.mailing_fixtures", "tests.report_fixtures"]
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct-horse-42"

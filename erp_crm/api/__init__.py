@@ -170,4 +170,5 @@ def register_api_modules() -> None:
         openapi,
         organizations,
         projects,
+        reports,
     )

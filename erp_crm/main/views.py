@@ -12,7 +12,11 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def index() -> str:
-    return render_template("main/index.html")
+    from flask_login import current_user
+
+    from erp_crm.reports.home import home_for
+
+    return render_template("main/index.html", home=home_for(db.session, current_user))
 
 
 @bp.route("/healthz")

@@ -1,0 +1,61 @@
+"""The stage-transition ledger: one row per stage move of a deal, as it was at the move.
+
+Reports read this ledger (never the audit text): the funnel's «reached the stage», time in a
+stage, velocity and the forecast's history all come from it. A row is written by the reports'
+receiver of `deal_stage_changed`, in the mover's transaction; the migration back-filled the moves
+recorded before the ledger existed from `deal_stage_changes` (their m² and amount are the deal's at
+the back-fill, the best that was known).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Numeric, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from erp_crm.activities.models import Activity
+from erp_crm.db import Base, Money, utcnow
+
+
+class StageMove(Base):
+    __tablename__ = "report_stage_moves"
+    __table_args__ = (
+        Index("ix_report_stage_moves_project_pipeline_at", "project_id", "pipeline_id", "at"),
+        Index("ix_report_stage_moves_deal_at", "deal_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The deals area's own record of the move (unique: a move is in the ledger once).
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("deal_stage_changes.id"), unique=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id"))
+    from_stage_id: Mapped[int | None] = mapped_column(ForeignKey("stages.id"))
+    to_stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id"))
+    from_percent: Mapped[int | None] = mapped_column(SmallInteger)
+    to_percent: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    manager_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # the deal's, at the move
+    area_m2: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    amount: Mapped[Money] = mapped_column(default=Decimal("0.00"))
+    outcome: Mapped[str] = mapped_column(String(8))  # the deal's outcome after the move
+
+    @property
+    def is_forward(self) -> bool:
+        return self.from_percent is None or self.to_percent > self.from_percent
+
+
+# The reports' own index on the contacts: «days from the first contact to the sale» looks up the
+# earliest done contact of each won deal's client × project (bench/reports.py: 42 000 look-ups
+# of the heap by client become index-only reads of the first entry; not a partial index, which
+# a generic plan with the status as a parameter could not use).
+Index(
+    "ix_activities_first_done_contact",
+    Activity.client_id,
+    Activity.project_id,
+    Activity.status,
+    Activity.starts_at,
+)

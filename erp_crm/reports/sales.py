@@ -1,0 +1,666 @@
+"""The manager's personal report, the department report and the project group's report.
+
+Every figure is a named condition on one kind of record (contacts, deals, ratings): the report
+counts the records that meet it, grouped by manager, in one query per kind; the drill-down lists
+the same records with the same condition, so a figure and its list can never disagree.
+
+Attribution never doubles: a contact belongs to its responsible person, a deal to its current
+manager (a reassigned deal moves with all its figures), a rating to the rated manager. A merged
+client's contacts and deals are re-pointed to the survivor by the merge, so client × project
+pairs are counted on the survivor once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, or_, select, text
+from sqlalchemy.orm import Session, aliased
+
+from erp_crm.activities.models import Activity, ActivityType, Rating, ResultKind, Status
+from erp_crm.auth.models import User
+from erp_crm.auth.permissions import Role
+from erp_crm.clients.models import Client, client_group_members
+from erp_crm.db import utcnow
+from erp_crm.deals.models import Deal, Outcome, Stage
+from erp_crm.projects.models import Project, ProjectMember, SalesPlan
+from erp_crm.reports.filters import ReportFilter, days_between
+from erp_crm.reports.models import StageMove
+
+# --- definitions (shown on the pages) -----------------------------------------------------------
+
+FORWARD_RESULTS = (
+    ResultKind.INVITATION_SENT.value,
+    ResultKind.MANUAL_SENT.value,
+    ResultKind.SALE.value,
+)
+FORWARD_WINDOW_DAYS = 1
+FORWARD_DEFINITION = (
+    "Контакт продвинул клиента вперёд, если он выполнен и его результат — «Отправка "
+    "приглашения», «Отправка руководства участника» или «Продажа», либо сделка контакта "
+    "не позже чем через сутки после его выполнения перешла на этап с бо́льшим процентом. "
+    "Эффективность — доля таких контактов среди выполненных."
+)
+ON_TIME_DAYS = 1
+DEFINITIONS = {
+    "planned": "Запланировано — контакты с началом в периоде (кроме отменённых).",
+    "done": "Выполнено — из них выполненные (с формализованным результатом).",
+    "overdue": "Просрочено — время прошло, а контакт не выполнен.",
+    "on_time": "В срок — выполнен не позже чем через сутки после запланированного начала.",
+    "forward": FORWARD_DEFINITION,
+    "postponed": "Переносы — выполненные контакты с результатом «Перенос».",
+    "opened": "Открыто — сделки, созданные в периоде.",
+    "won": "Выиграно — сделки, закрытые продажей в периоде (м² и сумма — по ним).",
+    "lost": "Проиграно — сделки, закрытые отказом в периоде.",
+    "sale_days": "Дней до продажи — от первого выполненного контакта с клиентом по проекту "
+    "до закрытия сделки продажей (в среднем по выигранным в периоде).",
+    "rated": "Оценки — оценки менеджера клиентами, полученные в периоде.",
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    kind: str  # 'activity' | 'deal' | 'rating'
+    label: str
+    condition: Callable[[ReportFilter, dt.datetime], Any]
+
+
+def in_period(column: Any, f: ReportFilter) -> Any:
+    return and_(column >= f.starts, column < f.ends)
+
+
+def _done() -> Any:
+    return Activity.status == Status.DONE.value
+
+
+def _reached(stage_id: int | None) -> Any:
+    """The deal's ledger has a move to this stage or a later one of its pipeline (a deal that
+    jumped over a stage has passed it too)."""
+    target = aliased(Stage)
+    reached = aliased(Stage)
+    return Deal.id.in_(
+        select(StageMove.deal_id)
+        .join(reached, reached.id == StageMove.to_stage_id)
+        .join(target, target.id == stage_id)
+        .where(reached.pipeline_id == target.pipeline_id, reached.position >= target.position)
+    )
+
+
+def _moved_after() -> Any:
+    """The contact's deal moved to a higher-percent stage within a day after it was done."""
+    return exists().where(
+        StageMove.deal_id == Activity.deal_id,
+        StageMove.from_percent.is_not(None),
+        StageMove.to_percent > StageMove.from_percent,
+        StageMove.at >= Activity.completed_at,
+        days_between(Activity.completed_at, StageMove.at) <= FORWARD_WINDOW_DAYS,
+    )
+
+
+def _forward() -> Any:
+    return and_(_done(), or_(Activity.result_kind.in_(FORWARD_RESULTS), _moved_after()))
+
+
+FIGURES: dict[str, Figure] = {
+    f.key: f
+    for f in (
+        Figure(
+            "planned", "activity", "Запланировано", lambda f, now: Activity.status != "cancelled"
+        ),
+        Figure("done", "activity", "Выполнено", lambda f, now: _done()),
+        Figure(
+            "overdue",
+            "activity",
+            "Просрочено",
+            lambda f, now: and_(Activity.status == Status.PLANNED.value, Activity.starts_at < now),
+        ),
+        Figure(
+            "on_time",
+            "activity",
+            "В срок",
+            lambda f, now: and_(
+                _done(), days_between(Activity.starts_at, Activity.completed_at) <= ON_TIME_DAYS
+            ),
+        ),
+        Figure("forward", "activity", "Продвинули вперёд", lambda f, now: _forward()),
+        Figure(
+            "postponed",
+            "activity",
+            "Переносы",
+            lambda f, now: and_(_done(), Activity.result_kind == ResultKind.POSTPONED.value),
+        ),
+        Figure("opened", "deal", "Открыто сделок", lambda f, now: in_period(Deal.created_at, f)),
+        Figure(
+            "won",
+            "deal",
+            "Выиграно",
+            lambda f, now: and_(Deal.outcome == Outcome.WON.value, in_period(Deal.closed_at, f)),
+        ),
+        Figure(
+            "lost",
+            "deal",
+            "Проиграно",
+            lambda f, now: and_(Deal.outcome == Outcome.LOST.value, in_period(Deal.closed_at, f)),
+        ),
+        Figure("rated", "rating", "Оценки", lambda f, now: in_period(Rating.recorded_at, f)),
+        Figure("at_stage", "deal", "Сделки на этапе", lambda f, now: Deal.stage_id == f.stage_id),
+        Figure("reached", "deal", "Дошли до этапа", lambda f, now: _reached(f.stage_id)),
+        Figure(
+            "open", "deal", "Открытые сделки", lambda f, now: Deal.outcome == Outcome.OPEN.value
+        ),
+    )
+}
+ACTIVITY_FIGURES = [k for k, f in FIGURES.items() if f.kind == "activity"]
+DEAL_FIGURES = ["opened", "won", "lost"]  # the per-manager deal figures (the rest: the funnel)
+
+
+# --- the base conditions of each kind -----------------------------------------------------------
+
+
+def _group_clients(group_id: int) -> Any:
+    return select(client_group_members.c.client_id).where(
+        client_group_members.c.group_id == group_id
+    )
+
+
+def _deals_of_pipeline(pipeline_id: int) -> Any:
+    return select(Deal.id).where(Deal.pipeline_id == pipeline_id)
+
+
+def activity_scope(f: ReportFilter) -> list[Any]:
+    conds = [in_period(Activity.starts_at, f)]
+    if f.project_id:
+        conds.append(Activity.project_id == f.project_id)
+    if f.pipeline_id:
+        conds.append(Activity.deal_id.in_(_deals_of_pipeline(f.pipeline_id)))
+    if f.manager_id:
+        conds.append(Activity.responsible_id == f.manager_id)
+    if f.group_id:
+        conds.append(Activity.client_id.in_(_group_clients(f.group_id)))
+    if f.client_id:
+        conds.append(Activity.client_id == f.client_id)
+    if f.type_id:
+        conds.append(Activity.type_id == f.type_id)
+    return conds
+
+
+def deal_scope(f: ReportFilter) -> list[Any]:
+    conds: list[Any] = []
+    if f.project_id:
+        conds.append(Deal.project_id == f.project_id)
+    if f.pipeline_id:
+        conds.append(Deal.pipeline_id == f.pipeline_id)
+    if f.manager_id:
+        conds.append(Deal.manager_id == f.manager_id)
+    if f.group_id:
+        conds.append(Deal.client_id.in_(_group_clients(f.group_id)))
+    if f.client_id:
+        conds.append(Deal.client_id == f.client_id)
+    return conds
+
+
+def rating_scope(f: ReportFilter) -> list[Any]:
+    conds: list[Any] = [Rating.manager_id.is_not(None)]
+    if f.project_id or f.pipeline_id:
+        deals = select(Deal.id).where(
+            *deal_scope(f.with_(manager_id=None, client_id=None, group_id=None))
+        )
+        if f.pipeline_id:
+            contacts = select(Activity.id).where(Activity.deal_id.in_(deals))
+        else:
+            contacts = select(Activity.id).where(Activity.project_id == f.project_id)
+        conds.append(or_(Rating.deal_id.in_(deals), Rating.activity_id.in_(contacts)))
+    if f.manager_id:
+        conds.append(Rating.manager_id == f.manager_id)
+    if f.group_id:
+        conds.append(Rating.client_id.in_(_group_clients(f.group_id)))
+    if f.client_id:
+        conds.append(Rating.client_id == f.client_id)
+    return conds
+
+
+def _first_contact() -> Any:
+    return (
+        select(func.min(Activity.starts_at))
+        .where(
+            Activity.client_id == Deal.client_id,
+            Activity.project_id == Deal.project_id,
+            Activity.status == Status.DONE.value,
+        )
+        .scalar_subquery()
+    )
+
+
+# --- counting -----------------------------------------------------------------------------------
+
+
+def count_if(cond: Any) -> Any:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def sum_if(cond: Any, column: Any) -> Any:
+    return func.coalesce(func.sum(case((cond, column), else_=0)), 0)
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def prepare(session: Session) -> None:
+    """Report queries aggregate many rows once: on PostgreSQL, compiling them with JIT costs more
+    than it saves (measured by bench/reports.py: 0.7 s of a 2.3 s contacts query), so it is
+    switched off for the rest of the request's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
+def activity_counts(
+    session: Session, f: ReportFilter, now: dt.datetime, *, by_type: bool = False
+) -> dict[tuple, dict[str, int]]:
+    """The contact figures by manager (and type). «Forward» is counted in two parts that add up
+    to its condition: by result in the main scan, and by a stage move of the contact's deal in a
+    second query whose EXISTS the database can run as a semi-join."""
+    keys: list[Any] = [Activity.responsible_id]
+    if by_type:
+        keys.append(Activity.type_id)
+    plain = [k for k in ACTIVITY_FIGURES if k != "forward"]
+    columns = [count_if(FIGURES[k].condition(f, now)).label(k) for k in plain]
+    by_result = and_(_done(), Activity.result_kind.in_(FORWARD_RESULTS))
+    columns.append(count_if(by_result).label("forward"))
+    rows = session.execute(select(*keys, *columns).where(*activity_scope(f)).group_by(*keys)).all()
+    out = {
+        tuple(row[: len(keys)]): {k: int(row._mapping[k]) for k in ACTIVITY_FIGURES} for row in rows
+    }
+    moved = session.execute(
+        select(*keys, func.count())
+        .where(
+            *activity_scope(f),
+            _done(),
+            Activity.result_kind.not_in(FORWARD_RESULTS),
+            Activity.deal_id.is_not(None),
+            _moved_after(),
+        )
+        .group_by(*keys)
+    ).all()
+    for row in moved:
+        out[tuple(row[: len(keys)])]["forward"] += int(row[-1])
+    return out
+
+
+def pairs_worked(session: Session, f: ReportFilter) -> dict[int, int]:
+    """{manager: distinct client × project pairs with a done contact in the period}."""
+    pairs = (
+        select(Activity.responsible_id, Activity.client_id, Activity.project_id)
+        .where(*activity_scope(f), _done())
+        .distinct()
+        .subquery()
+    )
+    return dict(
+        session.execute(
+            select(pairs.c.responsible_id, func.count()).group_by(pairs.c.responsible_id)
+        ).all()
+    )
+
+
+def deal_counts(session: Session, f: ReportFilter, now: dt.datetime) -> dict[int, dict[str, Any]]:
+    won = FIGURES["won"].condition(f, now)
+    lost = FIGURES["lost"].condition(f, now)
+    sale_days = days_between(_first_contact(), Deal.closed_at)
+    rows = session.execute(
+        select(
+            Deal.manager_id,
+            *[count_if(FIGURES[k].condition(f, now)).label(k) for k in DEAL_FIGURES],
+            sum_if(won, Deal.area_m2).label("won_m2"),
+            sum_if(won, Deal.amount).label("won_amount"),
+            sum_if(lost, Deal.area_m2).label("lost_m2"),
+            sum_if(lost, Deal.amount).label("lost_amount"),
+        )
+        .where(*deal_scope(f), or_(in_period(Deal.created_at, f), in_period(Deal.closed_at, f)))
+        .group_by(Deal.manager_id)
+    ).all()
+    out = {}
+    for row in rows:
+        m = row._mapping
+        out[row.manager_id] = {
+            **{k: int(m[k]) for k in DEAL_FIGURES},
+            "won_m2": _dec(m["won_m2"]),
+            "won_amount": _dec(m["won_amount"]),
+            "lost_m2": _dec(m["lost_m2"]),
+            "lost_amount": _dec(m["lost_amount"]),
+            "sale_days_sum": 0.0,
+            "sale_days_n": 0,
+        }
+    # Days to the sale in a query of their own: the first contact is looked up once per won deal.
+    days = (
+        select(Deal.manager_id.label("manager_id"), sale_days.label("days"))
+        .where(*deal_scope(f), won)
+        .subquery()
+    )
+    for manager_id, total, n in session.execute(
+        select(days.c.manager_id, func.sum(days.c.days), func.count(days.c.days)).group_by(
+            days.c.manager_id
+        )
+    ):
+        row = out.setdefault(manager_id, {})
+        row["sale_days_sum"], row["sale_days_n"] = float(total or 0), int(n or 0)
+    return out
+
+
+def rating_counts(session: Session, f: ReportFilter, now: dt.datetime) -> dict[int, dict]:
+    rows = session.execute(
+        select(Rating.manager_id, func.count(Rating.id), func.sum(Rating.manager_score))
+        .where(*rating_scope(f), FIGURES["rated"].condition(f, now))
+        .group_by(Rating.manager_id)
+    ).all()
+    return {m: {"rated": int(n), "score_sum": int(s or 0)} for m, n, s in rows}
+
+
+def plan_totals(session: Session, f: ReportFilter) -> dict[int, tuple[Decimal, Decimal]]:
+    """{manager: (m², money)} planned for the months the period touches."""
+    first, last = f.months()
+    query = (
+        select(SalesPlan.user_id, func.sum(SalesPlan.area_m2), func.sum(SalesPlan.amount))
+        .where(SalesPlan.user_id.is_not(None), SalesPlan.month >= first, SalesPlan.month <= last)
+        .group_by(SalesPlan.user_id)
+    )
+    if f.project_id:
+        query = query.where(SalesPlan.project_id == f.project_id)
+    if f.manager_id:
+        query = query.where(SalesPlan.user_id == f.manager_id)
+    return {u: (_dec(a), _dec(m)) for u, a, m in session.execute(query).all()}
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+ADDITIVE = (
+    *ACTIVITY_FIGURES,
+    "pairs",
+    *DEAL_FIGURES,
+    "won_m2",
+    "won_amount",
+    "lost_m2",
+    "lost_amount",
+    "sale_days_sum",
+    "sale_days_n",
+    "rated",
+    "score_sum",
+    "plan_m2",
+    "plan_amount",
+)
+
+
+def pct(part: Any, whole: Any) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(str(part)) * 100 / Decimal(str(whole))).quantize(Decimal("0.1"))
+
+
+@dataclass
+class Row:
+    """One manager's figures (or the total: the sum of the rows)."""
+
+    user_id: int | None
+    name: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values.get(key, 0)
+
+    @property
+    def effectiveness(self) -> Decimal | None:
+        return pct(self["forward"], self["done"])
+
+    @property
+    def on_time_pct(self) -> Decimal | None:
+        return pct(self["on_time"], self["done"])
+
+    @property
+    def postponements_per_pair(self) -> Decimal | None:
+        if not self["pairs"]:
+            return None
+        return (Decimal(self["postponed"]) / Decimal(self["pairs"])).quantize(Decimal("0.01"))
+
+    @property
+    def sale_days(self) -> Decimal | None:
+        if not self["sale_days_n"]:
+            return None
+        return (Decimal(str(self["sale_days_sum"])) / self["sale_days_n"]).quantize(Decimal("0.1"))
+
+    @property
+    def rating_avg(self) -> Decimal | None:
+        if not self["rated"]:
+            return None
+        return (Decimal(self["score_sum"]) / self["rated"]).quantize(Decimal("0.01"))
+
+    @property
+    def plan_m2_pct(self) -> Decimal | None:
+        return pct(self["won_m2"], self["plan_m2"])
+
+    @property
+    def plan_amount_pct(self) -> Decimal | None:
+        return pct(self["won_amount"], self["plan_amount"])
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: _json(self[k]) for k in ADDITIVE}
+        out.update(
+            {
+                "effectiveness_pct": _json(self.effectiveness),
+                "on_time_pct": _json(self.on_time_pct),
+                "postponements_per_pair": _json(self.postponements_per_pair),
+                "sale_days_avg": _json(self.sale_days),
+                "rating_avg": _json(self.rating_avg),
+                "plan_m2_pct": _json(self.plan_m2_pct),
+                "plan_amount_pct": _json(self.plan_amount_pct),
+            }
+        )
+        return out
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
+def _zero() -> dict[str, Any]:
+    values: dict[str, Any] = {k: 0 for k in ADDITIVE}
+    for k in ("won_m2", "won_amount", "lost_m2", "lost_amount", "plan_m2", "plan_amount"):
+        values[k] = Decimal("0.00")
+    values["sale_days_sum"] = 0.0
+    return values
+
+
+@dataclass
+class TeamReport:
+    """The department's or a project group's report: a row per manager and their total."""
+
+    filter: ReportFilter
+    rows: list[Row]
+    total: Row
+    title: str
+    project: Project | None = None
+
+    @property
+    def ranking(self) -> list[tuple[int, Row]]:
+        """Managers ranked by money sold, then m², then effectiveness (ties share a place)."""
+
+        def key(row: Row) -> tuple:
+            return (row["won_amount"], row["won_m2"], row.effectiveness or Decimal(0))
+
+        ordered = sorted(self.rows, key=lambda r: r.name)
+        ordered.sort(key=key, reverse=True)  # stable: by name within a tie
+        out: list[tuple[int, Row]] = []
+        for n, row in enumerate(ordered, start=1):
+            place = out[-1][0] if out and key(out[-1][1]) == key(row) else n
+            out.append((place, row))
+        return out
+
+
+def manager_rows(
+    session: Session,
+    f: ReportFilter,
+    managers: Iterable[User],
+    *,
+    now: dt.datetime | None = None,
+) -> tuple[list[Row], Row]:
+    now = now or utcnow()
+    prepare(session)
+    values: dict[int, dict[str, Any]] = {}
+
+    def of(user_id: int) -> dict[str, Any]:
+        return values.setdefault(user_id, _zero())
+
+    for (user_id,), counts in activity_counts(session, f, now).items():
+        of(user_id).update(counts)
+    for user_id, n in pairs_worked(session, f).items():
+        of(user_id)["pairs"] = n
+    for user_id, counts in deal_counts(session, f, now).items():
+        of(user_id).update(counts)
+    for user_id, counts in rating_counts(session, f, now).items():
+        of(user_id).update(counts)
+    for user_id, (m2, money) in plan_totals(session, f).items():
+        of(user_id).update(plan_m2=m2, plan_amount=money)
+    users = {u.id: u for u in managers}
+    missing = [uid for uid in values if uid not in users]
+    if missing:
+        users.update({u.id: u for u in session.scalars(select(User).where(User.id.in_(missing)))})
+    if f.manager_id:
+        users = {k: v for k, v in users.items() if k == f.manager_id}
+    rows = [
+        Row(u.id, u.full_name, values.get(u.id, _zero()))
+        for u in sorted(users.values(), key=lambda u: (u.full_name, u.id))
+    ]
+    total = Row(None, "Итого", _zero())
+    for row in rows:
+        for k in ADDITIVE:
+            total.values[k] += row.values[k]
+    return rows, total
+
+
+def sellers(session: Session) -> list[User]:
+    return list(
+        session.scalars(
+            select(User).where(
+                User.is_active.is_(True),
+                User.role.in_([Role.SALES_MANAGER.value, Role.HEAD_OF_SALES.value]),
+            )
+        )
+    )
+
+
+def department_report(
+    session: Session, f: ReportFilter, *, now: dt.datetime | None = None
+) -> TeamReport:
+    rows, total = manager_rows(session, f, sellers(session), now=now)
+    return TeamReport(f, rows, total, "Отчёт отдела продаж")
+
+
+def project_group_report(
+    session: Session, project: Project, f: ReportFilter, *, now: dt.datetime | None = None
+) -> TeamReport:
+    f = f.with_(project_id=project.id)
+    members = session.scalars(
+        select(User)
+        .join(ProjectMember, ProjectMember.user_id == User.id)
+        .where(ProjectMember.project_id == project.id)
+    )
+    rows, total = manager_rows(session, f, members, now=now)
+    return TeamReport(f, rows, total, f"Отчёт группы проекта «{project.name}»", project)
+
+
+# --- the personal report ------------------------------------------------------------------------
+
+
+@dataclass
+class TypeRow:
+    type_id: int
+    name: str
+    counts: dict[str, int]
+
+    @property
+    def effectiveness(self) -> Decimal | None:
+        return pct(self.counts["forward"], self.counts["done"])
+
+
+@dataclass
+class Pair:
+    client_id: int
+    client: str
+    project_id: int | None
+    project: str
+    postponed: int
+
+
+@dataclass
+class PersonalReport:
+    filter: ReportFilter
+    user: User
+    row: Row
+    by_type: list[TypeRow]
+    pairs: list[Pair]
+
+
+def postponement_pairs(session: Session, f: ReportFilter, limit: int = 50) -> list[Pair]:
+    """Client × project pairs by their postponements in the period, most first."""
+    cond = FIGURES["postponed"].condition(f, utcnow())
+    rows = session.execute(
+        select(Activity.client_id, Client.name, Activity.project_id, Project.name, func.count())
+        .join(Client, Client.id == Activity.client_id)
+        .outerjoin(Project, Project.id == Activity.project_id)
+        .where(*activity_scope(f), cond)
+        .group_by(Activity.client_id, Client.name, Activity.project_id, Project.name)
+        .order_by(func.count().desc(), Client.name)
+        .limit(limit)
+    ).all()
+    return [Pair(c, cn, p, pn or "без проекта", n) for c, cn, p, pn, n in rows]
+
+
+def personal_report(
+    session: Session, user: User, f: ReportFilter, *, now: dt.datetime | None = None
+) -> PersonalReport:
+    now = now or utcnow()
+    f = f.with_(manager_id=user.id)
+    rows, _total = manager_rows(session, f, [user], now=now)
+    types = {t.id: t for t in session.scalars(select(ActivityType))}
+    by_type = [
+        TypeRow(type_id, types[type_id].name if type_id in types else "—", counts)
+        for (_uid, type_id), counts in activity_counts(session, f, now, by_type=True).items()
+    ]
+    by_type.sort(key=lambda t: (types[t.type_id].position if t.type_id in types else 0, t.name))
+    return PersonalReport(f, user, rows[0], by_type, postponement_pairs(session, f))
+
+
+# --- drill-down ---------------------------------------------------------------------------------
+
+RECORD_KINDS = {"activity": Activity, "deal": Deal, "rating": Rating}
+
+
+def records_query(f: ReportFilter, figure: str, now: dt.datetime | None = None) -> Any:
+    """The SELECT of the records behind a figure (with the same filters as the figure)."""
+    fig = FIGURES[figure]
+    cond = fig.condition(f, now or utcnow())
+    if fig.kind == "activity":
+        return (
+            select(Activity)
+            .where(*activity_scope(f), cond)
+            .order_by(Activity.starts_at.desc(), Activity.id.desc())
+        )
+    if fig.kind == "deal":
+        return select(Deal).where(*deal_scope(f), cond).order_by(Deal.id.desc())
+    return (
+        select(Rating)
+        .where(*rating_scope(f), cond)
+        .order_by(Rating.recorded_at.desc(), Rating.id.desc())
+    )
+
+
+def count_records(session: Session, f: ReportFilter, figure: str, now=None) -> int:
+    query = records_query(f, figure, now).order_by(None)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
