@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask
 
 from accounting_sync import messages as m
-from accounting_sync.errors import AccountingError
+from accounting_sync.errors import AccountingError, AccountingFault
 from erp_crm.db import db
 from erp_crm.integration import inbox, outbox
 from erp_crm.integration import services as integration
@@ -96,12 +96,20 @@ def send_outbox(
             return
         try:
             response = _send(client, batch)  # no transaction is open here
+        except AccountingFault as err:
+            # 1C read the batch and refused it: bisect to the object it cannot take, which then
+            # waits alone; the others go on in this very pass.
+            report.failed_batches += 1
+            report.errors.append(err.message)
+            with db.job_session(app, write=True) as session:
+                report.dead += outbox.split_refused(session, batch, err.message)
+            continue
         except AccountingError as err:
             report.failed_batches += 1
             report.errors.append(err.message)
             with db.job_session(app, write=True) as session:
                 report.dead += outbox.mark_failed(session, batch, err.message)
-            return  # strictly in order: nothing newer goes before this batch is through
+            return  # 1C unreachable: nothing newer goes before this batch is through
         with db.job_session(app, write=True) as session:
             outbox.mark_sent(
                 session,

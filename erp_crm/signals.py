@@ -133,6 +133,11 @@ budget_exchange_state = _signal(
     "→ the status of its latest outbox message ('pending', 'sent', 'dead'), or None if never "
     "queued.",
 )
+document_exchange_state = _signal(
+    "document-exchange-state",
+    "Where a document stands in the accounting exchange (sender: Document; session) → (status "
+    "of its latest outbox row: 'pending', 'sent', 'dead', 'invalid'; its error text), or None.",
+)
 invoice_payment_states = _signal(
     "invoice-payment-states",
     "Payment state labels of invoices (sender: None; session, invoices) → {document id: label}.",

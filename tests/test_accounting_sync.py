@@ -272,3 +272,61 @@ def test_sync_now_says_so_when_1c_is_unreachable_and_bad_urls_are_refused(
     done = client.submit("/exchange/sync")
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "Обмен с ошибками" in page and "Обмен выполнен" not in page
+
+
+def test_one_object_1c_refuses_is_isolated_and_the_rest_of_its_batch_goes_on(
+    app, db_session, admin, emulator, fast_retries
+):
+    from erp_crm.core.guids import guid_for
+    from erp_crm.integration import outbox
+
+    good_inns = ["7707083893", "7736207543", "7702070139", "7710140679"]
+    rows = []
+    for n, inn in enumerate([good_inns[0], good_inns[1], "", good_inns[2], good_inns[3]]):
+        # queued as an older version did (no checks): the third has no ИНН, 1C refuses it
+        rows.append(outbox.enqueue(
+            db_session, "counterparty", object_id=900 + n, guid=guid_for("clients", 900 + n),
+            payload={"guid": guid_for("clients", 900 + n), "kind": "legal",
+                     "name": f"ООО «Поток {n}»", "full_name": f"ООО «Поток {n}»", "inn": inn,
+                     "kpp": None, "ogrn": None, "legal_address": "Самара", "phone": "",
+                     "email": ""},
+            label=f"ООО «Поток {n}»"))
+    deal = make_deal(db_session, admin)
+    documents.issue_document(db_session, deal, "invoice", actor=admin)  # queued after them
+    db_session.commit()
+    with soap(emulator) as client:
+        report = sync_once(app, client=client)
+    db_session.expire_all()
+    status = {r.label: (r.status, r.last_error or "") for r in db_session.scalars(
+        select(OutboxMessage).order_by(OutboxMessage.id))}
+    bad = status.pop("ООО «Поток 2»")
+    assert bad[0] == "dead" and "1С вернула ошибку" in bad[1]  # isolated, then out of tries
+    assert {s for s, _ in status.values()} == {"sent"}  # the other four and the invoice went
+    assert report.dead == 1 and report.sent_objects == len(status)
+    log = " ".join(db_session.scalars(select(ExchangeEvent.detail)))
+    assert "пакет делится" in log
+
+
+def test_a_person_or_a_client_without_inn_is_not_queued_but_shown_on_the_document(
+    app, client, db_session, admin, emulator, fast_retries
+):
+    from erp_crm.clients import services as client_services
+
+    person = client_services.create_client(
+        db_session, client_services.ClientData(name="Петров Пётр Петрович", kind="person"),
+        actor=admin)
+    deal = make_deal(db_session, admin, client=person)
+    invoice = documents.issue_document(db_session, deal, "invoice", actor=admin)
+    rows = db_session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [(r.kind, r.status) for r in rows] == [
+        ("counterparty", "invalid"), ("document", "invalid")]
+    assert "Физическое лицо не передаётся" in rows[0].last_error
+    db_session.commit()
+    run_until_quiet(app, emulator)
+    db_session.expire_all()
+    assert {r.status for r in db_session.scalars(select(OutboxMessage))} == {"invalid"}
+    client.login("syncadmin")
+    page = client.get(f"/documents/{invoice.id}").get_data(as_text=True)
+    assert "не передаётся" in page and "Физическое лицо не передаётся" in page
+    log = client.get("/exchange/?status=invalid").get_data(as_text=True)
+    assert "Петров Пётр Петрович" in log

@@ -49,6 +49,7 @@ EXPECTED = {
     "won_sales": {"erp_crm.deals.receivers:won_sales_rows"},
     "stand_exhibitors": {"erp_crm.deals.receivers:exhibitors_of_deals"},
     "project_payments": {"erp_crm.billing.receivers:project_paid_by_month"},
+    "document_exchange_state": {"erp_crm.integration.receivers:document_state"},
     "deal_stage_changed": {"erp_crm.reports.receivers:record_stage_move"},
 }
 

@@ -18,17 +18,16 @@ class OutboxMessage(Base):
     """One object to send (its payload frozen when the change was made).
 
     pending → sent once the accounting side acknowledged the message carrying it; after N failed
-    attempts → dead (shown in the exchange log, retried by hand). `message_no` is assigned when
+    attempts → dead (shown in the exchange log, retried by hand). invalid: what the contract
+    forbids (the reason in last_error), never sent. `message_no` is assigned when
     the row joins a batch and kept until that batch is acknowledged, so a retry re-sends the same
     number and the peer drops it as a duplicate if it had applied it.
     """
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('counterparty', 'document', 'budget')", name="kind_known"
-        ),
-        CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status_known"),
+        CheckConstraint("kind IN ('counterparty', 'document', 'budget')", name="kind_known"),
+        CheckConstraint("status IN ('pending', 'sent', 'dead', 'invalid')", name="status_known"),
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_messages_object", "kind", "object_id"),
     )
@@ -53,9 +52,7 @@ class InboundMessage(Base):
     """A message received from the accounting system (GetChanges), applied exactly once."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (
-        CheckConstraint("status IN ('applied', 'ignored')", name="status_known"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('applied', 'ignored')", name="status_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_no: Mapped[int]

@@ -8,6 +8,11 @@ A row is added by `enqueue` in the business transaction (never commits) and then
                                     ▼ │
                          after N attempts: dead ──retry_dead──▶ pending (a new number)
 
+When 1C refuses a batch (a SOAP Fault), `split_refused` bisects it down to the object it cannot
+take, which then waits alone while the others go on. What 1C cannot take by the contract's own
+rules (a counterparty without an ИНН, a person) is never queued: `enqueue` with `problems`
+stores the row as `invalid` with the reason, shown in the exchange log and on the document.
+
 Numbering follows 1C exchange plans: one unconfirmed outgoing batch at a time. `claim_batch` gives
 the open batch again (same MessageNo, so the peer drops it if it had applied it) until it is
 marked sent or dead, and only then numbers a new one (`exchange_state.sent_no`). The caller (the
@@ -48,14 +53,19 @@ def enqueue(
     guid: str,
     payload: dict[str, Any],
     label: str = "",
+    problems: list[str] | None = None,
 ) -> OutboxMessage:
     """Add an outbox row in the caller's transaction (never commits). The payload is JSON with
-    money as strings ("1234.50") and dates as ISO strings (see `payloads`)."""
+    money as strings ("1234.50") and dates as ISO strings (see `payloads`). With `problems`
+    (what the contract forbids, in Russian) the row is `invalid`: kept with the reason, never
+    sent."""
     if kind not in OUTBOX_KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
     row = OutboxMessage(
         kind=kind, object_id=object_id, object_guid=guid, payload=payload, label=label[:300]
     )
+    if problems:
+        row.status, row.last_error = "invalid", " ".join(problems)[:2000]
     session.add(row)
     session.flush()
     return row
@@ -183,6 +193,35 @@ def mark_failed(
         else:
             row.next_attempt_at = now + backoff(row.attempts, backoff_base)
     services.log(session, f"Put:{batch.kind}", False, error, message_no=batch.message_no)
+    return dead
+
+
+def split_refused(session: Session, batch: Batch, error: str) -> int:
+    """1C refused the batch as a whole (a SOAP Fault: it read the message and would not take
+    it). Find the object it cannot take instead of holding every object behind it: a batch of
+    several keeps its first half under the same number (nothing of it was applied) and releases
+    the rest to a later batch, so the next claims bisect down to the bad object; a batch of one
+    is that object: it counts a failed attempt with its error and releases its number, so the
+    others go on while it waits out its backoff (dead after N attempts, as before).
+    Answers how many died (0 or 1)."""
+    rows = sorted(_rows(session, batch), key=lambda r: r.id)
+    if len(rows) > 1:
+        for row in rows[len(rows) // 2 :]:
+            row.message_no = None
+        services.log(
+            session,
+            f"Put:{batch.kind}",
+            False,
+            f"1С отклонила пакет из {len(rows)} объектов: пакет делится, чтобы найти объект с "
+            f"ошибкой. {error}",
+            message_no=batch.message_no,
+        )
+        session.flush()
+        return 0
+    dead = mark_failed(session, batch, error)
+    for row in rows:
+        row.message_no = None  # the others must not wait behind it
+    session.flush()
     return dead
 
 

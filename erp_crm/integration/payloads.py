@@ -9,6 +9,7 @@ a guid column). accounting_sync turns a payload into its wire message field by f
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +51,33 @@ def counterparty_payload(client: Client) -> dict[str, Any]:
         "phone": contact_phone,
         "email": contact_email,
     }
+
+
+_INN = re.compile(r"\d{10}|\d{12}")
+_KPP = re.compile(r"\d{4}[0-9A-Z]{2}\d{3}")
+_OGRN = re.compile(r"\d{13}|\d{15}")
+
+
+def counterparty_problems(payload: dict[str, Any]) -> list[str]:
+    """What the contract's Counterparty type forbids (ExpoExchange.wsdl: Kind legal or
+    sole_trader, INN of 10 or 12 digits, KPP and OGRN by their patterns), in Russian: such an
+    object is not sent — 1C would refuse the whole message carrying it."""
+    found = []
+    if payload["kind"] not in ("legal", "sole_trader"):
+        found.append(
+            "Физическое лицо не передаётся в 1С как контрагент: обмен принимает только "
+            "организации и ИП."
+        )
+    elif not _INN.fullmatch(payload["inn"] or ""):
+        found.append(
+            "У контрагента не указан ИНН (или он неверной длины): 1С принимает контрагента "
+            "только с ИНН из 10 или 12 цифр."
+        )
+    if payload.get("kpp") and not _KPP.fullmatch(payload["kpp"]):
+        found.append("КПП контрагента не по формату 1С (9 знаков).")
+    if payload.get("ogrn") and not _OGRN.fullmatch(payload["ogrn"]):
+        found.append("ОГРН контрагента не по формату 1С (13 или 15 цифр).")
+    return found
 
 
 def document_payload(session: Session, document: Document) -> dict[str, Any]:

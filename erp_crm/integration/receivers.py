@@ -38,13 +38,16 @@ def on_document(session: Session, document: Document, action: str) -> None:
     if document.kind not in SENT_KINDS:
         return
     client = session.get(Client, document.client_id)
+    counterparty = payloads.counterparty_payload(client)
+    problems = payloads.counterparty_problems(counterparty)
     enqueue(
         session,
         "counterparty",
         object_id=client.id,
         guid=guid_for("clients", client.id),
-        payload=payloads.counterparty_payload(client),
+        payload=counterparty,
         label=client.name,
+        problems=problems,
     )
     enqueue(
         session,
@@ -53,6 +56,9 @@ def on_document(session: Session, document: Document, action: str) -> None:
         guid=document.guid,
         payload=payloads.document_payload(session, document),
         label=document.audit_label() + (" (аннулирование)" if action == "cancelled" else ""),
+        problems=[f"Контрагент «{client.name}» не передаётся в 1С.", *problems]
+        if problems
+        else None,
     )
 
 
@@ -66,6 +72,18 @@ def on_budget_approved(version: BudgetVersion, *, session: Session, **_: object)
         payload=payloads.budget_payload(session, version),
         label=f"Бюджет проекта {version.project.name}, версия {version.number}",
     )
+
+
+@signals.document_exchange_state.connect
+def document_state(document: Document, *, session: Session, **_: object) -> tuple[str, str] | None:
+    """Where the document stands in the exchange: its latest outbox row's status and error."""
+    row = session.execute(
+        select(OutboxMessage.status, OutboxMessage.last_error)
+        .where(OutboxMessage.kind == "document", OutboxMessage.object_id == document.id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1] or "") if row else None
 
 
 @signals.budget_exchange_state.connect

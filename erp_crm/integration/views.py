@@ -17,7 +17,12 @@ from erp_crm.integration.models import ExchangeEvent, InboundMessage, OutboxMess
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
 
-OUTBOX_STATUS_LABELS = {"pending": "В очереди", "sent": "Отправлено", "dead": "Ошибка"}
+OUTBOX_STATUS_LABELS = {
+    "pending": "В очереди",
+    "sent": "Отправлено",
+    "dead": "Ошибка",
+    "invalid": "Не передаётся",
+}
 KIND_LABELS = {"counterparty": "Контрагент", "document": "Документ", "budget": "Бюджет"}
 
 

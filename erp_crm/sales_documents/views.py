@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
+from erp_crm import signals
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
@@ -170,6 +171,10 @@ def show(document_id: int) -> str:
         can_change=access.can_change(current_user, document, deal),
         payment_state=services.payment_states(db.session, [document]).get(document.id),
         can_issue=access.can_issue(current_user, deal),
+        exchange=next(
+            iter(signals.answers(signals.document_exchange_state, document, session=db.session)),
+            None,
+        ),
     )
 
 
