@@ -258,6 +258,48 @@ def test_an_approved_budget_goes_to_1c_and_its_actuals_come_back(
         server.stop()
 
 
+def test_a_payment_is_booked_to_the_income_articles_of_what_the_invoice_pays_for(
+    app, db_session, admin, emu_file, fast_retries
+):
+    from erp_crm.budgets import articles
+    from erp_crm.budgets import services as budgets
+    from erp_crm.core.guids import guid_for
+    from erp_crm.deals import lines as deal_lines
+    from erp_crm.projects.models import ServiceItem
+
+    server = start_emulator(emu_file, password=PASSWORD, today=lambda: dt.date(2026, 12, 15))
+    try:
+        deal = make_deal(db_session, admin)  # a stand line
+        deal_lines.add_registration_line(db_session, deal, actor=admin)
+        item = db_session.scalar(select(ServiceItem).where(
+            ServiceItem.project_id == deal.project_id))
+        deal_lines.add_service_line(db_session, deal, item, D(2), actor=admin)
+        by_kind = {ln.kind: ln.amount for ln in deal.lines}
+        income = {a.code: a for a in articles.list_articles(db_session)}
+        version = budgets.create_version(db_session, deal.project, actor=admin)
+        budgets.save_lines(db_session, version, [
+            budgets.BudgetCell(article_id=income[code].id, month=dt.date(2026, 12, 1),
+                               amount="100000")
+            for code in ("INC-SPACE", "INC-REG", "INC-SERV")
+        ], actor=admin)
+        budgets.approve_version(db_session, version, actor=admin)
+        invoice = documents.issue_document(db_session, deal, "invoice", actor=admin)
+        db_session.commit()
+        run_until_quiet(app, server)
+        server.storage.add_payment(amount=invoice.amount, invoice_number=invoice.number,
+                                   invoice_date=invoice.doc_date,
+                                   payment_date=dt.date(2026, 12, 10))
+        server.storage.recompute_actuals()
+        booked = {a["article_code"]: D(a["amount"]) for a in server.storage.budget_actuals()
+                  if a["direction"] == "income"
+                  and a["project_guid"] == guid_for("projects", deal.project_id)}
+        assert booked == {"INC-SPACE": by_kind["stand"], "INC-REG": by_kind["registration"],
+                          "INC-SERV": by_kind["service"]}
+        assert sum(booked.values()) == invoice.amount
+    finally:
+        server.stop()
+
+
 def test_sync_now_says_so_when_1c_is_unreachable_and_bad_urls_are_refused(
     app, client, db_session, admin, emulator
 ):

@@ -211,6 +211,23 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
+INCOME_SPACE, INCOME_REGISTRATION, INCOME_SERVICES = "INC-SPACE", "INC-REG", "INC-SERV"
+
+
+def _split_money(total: Decimal, shares: dict[str, Decimal]) -> dict[str, Decimal]:
+    """`total` in proportion to `shares`, to the kopeck; the rounding rest to the largest."""
+    weight = sum(shares.values())
+    if weight <= 0:
+        return {next(iter(shares)): total}
+    parts = {
+        k: (total * v / weight).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        for k, v in shares.items()
+    }
+    largest = max(shares, key=lambda k: shares[k])
+    parts[largest] += total - sum(parts.values())
+    return parts
+
+
 def expense_actual(project_guid: str, article_code: str, month: date, planned: Decimal) -> Decimal:
     """A deterministic "actual" for a past month: 85…115 % of the plan, seeded by the key.
 
@@ -793,12 +810,35 @@ class EmulatorStorage:
 
     # --- budget actuals ---------------------------------------------------------------------
 
+    @staticmethod
+    def _income_shares(
+        db: sqlite3.Connection, invoice_guid: str, income_articles: list[str]
+    ) -> dict[str, Decimal]:
+        """What an invoice pays for, by income article: its lines' amounts booked as an
+        accountant would — m² to the space article, the registration fee to registrations,
+        the rest to services — each to the first income article when the budget lacks it."""
+        shares: dict[str, Decimal] = {}
+        for line in db.execute(
+            "SELECT description, unit_code, amount FROM document_lines WHERE document_guid = ?",
+            (invoice_guid,),
+        ):
+            if line["unit_code"] == "055":
+                article = INCOME_SPACE
+            elif line["description"].startswith("Регистрационный сбор"):
+                article = INCOME_REGISTRATION
+            else:
+                article = INCOME_SERVICES
+            if article not in income_articles:
+                article = income_articles[0]
+            shares[article] = shares.get(article, Decimal(0)) + _money(line["amount"])
+        return shares or {income_articles[0]: Decimal(1)}
+
     def _recompute_actuals(self, db: sqlite3.Connection, project_guid: str) -> int:
         """Upsert the project's actuals; register those that changed. Returns how many did.
 
         Expenses: a deterministic share of the plan for every month before the current one.
-        Income: the payments for the project's invoices, per month, booked to the budget's first
-        income article (by code): a bank statement knows no budget articles.
+        Income: the payments for the project's invoices, per month, split over the income
+        articles by what each invoice pays for (see `_income_shares`), in proportion.
         """
         budget = db.execute(
             "SELECT guid FROM budgets WHERE project_guid = ?", (project_guid,)
@@ -823,15 +863,15 @@ class EmulatorStorage:
         )
         if income_articles:
             received = db.execute(
-                "SELECT substr(p.date, 1, 7) AS ym, p.amount FROM payments p "
+                "SELECT substr(p.date, 1, 7) AS ym, p.amount, p.invoice_guid FROM payments p "
                 "JOIN documents d ON d.guid = p.invoice_guid WHERE d.project_guid = ?",
                 (project_guid,),
             ).fetchall()
-            totals: dict[str, Decimal] = {}
             for row in received:
-                totals[row["ym"]] = totals.get(row["ym"], Decimal(0)) + _money(row["amount"])
-            for ym, total in totals.items():
-                wanted[(income_articles[0], "income", f"{ym}-01")] = total
+                shares = self._income_shares(db, row["invoice_guid"], income_articles)
+                for article, amount in _split_money(_money(row["amount"]), shares).items():
+                    key = (article, "income", f"{row['ym']}-01")
+                    wanted[key] = wanted.get(key, Decimal(0)) + amount
         changed = 0
         for (article, direction, month), amount in wanted.items():
             old = db.execute(
