@@ -240,6 +240,9 @@ def test_the_dry_run_creates_nothing_and_reports_every_row_with_reasons(
     db_session.refresh(job)
     assert job.status == "dry_run" and job.finished_at is not None
     assert (job.created_count, job.updated_count, job.rejected_count) == (1, 2, 2)
+    progress = client.get(f"/clients/import/{job_id}/progress").get_data(as_text=True)
+    assert "проверен, ничего не сохранено" in progress
+    assert "Проверен (пробный прогон)" not in progress
     by_row = {r["row"]: r for r in job.report}
     assert [by_row[n]["action"] for n in (2, 3, 4, 5, 6)] == [
         "create",

@@ -178,7 +178,7 @@ def _import_status(job: ImportJob) -> str:
         return "Проверка файла…" if job.status == "dry_run" else "Импорт идёт…"
     return {
         "uploaded": "Загружен, ждёт сопоставления",
-        "dry_run": "Проверен (пробный прогон)",
+        "dry_run": "проверен, ничего не сохранено",
         "done": "Импортирован",
         "failed": "Ошибка",
     }.get(job.status, job.status)
