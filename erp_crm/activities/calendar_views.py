@@ -92,8 +92,9 @@ def events() -> tuple[Response, int] | Response:
     except DomainError as err:
         return _error(400, _message(err), err.fields)
     rows = calendar.activities_between(db.session, [u.id for u in users], start, end)
-    with_owner = selected != str(current_user.id)
-    return jsonify([calendar.event_json(a, current_user, with_owner=with_owner) for a in rows])
+    me = current_user._get_current_object()  # once: the proxy costs on every row's checks
+    with_owner = selected != str(me.id)
+    return jsonify([calendar.event_json(a, me, with_owner=with_owner) for a in rows])
 
 
 @bp.route("/events/<int:activity_id>/move", methods=["POST"])

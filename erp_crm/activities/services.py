@@ -367,7 +367,9 @@ def day_of(
         .where(Activity.responsible_id == user.id, Activity.status == Status.PLANNED.value)
         # What the list shows, loaded with the rows: not one query per contact.
         .options(
-            joinedload(Activity.type), joinedload(Activity.client), joinedload(Activity.contact)
+            joinedload(Activity.type),
+            joinedload(Activity.client),
+            joinedload(Activity.contact).selectinload(ContactPerson.channels),
         )
         .order_by(Activity.starts_at)
         .limit(limit)
