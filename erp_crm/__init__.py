@@ -40,6 +40,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
     _init_extensions(app)
+    from erp_crm.jobs.engine import JobsEngine
+
+    app.extensions["jobs"] = JobsEngine(app)
     _register_blueprints(app)
     _register_cli(app)
     _register_request_hooks(app)
@@ -154,12 +157,14 @@ def _register_cli(app: Flask) -> None:
     from erp_crm.activities.cli import activities_cli
     from erp_crm.auth.cli import create_user_command
     from erp_crm.demo import demo_data_command
+    from erp_crm.jobs.cli import jobs_cli
     from erp_crm.projects.cli import projects_cli
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(projects_cli)
     app.cli.add_command(activities_cli)
+    app.cli.add_command(jobs_cli)
 
 
 def _register_request_hooks(app: Flask) -> None:

@@ -4,6 +4,7 @@ import erp_crm.activities.models  # noqa: F401  (contacts, results, ratings, req
 import erp_crm.billing.models  # noqa: F401  (payments)
 import erp_crm.budgets.models  # noqa: F401  (budget tables)
 import erp_crm.integration.models  # noqa: F401  (outbox, exchange state and log)
+import erp_crm.jobs.models  # noqa: F401  (job requests, periodic runs)
 from erp_crm.audit.models import AuditEntry
 from erp_crm.auth.models import ApiToken, LoginAttempt, User
 from erp_crm.clients.models import (
