@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.deals.views import bp as deals_bp
     from erp_crm.extensions import csrf
     from erp_crm.integration.views import bp as exchange_bp
+    from erp_crm.jobs.views import bp as jobs_bp
     from erp_crm.main.views import bp as main_bp
     from erp_crm.organizations.views import bp as organizations_bp
     from erp_crm.projects.plan_views import bp as plans_bp
@@ -143,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
         budgets_bp,
         billing_bp,
         exchange_bp,
+        jobs_bp,
         activities_bp,
         calendar_bp,
         reminders_bp,
@@ -156,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from erp_crm.activities.cli import activities_cli
     from erp_crm.auth.cli import create_user_command
+    from erp_crm.backup.cli import backup_command, restore_command
     from erp_crm.demo import demo_data_command
     from erp_crm.jobs.cli import jobs_cli
     from erp_crm.projects.cli import projects_cli
@@ -165,6 +168,8 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(projects_cli)
     app.cli.add_command(activities_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _register_request_hooks(app: Flask) -> None:

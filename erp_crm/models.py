@@ -1,6 +1,7 @@
 """Imports every model module, so the metadata (and Alembic's autogenerate) sees all tables."""
 
 import erp_crm.activities.models  # noqa: F401  (contacts, results, ratings, requests)
+import erp_crm.backup  # noqa: F401  (the periodic backup job)
 import erp_crm.billing.models  # noqa: F401  (payments)
 import erp_crm.budgets.models  # noqa: F401  (budget tables)
 import erp_crm.integration.models  # noqa: F401  (outbox, exchange state and log)

@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import flask_migrate
 import psycopg
 import pytest
 from flask import Flask
 
 from erp_crm.config import normalize_database_url
-from erp_crm.db import Base, make_engine
 from tests.conftest import PG_URL, make_test_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def redis_reachable() -> bool:
 
 @contextmanager
 def fresh_database(backend: str, folder: Path) -> Iterator[str]:
-    """A URL of an empty database with the app's tables (a SQLite file; a PostgreSQL schema)."""
+    """A URL of an empty database (a SQLite file; a PostgreSQL schema); Live migrates it."""
     if backend == "postgresql":
         schema = f"jobs_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(PG_URL, autocommit=True) as conn:
@@ -47,13 +47,9 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
         url = normalize_database_url(f"{PG_URL}{separator}options=-csearch_path%3D{schema}")
     else:
         url = "sqlite:///" + str(folder / "live.sqlite3")
-    engine = make_engine(url)
     try:
-        Base.metadata.create_all(engine)
-        engine.dispose()
         yield url
     finally:
-        engine.dispose()
         if backend == "postgresql":
             with psycopg.connect(PG_URL, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
@@ -62,7 +58,16 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
 class Live:
     """The test's side of the engine (its app) and the workers' environment."""
 
-    def __init__(self, url: str, storage: str, folder: Path, *, probe_every: int = 3600, **settings: object):
+    def __init__(
+        self,
+        url: str,
+        storage: str,
+        folder: Path,
+        *,
+        probe_every: int = 3600,
+        migrate: bool = True,
+        **settings: object,
+    ):
         self.folder = folder
         self.name = f"test_{uuid.uuid4().hex[:10]}"
         self.probe = folder / "probe.txt"
@@ -111,6 +116,9 @@ class Live:
             JOBS_SQLITE_PATH=str(folder / "jobs.sqlite3"),
             **self.settings,
         )
+        if migrate:
+            with self.app.app_context():
+                flask_migrate.upgrade()  # the seeds too (pipelines, budget articles)
         self.workers: list[subprocess.Popen[bytes]] = []
 
     @property
@@ -146,17 +154,28 @@ class Live:
         self.app.extensions["erp_db"].engine.dispose()
 
     def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace") for p in sorted(self.folder.glob("worker-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace") for p in sorted(self.folder.glob("worker-*.log"))
+        )
 
     def probe_lines(self) -> list[str]:
         return self.probe.read_text().split("\n")[:-1]
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float = 60, what: str = "", live: Live | None = None):
+def wait_for(
+    condition: Callable[[], object],
+    *,
+    timeout: float = 60,
+    what: str = "",
+    live: Live | None = None,
+):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}" + (f"\n--- worker logs ---\n{live.logs()[-6000:]}" if live else ""))
+    pytest.fail(
+        f"timed out waiting for {what}"
+        + (f"\n--- worker logs ---\n{live.logs()[-6000:]}" if live else "")
+    )

@@ -19,6 +19,8 @@ def write_marker(ctx: JobContext) -> None:
     _write(f"job {ctx.payload['marker']}")
 
 
-@periodic("probe.tick", every=int(os.environ.get("PROBE_EVERY", "3600")), title="Проба: периодическое")
+@periodic(
+    "probe.tick", every=int(os.environ.get("PROBE_EVERY", "3600")), title="Проба: периодическое"
+)
 def tick() -> None:
     _write(f"tick {int(time.time())}")

@@ -22,5 +22,7 @@ def send_reminders() -> None:
     if report.in_app or report.emailed or report.failed:
         log.info(
             "reminders: in app %s, e-mailed %s, failed %s",
-            report.in_app, report.emailed, report.failed,
+            report.in_app,
+            report.emailed,
+            report.failed,
         )

@@ -66,6 +66,7 @@ class Perm(StrEnum):
     ACTIVITIES_WORK = "activities.work"  # plan and complete one's own and one's clients'
     ACTIVITIES_ALL = "activities.all"  # plan, complete, move anyone's; edit results after 24 h
     ACTIVITY_CATALOGS_MANAGE = "activity_catalogs.manage"  # contact types, reasons, next steps
+    JOBS_MANAGE = "jobs.manage"  # background jobs: the queue, failures, retry and cancel
 
 
 _EVERY_ROLE = frozenset(Role)

@@ -30,8 +30,12 @@ def worker_command(workers: int, verbose: bool) -> None:
     )
     engine = current_app.extensions["jobs"]
     if current_app.config.get("JOBS_IMMEDIATE"):
-        raise click.ClickException("ERP_JOBS_IMMEDIATE включён: задания выполняются сразу, обработчик не нужен.")
-    click.echo(f"Обработчик заданий: очередь «{engine.huey.name}», хранилище {engine.storage_name}.")
+        raise click.ClickException(
+            "ERP_JOBS_IMMEDIATE включён: задания выполняются сразу, обработчик не нужен."
+        )
+    click.echo(
+        f"Обработчик заданий: очередь «{engine.huey.name}», хранилище {engine.storage_name}."
+    )
     engine.consumer(workers=workers).run()
 
 

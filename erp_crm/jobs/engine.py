@@ -50,7 +50,9 @@ class JobsEngine:
     def __init__(self, app: Flask):
         from erp_crm.jobs import services
 
-        for module in filter(None, (m.strip() for m in str(app.config.get("JOBS_MODULES") or "").split(","))):
+        for module in filter(
+            None, (m.strip() for m in str(app.config.get("JOBS_MODULES") or "").split(","))
+        ):
             importlib.import_module(module)  # registers its handlers / periodic jobs
         self.app = app
         self.huey = huey = make_huey(app.config)

@@ -86,7 +86,9 @@ class JobContext:
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:
-            status = session.scalar(select(JobRequest.status).where(JobRequest.id == self.request_id))
+            status = session.scalar(
+                select(JobRequest.status).where(JobRequest.id == self.request_id)
+            )
             if status == "cancelled":
                 raise Cancelled()
             raise Superseded()
@@ -183,7 +185,9 @@ def execute(request_id: int) -> str:
     try:
         handler.func(ctx)
     except Stop:
-        log.info("job request %s attempt %s stopped (cancelled or taken over)", request_id, ctx.attempt)
+        log.info(
+            "job request %s attempt %s stopped (cancelled or taken over)", request_id, ctx.attempt
+        )
         return "stopped"
     except DomainError as err:
         return _finish(ctx, "failed", err.message)
@@ -268,7 +272,8 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                 select(JobRequest.id).where(
                     JobRequest.status == "queued",
                     or_(
-                        JobRequest.enqueued_at.is_(None) & (JobRequest.created_at < now - resend_after),
+                        JobRequest.enqueued_at.is_(None)
+                        & (JobRequest.created_at < now - resend_after),
                         JobRequest.enqueued_at < now - resend_after,
                     ),
                 )
@@ -332,7 +337,9 @@ def cancel(session: Session, job: JobRequest, *, actor: User) -> None:
     session.flush()
 
 
-def requests_by_status(session: Session, statuses: tuple[str, ...], *, limit: int = 100) -> list[JobRequest]:
+def requests_by_status(
+    session: Session, statuses: tuple[str, ...], *, limit: int = 100
+) -> list[JobRequest]:
     return list(
         session.scalars(
             select(JobRequest)
@@ -354,7 +361,10 @@ def periodic_overview(session: Session) -> list[dict[str, Any]]:
     result = []
     for job in sorted(PERIODIC.values(), key=lambda p: p.name):
         last = session.scalar(
-            select(PeriodRun).where(PeriodRun.name == job.name).order_by(PeriodRun.slot.desc()).limit(1)
+            select(PeriodRun)
+            .where(PeriodRun.name == job.name)
+            .order_by(PeriodRun.slot.desc())
+            .limit(1)
         )
         last_failed = session.scalar(
             select(PeriodRun)
@@ -363,7 +373,12 @@ def periodic_overview(session: Session) -> list[dict[str, Any]]:
             .limit(1)
         )
         result.append(
-            {"name": job.name, "title": job.title, "every": job.seconds(config), "last": last,
-             "last_failed": last_failed}
+            {
+                "name": job.name,
+                "title": job.title,
+                "every": job.seconds(config),
+                "last": last,
+                "last_failed": last_failed,
+            }
         )
     return result

@@ -5,8 +5,9 @@ one short transaction per chunk of deals, their documents and the job's progress
 together, so a failure on one deal (no ИНН, say) is reported and the rest go on, the page polls
 the job's progress, and a run killed mid-way resumes after the last committed chunk — the
 numbers stay gapless (a number is taken in the transaction that records its document) and no
-deal gets a second document (an issued one is reused). The result is a ZIP and one combined PDF written to the storage folder file by file:
-memory stays bounded by one document, not by the batch.
+deal gets a second document (an issued one is reused). The result is a ZIP and one combined PDF
+written to the storage folder file by file: memory stays bounded by one document, not by the
+batch.
 """
 
 from __future__ import annotations
