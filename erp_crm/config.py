@@ -115,6 +115,7 @@ class Config:
         self.JOBS_SQLITE_PATH = env.get("ERP_JOBS_SQLITE", "")
         self.JOBS_IMMEDIATE = _env_bool("ERP_JOBS_IMMEDIATE", False)
         self.JOBS_TICK_SECONDS = int(env.get("ERP_JOBS_TICK_SECONDS", "60"))
+        self.JOBS_POLL_MAX_SECONDS = float(env.get("ERP_JOBS_POLL_MAX_SECONDS", "0.5"))
         self.JOBS_SWEEP_SECONDS = int(env.get("ERP_JOBS_SWEEP_SECONDS", "30"))
         self.JOBS_RESEND_SECONDS = int(env.get("ERP_JOBS_RESEND_SECONDS", "120"))
         self.JOBS_STALL_SECONDS = int(env.get("ERP_JOBS_STALL_SECONDS", "0"))  # 0: the job's own

@@ -146,7 +146,10 @@ def test_an_import_survives_killing_its_worker_and_ends_as_an_uninterrupted_run(
     calm_job = _start_import(calm, data, calm_actor)
     calm.start_worker()
     wait_for(
-        lambda: _status(calm, ImportJob, calm_job).status == "done", what="calm import", live=calm
+        lambda: _status(calm, ImportJob, calm_job).status == "done",
+        what="calm import",
+        live=calm,
+        timeout=240,
     )
     expected = _import_result(calm, calm_job)
     assert expected[1] == ROWS and expected[3] > 0 and expected[4] > 0
@@ -158,6 +161,7 @@ def test_an_import_survives_killing_its_worker_and_ends_as_an_uninterrupted_run(
     wait_for(
         lambda: 0 < _status(live, ImportJob, job_id).processed_rows < ROWS - 600,
         what="the import half-way",
+        timeout=180,
         live=live,
     )
     live.kill(first)
@@ -165,7 +169,10 @@ def test_an_import_survives_killing_its_worker_and_ends_as_an_uninterrupted_run(
     assert 0 < killed_at < ROWS
     live.start_worker()
     wait_for(
-        lambda: _status(live, ImportJob, job_id).status == "done", what="resumed import", live=live
+        lambda: _status(live, ImportJob, job_id).status == "done",
+        what="resumed import",
+        live=live,
+        timeout=240,
     )
     assert _import_result(live, job_id) == expected
     request = _status(live, JobRequest, 1)
@@ -229,12 +236,26 @@ def test_a_periodic_job_runs_once_per_period_with_two_workers(live_factory):
     live = live_factory(probe_every=2)
     live.start_worker()
     live.start_worker()
-    time.sleep(11)
+    # Both workers up and planning (each says so for the periods it runs or finds taken).
+    wait_for(
+        lambda: live.logs().count("periodic job probe.tick") >= 8,
+        what="both planning",
+        live=live,
+        timeout=120,
+    )
+    time.sleep(8)
+    for worker in live.workers:
+        worker.terminate()
+        worker.wait(30)
     lines = [line for line in live.probe_lines() if line.startswith("tick")]
     with live.app.app_context(), db.job_session() as session:
         slots = list(session.scalars(select(PeriodRun.slot).where(PeriodRun.name == "probe.tick")))
-    assert len(lines) >= 4
+    assert len(lines) >= 3
     assert len(lines) == len(set(slots)) == len(slots)  # one run per period, whoever asked
+    logs = live.logs()
+    # Both workers asked for periods another one had run: the claim, not luck, kept them apart.
+    assert "periodic job probe.tick: period" in logs and "already taken" in logs
+    assert len({line.split()[-1] for line in lines}) >= 1
     seconds = sorted(int(line.split()[1]) // 2 for line in lines)
     assert len(seconds) == len(set(seconds))
 

@@ -28,6 +28,8 @@ def worker_command(workers: int, verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # huey logs every task it runs; ours say what matters
+        logging.getLogger("huey").setLevel(logging.WARNING)
     engine = current_app.extensions["jobs"]
     if current_app.config.get("JOBS_IMMEDIATE"):
         raise click.ClickException(

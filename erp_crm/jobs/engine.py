@@ -125,6 +125,9 @@ class JobsEngine:
             periodic=True,
             scheduler_interval=1,
             check_worker_health=True,
+            # An idle worker polls the SQLite queue ever more slowly (huey: up to 10 s); capped,
+            # a job starts within this delay. Redis waits on a blocking pop instead.
+            max_delay=float(self.app.config.get("JOBS_POLL_MAX_SECONDS") or 0.5),
         )
 
 

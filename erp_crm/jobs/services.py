@@ -222,14 +222,18 @@ def run_period(name: str, slot: int, *, now: dt.datetime | None = None) -> str:
     if now.timestamp() >= (slot + 1) * every + every:  # long over (the worker was down): skip
         return "late"
     with db.job_session(write=True) as session:
-        if session.get(PeriodRun, (name, slot)) is not None:
-            return "taken"
-        try:
-            with session.begin_nested():
-                session.add(PeriodRun(name=name, slot=slot, status="running", started_at=now))
-                session.flush()
-        except IntegrityError:
-            return "taken"
+        taken = session.get(PeriodRun, (name, slot)) is not None
+        if not taken:
+            try:
+                with session.begin_nested():
+                    session.add(PeriodRun(name=name, slot=slot, status="running", started_at=now))
+                    session.flush()
+            except IntegrityError:
+                taken = True
+    if taken:
+        log.info("periodic job %s: period %s already taken", name, slot)
+        return "taken"
+    log.info("periodic job %s: period %s runs here", name, slot)
     status, error = "done", None
     try:
         job.func()
