@@ -153,3 +153,24 @@ def test_the_operations_page_shows_failures_and_retries_and_cancels(client, db_s
     assert again.status_code == 302  # refused with a message, nothing changed
     db_session.refresh(queued)
     assert queued.status == "cancelled"
+
+
+CANCELLED: list[dict] = []
+
+
+@handler("test.cancellable", title="Тест: отменяемое", on_cancel=lambda s, p: CANCELLED.append(p))
+def _cancellable(ctx: JobContext) -> None:
+    RUNS.append(dict(ctx.payload))
+
+
+def test_cancelling_tells_the_area_and_the_request_never_starts(app, db_session, make_user):
+    admin = make_user("admin", username="jobsadmin")
+    job = JobRequest(name="test.cancellable", payload={"import_job_id": 7}, status="queued")
+    db_session.add(job)
+    db_session.flush()
+    services.cancel(db_session, job, actor=admin)
+    db_session.commit()
+    assert CANCELLED[-1] == {"import_job_id": 7}
+    with app.app_context():
+        assert services.execute(job.id) == "skipped"
+    assert RUNS == []

@@ -24,6 +24,9 @@ class Handler:
     func: Callable[[Any], None]
     title: str
     stall_seconds: int  # no heartbeat this long: the runner died, the request is taken over
+    # Called in the cancelling transaction with (session, payload): the area marks its own row
+    # (an import, a print job) as stopped; a running runner stops at its next heartbeat.
+    on_cancel: Callable[[Any, dict[str, Any]], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,19 @@ HANDLERS: dict[str, Handler] = {}
 PERIODIC: dict[str, Periodic] = {}
 
 
-def handler(name: str, *, title: str, stall_seconds: int = 300) -> Callable[[Any], Any]:
+def handler(
+    name: str,
+    *,
+    title: str,
+    stall_seconds: int = 300,
+    on_cancel: Callable[[Any, dict[str, Any]], None] | None = None,
+) -> Callable[[Any], Any]:
     """Register `func(ctx)` as the job `name` (requested by `services.request_job`)."""
 
     def register(func: Callable[[Any], None]) -> Callable[[Any], None]:
         if name in HANDLERS and HANDLERS[name].func is not func:
             raise ValueError(f"job handler {name!r} registered twice")
-        HANDLERS[name] = Handler(name, func, title, stall_seconds)
+        HANDLERS[name] = Handler(name, func, title, stall_seconds, on_cancel)
         return func
 
     return register

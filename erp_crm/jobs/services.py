@@ -338,6 +338,9 @@ def cancel(session: Session, job: JobRequest, *, actor: User) -> None:
     job.status = "cancelled"
     job.error = f"Отменено пользователем {actor.full_name or actor.username}."
     job.finished_at = utcnow()
+    handler = HANDLERS.get(job.name)
+    if handler is not None and handler.on_cancel is not None:
+        handler.on_cancel(session, dict(job.payload or {}))
     session.flush()
 
 

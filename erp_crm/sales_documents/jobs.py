@@ -98,7 +98,16 @@ def result_paths(app: Flask, job_id: int) -> tuple[Path, Path]:
     return folder / f"{job_id}.zip", folder / f"{job_id}.pdf"
 
 
-@handler("documents.batch_print", title="Пакетная печать документов", stall_seconds=300)
+def _print_cancelled(session: Session, payload: dict) -> None:
+    job = session.get(PrintJob, int(payload["print_job_id"]))
+    if job is not None and job.status in ("queued", "running"):
+        job.status = "failed"
+        job.error = "Печать отменена администратором; выставленные документы сохранены."
+        job.finished_at = utcnow()
+
+
+@handler("documents.batch_print", title="Пакетная печать документов", stall_seconds=300,
+         on_cancel=_print_cancelled)
 def _print_handler(ctx: JobContext) -> None:
     run(current_app._get_current_object(), int(ctx.payload["print_job_id"]), ctx=ctx)  # type: ignore[attr-defined]
 

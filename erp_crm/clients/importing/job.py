@@ -263,7 +263,17 @@ def start_run(
     )
 
 
-@handler("clients.import", title="Импорт клиентов", stall_seconds=600)
+def _import_cancelled(session: Session, payload: dict[str, Any]) -> None:
+    job = session.get(ImportJob, int(payload["import_job_id"]))
+    if job is not None and is_in_progress(job):
+        job.status = "failed"
+        job.error = "Импорт отменён администратором. Повторный запуск не создаст дублей."
+        job.finished_at = utcnow()
+
+
+@handler(
+    "clients.import", title="Импорт клиентов", stall_seconds=600, on_cancel=_import_cancelled
+)
 def _import_handler(ctx: JobContext) -> None:
     run_job(
         current_app._get_current_object(),  # type: ignore[attr-defined]
