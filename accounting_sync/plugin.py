@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, current_app
 
+from erp_crm.errors import DomainError
 from erp_crm.jobs import periodic
 
 log = logging.getLogger(__name__)
@@ -48,4 +49,4 @@ def exchange_pass() -> None:
     report = sync_once(current_app._get_current_object())  # type: ignore[attr-defined]
     log.info("exchange pass: %s", report.summary())
     if report.errors:
-        raise RuntimeError("; ".join(report.errors)[:1000])
+        raise DomainError("; ".join(report.errors)[:1000])

@@ -75,7 +75,7 @@ class Live:
         self.settings = {
             "JOBS_TICK_SECONDS": 1,
             "JOBS_SWEEP_SECONDS": 1,
-            "JOBS_STALL_SECONDS": 3,
+            "JOBS_STALL_SECONDS": 10,  # long enough for a first batch on a busy machine
             "JOBS_RESEND_SECONDS": 2,
             **settings,
         }

@@ -237,10 +237,12 @@ def run_period(name: str, slot: int, *, now: dt.datetime | None = None) -> str:
     status, error = "done", None
     try:
         job.func()
+    except DomainError as err:  # an expected refusal (1C unreachable): the page shows it
+        log.warning("periodic job %s (slot %s) failed: %s", name, slot, err.message)
+        status, error = "failed", err.message
     except Exception as err:  # noqa: BLE001 - recorded for the operations page; next period runs
         log.exception("periodic job %s (slot %s) failed", name, slot)
-        status = "failed"
-        error = err.message if isinstance(err, DomainError) else f"{type(err).__name__}: {err}"
+        status, error = "failed", f"{type(err).__name__}: {err}"
     with db.job_session(write=True) as session:
         session.execute(
             update(PeriodRun)
@@ -271,6 +273,7 @@ def sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
                 job.status = "queued"
                 job.error = "Обработчик перестал отвечать; задание поставлено в очередь снова."
                 requeued.append(job.id)
+                log.warning("sweeper: request %s (%s) stalled, queued again", job.id, job.name)
         waiting = list(
             session.scalars(
                 select(JobRequest.id).where(

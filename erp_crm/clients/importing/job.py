@@ -254,13 +254,16 @@ def start_run(
     job.finished_at = None
     _beat(job)
     session.flush()
-    request_job(
+    request = request_job(
         session,
         "clients.import",
         {"import_job_id": job.id, "actor_id": actor.id, "dry_run": dry_run},
         actor=actor,
         title=f"{'Пробный прогон' if dry_run else 'Импорт'} клиентов: {job.filename}",
     )
+    # The run belongs to this request: an older one of a stalled run, re-queued by the
+    # sweeper meanwhile, finds another id here and does nothing.
+    job.mapping = {**(job.mapping or {}), "request_id": request.id}
 
 
 def _import_cancelled(session: Session, payload: dict[str, Any]) -> None:
@@ -337,6 +340,9 @@ class _JobRun:
                 job.finished_at = None
             if job is None or not is_in_progress(job):
                 return  # the request that marked it was rolled back, or it already ran
+            owner = (job.mapping or {}).get("request_id")
+            if self.ctx is not None and owner is not None and owner != self.ctx.request_id:
+                return  # the import was started again: a later request runs it
             dry_run = job.status == "dry_run"
             path, filename, columns = job_path(job, storage), job.filename, job_columns(job)
             # What earlier attempts committed (the counts and the report of the same batches):
