@@ -158,6 +158,9 @@ class Live:
             p.read_text(errors="replace") for p in sorted(self.folder.glob("worker-*.log"))
         )
 
+    def events(self) -> str:
+        return "\n".join(line for line in self.logs().splitlines() if "periodic job" not in line)
+
     def probe_lines(self) -> list[str]:
         return self.probe.read_text().split("\n")[:-1]
 
@@ -177,5 +180,5 @@ def wait_for(
         time.sleep(0.05)
     pytest.fail(
         f"timed out waiting for {what}"
-        + (f"\n--- worker logs ---\n{live.logs()[-6000:]}" if live else "")
+        + (f"\n--- worker logs ---\n{live.events()[-8000:]}" if live else "")
     )

@@ -333,6 +333,7 @@ def restore_backup(archive: Path, engine: Engine, url: str, storage: Path) -> Re
         _ensure_empty(engine, storage)
         if engine.dialect.name == "sqlite":
             engine.dispose()
+            Path(str(engine.url.database)).parent.mkdir(parents=True, exist_ok=True)
             source = sqlite3.connect(folder / "database.sqlite3")
             try:
                 target = sqlite3.connect(engine.url.database)

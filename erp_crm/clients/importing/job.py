@@ -274,9 +274,7 @@ def _import_cancelled(session: Session, payload: dict[str, Any]) -> None:
         job.finished_at = utcnow()
 
 
-@handler(
-    "clients.import", title="Импорт клиентов", stall_seconds=600, on_cancel=_import_cancelled
-)
+@handler("clients.import", title="Импорт клиентов", stall_seconds=600, on_cancel=_import_cancelled)
 def _import_handler(ctx: JobContext) -> None:
     run_job(
         current_app._get_current_object(),  # type: ignore[attr-defined]
@@ -366,7 +364,7 @@ class _JobRun:
             if total is None and table.kind == "csv":  # a quick pass; an XLSX's stays unknown
                 with open_table(path, filename) as counting:
                     total = sum(1 for _ in counting.rows)
-            with db.job_session() as session:
+            with db.job_session(write=True) as session:
                 engine.load_curators(session)
                 get_job(session, self.job_id).total_rows = total or 0
             rows = table.rows
@@ -390,7 +388,7 @@ class _JobRun:
                 engine.before_write = None
                 self.ahead = None
                 ahead.close()
-        with db.job_session() as session:
+        with db.job_session(write=True) as session:
             job = get_job(session, self.job_id)
             _store(job, engine.summary, with_report=True)
             job.total_rows = engine.summary.total
@@ -443,7 +441,7 @@ class _JobRun:
                 "создаст дублей: уже загруженные контрагенты будут обновлены."
             )
         try:
-            with db.job_session() as session:
+            with db.job_session(write=True) as session:
                 job = get_job(session, self.job_id)
                 if engine is not None:  # the counts are those of the last committed batch
                     job.report = [r for r in engine.summary.rows if r["row"] <= self.committed_upto]
