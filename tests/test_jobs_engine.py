@@ -176,6 +176,10 @@ def test_an_import_survives_killing_its_worker_and_ends_as_an_uninterrupted_run(
         timeout=240,
     )
     assert _import_result(live, job_id) == expected
+    # The request is closed just after the import's last transaction.
+    wait_for(
+        lambda: _status(live, JobRequest, 1).status != "running", what="request closed", live=live
+    )
     request = _status(live, JobRequest, 1)
     assert (request.status, request.attempts, request.progress_done) == ("done", 2, ROWS)
 
