@@ -49,8 +49,10 @@ system-deps:
 install: $(VENV)/.installed assets system-deps
 assets: erp_crm/static/vendor/.copied
 
-# The demo runs end to end: the app, the 1C emulator (payments entered on its page come back to
-# the app) and the exchange worker; both helpers stop with the app.
+# The demo runs end to end: the app, the job worker (huey on instance/jobs.sqlite3: client
+# imports, batch printing, the 1C exchange every 15 s, reminders every minute, expired holds,
+# the daily backup), the 1C emulator (payments entered on its page come back to the app) and the
+# SMTP catcher; the helpers stop with the app. No other service is needed.
 EMULATOR_PORT ?= 8081
 run: export ACCOUNTING_URL ?= http://127.0.0.1:$(EMULATOR_PORT)/buh/ws/ExpoExchange.1cws
 run: export ACCOUNTING_USER ?= Обмен
@@ -60,13 +62,12 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
 	@echo "Эмулятор 1С: http://127.0.0.1:$(EMULATOR_PORT)/emulator/ ($(ACCOUNTING_USER) / $(ACCOUNTING_PASSWORD))"
-	@# The reminders' minute loop is a development stand-in for cron until the job engine lands.
-	@echo "Письма (напоминания) из приложения: instance/mail/*.eml (SMTP-ловушка на 127.0.0.1:8025)"
+	@echo "Фоновые задания: instance/jobs-worker.log, страница «Фоновые задания» (администратор)"
+	@echo "Письма (напоминания, рассылки, документы) из приложения: instance/mail/*.eml (SMTP-ловушка на 127.0.0.1:8025)"
 	@$(FLASK) accounting emulator --port $(EMULATOR_PORT) > instance/emulator.log 2>&1 & emu=$$!; \
-	$(FLASK) accounting worker --interval 15 > instance/exchange-worker.log 2>&1 & worker=$$!; \
+	$(FLASK) jobs worker > instance/jobs-worker.log 2>&1 & worker=$$!; \
 	$(FLASK) activities smtp-catcher --port 8025 > instance/mail.log 2>&1 & mail=$$!; \
-	while sleep 60; do $(FLASK) activities send-reminders; done > instance/reminders.log 2>&1 & reminders=$$!; \
-	trap 'kill $$emu $$worker $$mail $$reminders 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$emu $$worker $$mail 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install
@@ -82,6 +83,7 @@ bench: install
 	$(BIN)/python -m bench.activities $(BENCH_ACTIVITIES_ARGS)
 	$(BIN)/python -m bench.mailing $(BENCH_MAILING_ARGS)
 	$(BIN)/python -m bench.reports $(BENCH_REPORTS_ARGS)
+	$(BIN)/python -m bench.jobs $(BENCH_JOBS_ARGS)
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -215,31 +215,9 @@ def sync_command(batch_size: int, page_size: int) -> None:
 
 
 @accounting.command("worker")
-@click.option("--interval", default=30.0, show_default=True, help="Секунд между проходами.")
-@click.option("--passes", default=0, help="Остановиться после N проходов (0 — работать всегда).")
-def worker_command(interval: float, passes: int) -> None:
-    """Постоянный обмен: проход за проходом с паузой; ошибки 1С не останавливают работу."""
-    import signal
-    import threading
-
-    from accounting_sync.sync import sync_once
-
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    done = 0
-    click.echo(f"Обмен с 1С: проход каждые {interval:g} с; остановка — Ctrl+C.")
-    while not stop.is_set():
-        started = datetime.now()
-        try:
-            report = sync_once(app, progress=lambda line: click.echo("  " + line))
-            click.echo(f"[{started:%H:%M:%S}] {report.summary()}")
-            for error in report.errors:
-                click.secho(f"  ошибка: {error}", fg="yellow")
-        except Exception as err:  # noqa: BLE001 - a worker survives anything and retries later
-            click.secho(f"[{started:%H:%M:%S}] проход прерван: {err}", fg="red", err=True)
-        done += 1
-        if passes and done >= passes:
-            break
-        stop.wait(interval)
+def worker_command() -> None:
+    """Постоянный обмен теперь — периодическое задание «accounting.exchange» (flask jobs worker)."""
+    raise click.ClickException(
+        "Обмен с 1С выполняет обработчик заданий: запустите «flask jobs worker» "
+        "(период — ACCOUNTING_SYNC_SECONDS, по умолчанию 15 с)."
+    )

@@ -6,7 +6,14 @@ Here we offer what the admin pages need from the SOAP side: a connection check.
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+
+from flask import Flask, current_app
+
+from erp_crm.errors import DomainError
+from erp_crm.jobs import periodic
+
+log = logging.getLogger(__name__)
 
 
 def ping(app: Flask) -> str:
@@ -31,3 +38,15 @@ def install(app: Flask) -> None:
     from accounting_sync.errors import AccountingError
 
     app.extensions["accounting"] = {"ping": ping, "sync": sync, "error": AccountingError}
+
+
+@periodic("accounting.exchange", every="ACCOUNTING_SYNC_SECONDS", title="Обмен с 1С")
+def exchange_pass() -> None:
+    """One exchange pass per period (the job engine's periodic job, replaces the hand loop of
+    `flask accounting worker`); 1C's errors fail the period on the operations page."""
+    from accounting_sync.sync import sync_once
+
+    report = sync_once(current_app._get_current_object())  # type: ignore[attr-defined]
+    log.info("exchange pass: %s", report.summary())
+    if report.errors:
+        raise DomainError("; ".join(report.errors)[:1000])

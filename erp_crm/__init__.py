@@ -40,6 +40,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
     _init_extensions(app)
+    from erp_crm.jobs.engine import JobsEngine
+
+    app.extensions["jobs"] = JobsEngine(app)
     _register_blueprints(app)
     _register_cli(app)
     _register_request_hooks(app)
@@ -106,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.deals.views import bp as deals_bp
     from erp_crm.extensions import csrf
     from erp_crm.integration.views import bp as exchange_bp
+    from erp_crm.jobs.views import bp as jobs_bp
     from erp_crm.mailing.views import bp as mailing_bp
     from erp_crm.mailing.views import public_bp as mailing_public_bp
     from erp_crm.main.views import bp as main_bp
@@ -145,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
         budgets_bp,
         billing_bp,
         exchange_bp,
+        jobs_bp,
         activities_bp,
         calendar_bp,
         reminders_bp,
@@ -159,7 +164,9 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from erp_crm.activities.cli import activities_cli
     from erp_crm.auth.cli import create_user_command
+    from erp_crm.backup.cli import backup_command, restore_command
     from erp_crm.demo import demo_data_command
+    from erp_crm.jobs.cli import jobs_cli
     from erp_crm.mailing.cli import mailing_cli
     from erp_crm.projects.cli import projects_cli
 
@@ -168,6 +175,9 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(projects_cli)
     app.cli.add_command(activities_cli)
     app.cli.add_command(mailing_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _register_request_hooks(app: Flask) -> None:

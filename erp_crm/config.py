@@ -114,11 +114,35 @@ class Config:
         # The address of the app in links sent by mail.
         self.APP_BASE_URL = env.get("APP_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
+        # Background jobs (huey): Redis when REDIS_URL is set (several machines), else a SQLite
+        # file under instance/. Periodic jobs' periods in seconds.
+        self.REDIS_URL = env.get("REDIS_URL", "")
+        self.JOBS_NAME = env.get("ERP_JOBS_NAME", "erp_crm")
+        self.JOBS_SQLITE_PATH = env.get("ERP_JOBS_SQLITE", "")
+        self.JOBS_IMMEDIATE = _env_bool("ERP_JOBS_IMMEDIATE", False)
+        self.JOBS_TICK_SECONDS = int(env.get("ERP_JOBS_TICK_SECONDS", "60"))
+        self.JOBS_POLL_MAX_SECONDS = float(env.get("ERP_JOBS_POLL_MAX_SECONDS", "0.5"))
+        self.JOBS_SWEEP_SECONDS = int(env.get("ERP_JOBS_SWEEP_SECONDS", "30"))
+        self.JOBS_RESEND_SECONDS = int(env.get("ERP_JOBS_RESEND_SECONDS", "120"))
+        self.JOBS_STALL_SECONDS = int(env.get("ERP_JOBS_STALL_SECONDS", "0"))  # 0: the job's own
+        # Extra modules registering jobs (a deployment's own periodic jobs), comma-separated.
+        self.JOBS_MODULES = env.get("ERP_JOBS_MODULES", "")
+        self.ACCOUNTING_SYNC_SECONDS = int(env.get("ACCOUNTING_SYNC_SECONDS", "15"))
+        self.REMINDERS_SECONDS = int(env.get("ERP_REMINDERS_SECONDS", "60"))
+        self.MAILING_SEND_SECONDS = int(env.get("ERP_MAILING_SEND_SECONDS", "30"))
+        self.HOLDS_RELEASE_SECONDS = int(env.get("ERP_HOLDS_RELEASE_SECONDS", "3600"))
+        # Backups: `flask backup`, and the periodic backup with its retention.
+        self.BACKUP_PATH = Path(env.get("ERP_BACKUP_PATH", self.INSTANCE_PATH / "backups"))
+        self.BACKUP_SECONDS = int(env.get("ERP_BACKUP_SECONDS", "86400"))
+        self.BACKUP_KEEP = int(env.get("ERP_BACKUP_KEEP", "7"))
+
         self.ITEMS_PER_PAGE = 50
         self.TESTING = False
 
         for key, value in overrides.items():
             setattr(self, key, value)
+        if self.TESTING and "JOBS_IMMEDIATE" not in overrides:
+            self.JOBS_IMMEDIATE = True  # tests run a job at once, in their own transaction
         self.DATABASE_URL = normalize_database_url(str(self.DATABASE_URL))
 
         if not self.SECRET_KEY:

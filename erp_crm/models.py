@@ -1,9 +1,11 @@
 """Imports every model module, so the metadata (and Alembic's autogenerate) sees all tables."""
 
 import erp_crm.activities.models  # noqa: F401  (contacts, results, ratings, requests)
+import erp_crm.backup  # noqa: F401  (the periodic backup job)
 import erp_crm.billing.models  # noqa: F401  (payments)
 import erp_crm.budgets.models  # noqa: F401  (budget tables)
 import erp_crm.integration.models  # noqa: F401  (outbox, exchange state and log)
+import erp_crm.jobs.models  # noqa: F401  (job requests, periodic runs)
 import erp_crm.mailing.models  # noqa: F401  (addresses, selections, campaigns, mail outbox)
 import erp_crm.reports.models  # noqa: F401  (the stage-transition ledger)
 from erp_crm.audit.models import AuditEntry

@@ -65,6 +65,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("Почта (SMTP)", "mailing.settings", Perm.MAILING_SETTINGS, "envelope-at", "settings"),
     NavItem("Журнал изменений", "audit.index", Perm.AUDIT_VIEW_ALL, "clock-history", "settings"),
     NavItem("Обмен с 1С", "exchange.index", Perm.EXCHANGE_VIEW, "arrow-left-right", "settings"),
+    NavItem("Фоновые задания", "jobs.index", Perm.JOBS_MANAGE, "cpu", "settings"),
 ]
 
 

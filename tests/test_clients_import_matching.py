@@ -195,7 +195,7 @@ def test_the_dry_run_of_the_import_page_predicts_its_run_across_batches(
     app, client, make_user, db_session, count_rows, monkeypatch
 ):
     """The page's background run: one transaction per batch, the dry run's rolled back."""
-    monkeypatch.setitem(app.config, "IMPORT_INLINE", True)
+    monkeypatch.setitem(app.config, "JOBS_IMMEDIATE", True)
     monkeypatch.setattr(import_engine, "BATCH_SIZE", 1)
     analyst = make_user("analyst", username="pager")
     set_actor(db_session, analyst)

@@ -71,7 +71,7 @@ def xlsx_bytes(rows) -> bytes:
 @pytest.fixture
 def analyst(app, make_user, client, monkeypatch):
     # Runs go inline: the test's sessions share one connection, a thread would share it too.
-    monkeypatch.setitem(app.config, "IMPORT_INLINE", True)
+    monkeypatch.setitem(app.config, "JOBS_IMMEDIATE", True)
     user = make_user("analyst", username="importer", full_name="Белова Ольга Николаевна")
     client.login("importer")
     return user

@@ -593,7 +593,7 @@ def test_template_upload_and_preview_through_the_api(client, db_session, api_tok
 def test_batch_printing_issues_the_missing_invoices_and_builds_one_pdf(
     app, client, db_session, make_user, org, monkeypatch
 ):
-    monkeypatch.setitem(app.config, "IMPORT_INLINE", True)
+    monkeypatch.setitem(app.config, "JOBS_IMMEDIATE", True)
     make_user("accountant", username="batchacc")
     boss = make_user("head_of_sales", username="batchhead")
     project = make_project(db_session, code="BATCH", name="Пакет-Экспо")

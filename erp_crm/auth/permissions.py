@@ -70,6 +70,7 @@ class Perm(StrEnum):
     MAILING_SEND_DOCUMENTS = "mailing.send_documents"  # e-mail a deal's issued document
     MAILING_LOG = "mailing.log"  # the mail log of every e-mail sent to clients
     MAILING_SETTINGS = "mailing.settings"  # the SMTP connection, label formats
+    JOBS_MANAGE = "jobs.manage"  # background jobs: the queue, failures, retry and cancel
 
 
 _EVERY_ROLE = frozenset(Role)

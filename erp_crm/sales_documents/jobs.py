@@ -1,9 +1,13 @@
 """Batch printing: issue (where missing) and collect one kind of document for a whole project.
 
-Runs in a background thread with its own sessions: one short transaction per document, so a
-failure on one deal (no ИНН, say) is reported and the rest go on, and the page polls the job's
-progress. The result is a ZIP and one combined PDF written to the storage folder file by file:
-memory stays bounded by one document, not by the batch.
+Runs as a job of the job engine (`documents.batch_print`, erp_crm/jobs) with its own sessions:
+one short transaction per chunk of deals, their documents and the job's progress committed
+together, so a failure on one deal (no ИНН, say) is reported and the rest go on, the page polls
+the job's progress, and a run killed mid-way resumes after the last committed chunk — the
+numbers stay gapless (a number is taken in the transaction that records its document) and no
+deal gets a second document (an issued one is reused). The result is a ZIP and one combined PDF
+written to the storage folder file by file: memory stays bounded by one document, not by the
+batch.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import threading
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -25,6 +28,7 @@ from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.db import db, utcnow
 from erp_crm.deals.models import Deal, Outcome, Stage
 from erp_crm.errors import Conflict, DomainError, PermissionDenied, ValidationError
+from erp_crm.jobs import JobContext, Stop, handler, request_job
 from erp_crm.projects.models import Project
 from erp_crm.sales_documents import rendering, services
 from erp_crm.sales_documents.models import DocumentFile, PrintJob
@@ -58,6 +62,13 @@ def create_job(session: Session, project: Project, kind: str, *, actor: User) ->
     )
     session.add(job)
     session.flush()
+    request_job(
+        session,
+        "documents.batch_print",
+        {"print_job_id": job.id},
+        actor=actor,
+        title=f"Пакетная печать: {project.name}",
+    )
     return job
 
 
@@ -87,17 +98,26 @@ def result_paths(app: Flask, job_id: int) -> tuple[Path, Path]:
     return folder / f"{job_id}.zip", folder / f"{job_id}.pdf"
 
 
-def launch(app: Flask, job_id: int) -> None:
-    if app.config.get("IMPORT_INLINE"):  # tests: run in the caller's thread (one connection)
-        run(app, job_id)
-        return
-    threading.Thread(target=run, args=(app, job_id), name=f"print-{job_id}", daemon=True).start()
+def _print_cancelled(session: Session, payload: dict) -> None:
+    job = session.get(PrintJob, int(payload["print_job_id"]))
+    if job is not None and job.status in ("queued", "running"):
+        job.status = "failed"
+        job.error = "Печать отменена администратором; выставленные документы сохранены."
+        job.finished_at = utcnow()
+
+
+@handler("documents.batch_print", title="Пакетная печать документов", stall_seconds=300,
+         on_cancel=_print_cancelled)
+def _print_handler(ctx: JobContext) -> None:
+    run(current_app._get_current_object(), int(ctx.payload["print_job_id"]), ctx=ctx)  # type: ignore[attr-defined]
 
 
 CHUNK = 8  # deals per transaction: rendered together on the render pool
 
 
-def _issue_chunk(app: Flask, job_id: int, deal_ids: list[int]) -> list[int]:
+def _issue_chunk(
+    app: Flask, job_id: int, deal_ids: list[int], ctx: JobContext | None = None
+) -> list[int]:
     """Issue the missing documents of some deals in one short transaction; their ids.
 
     A deal that cannot have the document (no ИНН, say) is reported and skipped inside a
@@ -127,13 +147,17 @@ def _issue_chunk(app: Flask, job_id: int, deal_ids: list[int]) -> list[int]:
         job.issued += len(pending)
         job.done += len(deal_ids)
         job.heartbeat_at = utcnow()
+        if ctx is not None:
+            ctx.beat(session, done=job.done, total=job.total)
         return ids
 
 
-def run(app: Flask, job_id: int) -> None:
+def run(app: Flask, job_id: int, *, ctx: JobContext | None = None) -> None:
     with app.app_context():
         try:
-            _run(current_app._get_current_object(), job_id)  # type: ignore[attr-defined]
+            _run(current_app._get_current_object(), job_id, ctx)  # type: ignore[attr-defined]
+        except Stop:
+            raise
         except Exception as err:  # noqa: BLE001 - the page must learn the job died
             log.exception("print job %s failed", job_id)
             message = (
@@ -146,16 +170,27 @@ def run(app: Flask, job_id: int) -> None:
                 job.status = "failed"
                 job.error = f"Печать остановлена: {message}"
                 job.finished_at = utcnow()
+            if ctx is not None:
+                raise
 
 
-def _run(app: Flask, job_id: int) -> None:
+def _run(app: Flask, job_id: int, ctx: JobContext | None = None) -> None:
     with db.job_session(app, write=True) as session:
         job = session.get(PrintJob, job_id)
-        job.status, job.heartbeat_at = "running", utcnow()
+        if job is None or job.status == "done":
+            return
+        job.status, job.heartbeat_at, job.error, job.finished_at = "running", utcnow(), None, None
         deal_ids = list(job.deal_ids)
-    document_ids = []
-    for start in range(0, len(deal_ids), CHUNK):
-        document_ids.extend(_issue_chunk(app, job_id, deal_ids[start:start + CHUNK]))
+        # A resumed or retried run goes on after the committed chunks; their documents are
+        # collected again below (issued ones only: the failed deals were skipped).
+        first = job.done
+        document_ids = [
+            d.id
+            for deal_id in deal_ids[:first]
+            if (d := services.active_of_kind(session, deal_id, job.kind)) is not None
+        ]
+    for start in range(first, len(deal_ids), CHUNK):
+        document_ids.extend(_issue_chunk(app, job_id, deal_ids[start:start + CHUNK], ctx))
     zip_path, pdf_path = result_paths(app, job_id)
     with db.job_session(app) as session:  # reads only: the files go to disk
         _write_results(session, document_ids, zip_path, pdf_path)

@@ -61,10 +61,7 @@ def index(project_id: int) -> str:
 @require_permission(Perm.DOCUMENTS_MANAGE)
 def batch(project_id: int) -> Response:
     project = _project(project_id)
-    job = jobs.create_job(db.session, project, request.form.get("kind", ""), actor=current_user)
-    # The job's row must be visible to the worker's own session: commit before it starts.
-    db.session.commit()
-    jobs.launch(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
+    jobs.create_job(db.session, project, request.form.get("kind", ""), actor=current_user)
     return redirect(url_for("project_documents.index", project_id=project.id) + "#jobs")
 
 

@@ -1,19 +1,22 @@
 """Import jobs, the pages' way to import: an uploaded file stored with its preview, the mapping
-confirmed, then a dry run or the run in a background thread, its progress kept on the job.
+confirmed, then a dry run or the run as a job of the job engine (the `clients.import` handler,
+erp_crm/jobs), its progress kept on the import job.
 
 The runner (`run_job`) commits each batch in its own `db.job_session()` together with the job's
-progress, so a re-run after a failure continues without duplicates. While a batch is written,
-the next one is read, parsed and its phones and e-mails checked in a thread (_ReadAhead).
+progress (counts and report), so a run interrupted anywhere — its worker killed — resumes after
+the last committed batch with the counts it had: the result is that of an uninterrupted run.
+While a batch is written, the next one is read, parsed and its phones and e-mails checked in a
+thread of the worker (_ReadAhead).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import secrets
 import shutil
 import sqlite3
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,13 +29,14 @@ from sqlalchemy.orm import Session, defer
 
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, Role, has_permission
-from erp_crm.clients.importing.engine import REPORT_DETAIL_ROWS, Engine, Summary, batches
+from erp_crm.clients.importing.engine import Engine, Summary, batches
 from erp_crm.clients.importing.mapping import check_mapping, suggest_mapping
 from erp_crm.clients.importing.reading import Preview, check_suffix, open_table, preview
 from erp_crm.clients.importing.rows import ParsedRow
 from erp_crm.clients.models import ImportJob
 from erp_crm.db import db, set_actor, take_write_lock, utcnow
 from erp_crm.errors import Conflict, DomainError, NotFound, PermissionDenied
+from erp_crm.jobs import JobContext, Stop, handler, request_job
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +237,8 @@ def start_run(
     dry_run: bool,
     actor: User,
 ) -> None:
-    """Save the mapping and mark the job for a dry run or the import; `launch` then runs it."""
+    """Save the mapping, mark the job for a dry run or the import and request its run (sent to
+    the job engine when the caller's transaction commits)."""
     if not has_permission(actor, Perm.CLIENTS_IMPORT) or not can_access_job(actor, job):
         raise PermissionDenied()
     if is_in_progress(job) and not is_stalled(job):
@@ -249,22 +254,34 @@ def start_run(
     job.finished_at = None
     _beat(job)
     session.flush()
-
-
-def launch(app: Flask, job_id: int, actor_id: int) -> None:
-    """Run a marked job in a background thread.
-
-    IMPORT_INLINE runs it at once instead, in the caller's thread: only for tests, whose sessions
-    all share one connection (with separate connections the request's own write lock would block
-    the run).
-    """
-    if app.config.get("IMPORT_INLINE"):
-        run_job(app, job_id, actor_id)
-        return
-    thread = threading.Thread(
-        target=run_job, args=(app, job_id, actor_id), name=f"client-import-{job_id}", daemon=True
+    request = request_job(
+        session,
+        "clients.import",
+        {"import_job_id": job.id, "actor_id": actor.id, "dry_run": dry_run},
+        actor=actor,
+        title=f"{'Пробный прогон' if dry_run else 'Импорт'} клиентов: {job.filename}",
     )
-    thread.start()
+    # The run belongs to this request: an older one of a stalled run, re-queued by the
+    # sweeper meanwhile, finds another id here and does nothing.
+    job.mapping = {**(job.mapping or {}), "request_id": request.id}
+
+
+def _import_cancelled(session: Session, payload: dict[str, Any]) -> None:
+    job = session.get(ImportJob, int(payload["import_job_id"]))
+    if job is not None and is_in_progress(job):
+        job.status = "failed"
+        job.error = "Импорт отменён администратором. Повторный запуск не создаст дублей."
+        job.finished_at = utcnow()
+
+
+@handler("clients.import", title="Импорт клиентов", stall_seconds=600, on_cancel=_import_cancelled)
+def _import_handler(ctx: JobContext) -> None:
+    run_job(
+        current_app._get_current_object(),  # type: ignore[attr-defined]
+        int(ctx.payload["import_job_id"]),
+        int(ctx.payload["actor_id"]),
+        ctx=ctx,
+    )
 
 
 def _store(job: ImportJob, summary: Summary, *, with_report: bool) -> None:
@@ -276,16 +293,19 @@ def _store(job: ImportJob, summary: Summary, *, with_report: bool) -> None:
         job.report = list(summary.rows)
 
 
-def run_job(app: Flask, job_id: int, actor_id: int) -> None:
-    """The background runner: its own app context, one job session (transaction) per batch."""
+def run_job(app: Flask, job_id: int, actor_id: int, *, ctx: JobContext | None = None) -> None:
+    """The runner: its own app context, one job session (transaction) per batch. With `ctx` (the
+    job engine's request) each batch also beats the request in its transaction, and a failure
+    is raised again after it is recorded, so the request fails with it."""
     with app.app_context():
-        _JobRun(job_id, actor_id).run()
+        _JobRun(job_id, actor_id, ctx).run()
 
 
 class _JobRun:
-    def __init__(self, job_id: int, actor_id: int):
+    def __init__(self, job_id: int, actor_id: int, ctx: JobContext | None = None):
         self.job_id = job_id
         self.actor_id = actor_id
+        self.ctx = ctx
         self.engine: Engine | None = None
         self.committed_rows = 0  # data rows whose batches are committed
         self.committed_upto = 0  # the file row number of the last of them
@@ -295,10 +315,14 @@ class _JobRun:
     def run(self) -> None:
         try:
             self._run()
+        except Stop:
+            raise  # cancelled, or taken over by a new attempt: that one records the outcome
         except Exception as err:  # noqa: BLE001  (whatever happens, the job must say it failed)
             if not isinstance(err, DomainError):
                 log.exception("client import job %s failed", self.job_id)
             self._fail(err)
+            if self.ctx is not None:
+                raise
 
     def _run(self) -> None:
         storage = Path(current_app.config["STORAGE_PATH"])
@@ -306,20 +330,47 @@ class _JobRun:
             take_write_lock(session)
             query = select(ImportJob).where(ImportJob.id == self.job_id).with_for_update()
             job = session.scalar(query)
+            if job is not None and self.ctx is not None and job.status == "failed":
+                # A retry of a failed run (the operations page): it goes on after the last
+                # committed batch, as a resumed run does.
+                job.status = "dry_run" if self.ctx.payload.get("dry_run") else "running"
+                job.error = None
+                job.finished_at = None
             if job is None or not is_in_progress(job):
                 return  # the request that marked it was rolled back, or it already ran
+            owner = (job.mapping or {}).get("request_id")
+            if self.ctx is not None and owner is not None and owner != self.ctx.request_id:
+                return  # the import was started again: a later request runs it
             dry_run = job.status == "dry_run"
             path, filename, columns = job_path(job, storage), job.filename, job_columns(job)
+            # What earlier attempts committed (the counts and the report of the same batches):
+            # a real run goes on after them; a dry run kept nothing, so it starts again.
+            skip = 0 if dry_run else job.processed_rows
+            resumed = Summary(
+                total=job.processed_rows,
+                created=job.created_count,
+                updated=job.updated_count,
+                rejected=job.rejected_count,
+                rows=list(job.report or []),
+            )
         self.engine = engine = Engine(columns, dry_run=dry_run)
+        if skip:
+            engine.summary = resumed
+            self.committed_rows = resumed.total
+            self.stored_report_rows = len(resumed.rows)
+            self.committed_upto = max((r["row"] for r in resumed.rows), default=0)
         with open_table(path, filename) as table:
             total = table.total
             if total is None and table.kind == "csv":  # a quick pass; an XLSX's stays unknown
                 with open_table(path, filename) as counting:
                     total = sum(1 for _ in counting.rows)
-            with db.job_session() as session:
+            with db.job_session(write=True) as session:
                 engine.load_curators(session)
                 get_job(session, self.job_id).total_rows = total or 0
-            ahead = _ReadAhead(engine, batches(table.rows))
+            rows = table.rows
+            if skip:
+                rows = itertools.islice(rows, skip, None)
+            ahead = _ReadAhead(engine, batches(rows))
             # The next batch is started where this one waits for the database longest: on
             # PostgreSQL in its writes (the server checks and indexes COPY's rows), on SQLite in
             # its commit (the pages go to the WAL, then the checkpoint). Started anywhere else,
@@ -331,23 +382,21 @@ class _JobRun:
             else:
                 engine.before_write = ahead.start_next
             try:
-                for number, (batch, parsed) in enumerate(ahead, start=1):
-                    self._batch(engine, batch, parsed, report=number % 10 == 0)
+                for batch, parsed in ahead:
+                    self._batch(engine, batch, parsed)
             finally:
                 engine.before_write = None
                 self.ahead = None
                 ahead.close()
-        with db.job_session() as session:
+        with db.job_session(write=True) as session:
             job = get_job(session, self.job_id)
             _store(job, engine.summary, with_report=True)
             job.total_rows = engine.summary.total
             job.finished_at = utcnow()
             job.status = "dry_run" if dry_run else "done"
 
-    def _batch(
-        self, engine: Engine, batch: list[Any], parsed: list[ParsedRow], *, report: bool
-    ) -> None:
-        """One transaction: the rows of the batch and the job's progress."""
+    def _batch(self, engine: Engine, batch: list[Any], parsed: list[ParsedRow]) -> None:
+        """One transaction: the rows of the batch and the job's progress (and report)."""
         with db.job_session() as session:
             if not engine.dry_run:
                 take_write_lock(session)
@@ -360,18 +409,19 @@ class _JobRun:
             if engine.dry_run:
                 session.rollback()  # nothing of the rows is kept, whatever happened
                 take_write_lock(session)
-            # The report is rewritten while it is small; a long one every tenth batch. Rows are
-            # only ever appended to it: as long as none were, the stored one is the same list
-            # (after the first thousand rows of a clean file, every batch), so it is not loaded
-            # and written again.
+            # The report is written with the batch whose rows it lists, so a resumed run
+            # continues it exactly. Rows are only ever appended to it: as long as none were, the
+            # stored one is the same list (after the first thousand rows of a clean file, every
+            # batch), so it is not loaded and written again.
             rows = len(engine.summary.rows)
-            small = rows <= 5 * REPORT_DETAIL_ROWS
-            with_report = (small or report) and rows != self.stored_report_rows
+            with_report = rows != self.stored_report_rows
             job = session.get(ImportJob, self.job_id, options=[defer(ImportJob.report)])
             if job is None:
                 raise NotFound("Импорт не найден.")
             _store(job, engine.summary, with_report=with_report)
             _beat(job)
+            if self.ctx is not None:
+                self.ctx.beat(session, done=engine.summary.total, total=job.total_rows or None)
             if self.ahead is not None:
                 self.ahead.start_next()  # the next batch is read while this one commits
         self.committed_rows = engine.summary.total
@@ -391,7 +441,7 @@ class _JobRun:
                 "создаст дублей: уже загруженные контрагенты будут обновлены."
             )
         try:
-            with db.job_session() as session:
+            with db.job_session(write=True) as session:
                 job = get_job(session, self.job_id)
                 if engine is not None:  # the counts are those of the last committed batch
                     job.report = [r for r in engine.summary.rows if r["row"] <= self.committed_upto]

@@ -81,8 +81,6 @@ def _start(form: MappingForm, job: ImportJob, width: int) -> Response | None:
     except ValidationError as err:
         apply_errors(form, err)
         return None
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    importing.launch(app, job.id, current_user.id)
     flash("Пробный прогон запущен." if dry_run else "Импорт запущен.", "info")
     return redirect(url_for(".import_mapping", job_id=job.id))
 
