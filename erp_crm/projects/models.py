@@ -105,6 +105,7 @@ class Project(Audited, TimestampMixin, Base):
         "project_manager_id": "Руководитель проекта",
         "organization_id": "Организация-продавец",
         "price": "Цена за м²",
+        "mode": "НДС в цене за м²",
         "surcharge": "Наценка за расположение",
     }
     __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
@@ -112,6 +113,7 @@ class Project(Audited, TimestampMixin, Base):
         "default_vat_rate": VAT_RATE_CHOICES,
         "registration_vat_mode": VAT_MODES,
         "price": STAND_TYPE_LABELS,
+        "mode": STAND_TYPE_LABELS,
         "surcharge": STAND_POSITION_LABELS,
     }
 
