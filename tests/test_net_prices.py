@@ -269,3 +269,105 @@ def test_a_net_deals_contract_docx_and_pdf_show_net_totals(db_session, admin, or
     assert "Цена без НДС, руб." in docx and "Сумма без НДС, руб." in docx
     assert "Цена без Ставка Сумма Сумма без" in pdf  # the heads wrap in the PDF
     assert "В том числе НДС" not in docx
+
+
+# --- the price list pages, the deal card and the API ----------------------------------------------
+
+
+def test_the_price_list_and_service_forms_choose_vat_on_top(client, db_session, make_user):
+    make_user("project_manager", username="netpm")
+    project = make_project(db_session, code="NETUI", name="ВолгаСтройЭкспо-2027")
+    item = db_session.scalar(select(ServiceItem).where(ServiceItem.project_id == project.id))
+    db_session.commit()
+    client.login("netpm")
+    path = f"/projects/{project.id}/prices"
+    page = client.get(path).get_data(as_text=True)
+    assert 'name="mode_raw"' in page and "НДС сверху" in page
+    data = {
+        "registration_fee": "15000",
+        "default_vat_rate": "auto",
+        "registration_vat_mode": "on_top",
+        "price_raw": "9500",
+        "vat_raw": "auto",
+        "mode_raw": "on_top",
+        "price_shell": "12000",
+        "vat_shell": "auto",
+        "mode_shell": "included",
+        "price_open": "",
+        "vat_open": "auto",
+        "mode_open": "included",
+        "kind_corner": "percent",
+        "surcharge_corner": "10",
+        "kind_peninsula": "percent",
+        "surcharge_peninsula": "",
+        "kind_island": "percent",
+        "surcharge_island": "",
+    }
+    refused = client.submit(path, {**data, "mode_raw": "sideways"})
+    assert refused.status_code == 422
+    assert "Цена: «НДС в т.ч.» или «НДС сверху»." in refused.get_data(as_text=True)
+    db_session.refresh(project)
+    assert project.registration_vat_mode == VAT_INCLUDED
+    assert client.submit(path, data).status_code == 302
+    db_session.expire_all()
+    modes = {p.stand_type: p.vat_mode for p in project.stand_prices}
+    assert modes == {"raw": VAT_ON_TOP, "shell": VAT_INCLUDED}
+    assert project.registration_vat_mode == VAT_ON_TOP
+
+    edit = f"/projects/services/{item.id}/edit"
+    answer = client.submit(
+        edit,
+        {
+            "name": item.name,
+            "unit": "шт",
+            "unit_code": "796",
+            "price": "3750,50",
+            "vat_rate": "auto",
+            "vat_mode": "on_top",
+            "is_active": "y",
+        },
+        token_page=edit,
+    )
+    assert answer.status_code == 302
+    db_session.refresh(item)
+    assert item.vat_mode == VAT_ON_TOP
+    listing = client.get(path).get_data(as_text=True)
+    assert '<td class="service-vat-mode">НДС сверху</td>' in listing
+
+
+def test_the_deal_card_and_the_api_show_a_net_line(client, db_session, make_user, api_token, org):
+    manager = make_user("sales_manager", username="netmgr")
+    project, item = _net_project(db_session, code="NETAPI")
+    deal = make_deal(db_session, manager, project=project)
+    db_session.commit()
+    client.login("netmgr")
+    card = client.get(f"/deals/{deal.id}").get_data(as_text=True)
+    assert 'data-vat-mode="on_top"' in card and "сверху" in card
+    assert 'id="deal-net">125\xa0400,00<' in card
+    assert 'id="deal-total">152\xa0988,00<' in card
+
+    body = client.get(f"/api/v1/deals/{deal.id}", headers=api_token("netmgr")).get_json()
+    (line,) = body["lines"]
+    assert (line["vat_mode"], line["unit_price"], line["net_amount"]) == (
+        "on_top",
+        "9500.00",
+        "125400.00",
+    )
+    assert (line["vat_amount"], line["amount"]) == ("27588.00", "152988.00")
+    spec = client.get("/api/v1/openapi.json").get_json()
+    deal_schema = spec["paths"]["/api/v1/deals/{deal_id}"]["get"]["responses"]["200"]
+    found = list(_schemas_with(deal_schema, "vat_mode"))
+    assert found and all(s["vat_mode"]["enum"] == ["included", "on_top"] for s in found)
+    assert all("net_amount" in s for s in found)
+
+
+def _schemas_with(node, key):
+    """Every `properties` object under `node` that names `key`."""
+    if isinstance(node, dict):
+        if isinstance(node.get("properties"), dict) and key in node["properties"]:
+            yield node["properties"]
+        for value in node.values():
+            yield from _schemas_with(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemas_with(value, key)
