@@ -371,3 +371,21 @@ def _schemas_with(node, key):
     elif isinstance(node, list):
         for value in node:
             yield from _schemas_with(value, key)
+
+
+def test_a_net_deals_act_and_vat_invoice_keep_the_net_at_the_acts_rate(db_session, admin, org):
+    deal = _discounted_net_deal(db_session, admin)
+    services.issue_document(db_session, deal, "invoice", actor=admin, on=dt.date(2026, 11, 23))
+    act = services.issue_document(
+        db_session, deal, "act", actor=admin, on=dt.date(2026, 11, 24), confirm_early=True
+    )
+    text = pdf_text(act.files[0].content)
+    assert f"Итого без НДС: {_amount(D('126255.95'))}" in text
+    assert f"НДС 22%: {_amount(D('27776.31'))}" in text
+    assert f"Всего с НДС: {_amount(D('154032.26'))}" in text
+    vat_invoice = services.issue_document(
+        db_session, deal, "vat_invoice", actor=admin, on=dt.date(2026, 11, 24), confirm_early=True
+    )
+    assert (vat_invoice.amount, vat_invoice.vat_amount) == (D("154032.26"), D("27776.31"))
+    vat_text = pdf_text(vat_invoice.files[0].content)
+    assert _amount(D("126255.95")) in vat_text and _amount(D("27776.31")) in vat_text
