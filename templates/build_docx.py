@@ -42,6 +42,9 @@ LEFT, CENTER, RIGHT, JUSTIFY = (
     WD_ALIGN_PARAGRAPH.JUSTIFY,
 )
 NO_VAT = "Без налога (НДС)"
+# Column heads: net prices («НДС сверху») say so.
+PRICE_HEAD = "Цена{% if totals.vat_on_top %} без НДС{% endif %}, руб."
+AMOUNT_HEAD = "Сумма{% if totals.vat_on_top %} без НДС{% endif %}, руб."
 
 
 # --- building blocks -------------------------------------------------------------------------
@@ -183,32 +186,32 @@ def lines_table(doc, *, with_vat: bool = False) -> None:
             "Наименование услуги",
             "Ед.",
             "Кол-во",
-            "Цена, руб.",
+            PRICE_HEAD,
             "Ставка НДС",
             "Сумма НДС, руб.",
-            "Сумма, руб.",
+            AMOUNT_HEAD,
         )
         cells = (
             "{{ line.no }}",
             "{{ line.description }}",
             "{{ line.unit }}",
             "{{ line.quantity|quantity }}",
-            "{{ line.price|amount }}",
+            "{{ (line.net_price if totals.vat_on_top else line.price)|amount }}",
             "{{ line.vat_rate }}",
             '{% if line.vat_rate == "Без НДС" %}—{% else %}{{ line.vat_amount|amount }}{% endif %}',
-            "{{ line.amount|amount }}",
+            "{{ (line.net_amount if totals.vat_on_top else line.amount)|amount }}",
         )
         aligns = (CENTER, LEFT, CENTER, RIGHT, RIGHT, CENTER, RIGHT, RIGHT)
     else:
         widths = (8, 87, 17, 17, 22, 24)
-        head = ("№", "Наименование", "Ед.", "Кол-во", "Цена, руб.", "Сумма, руб.")
+        head = ("№", "Наименование", "Ед.", "Кол-во", PRICE_HEAD, AMOUNT_HEAD)
         cells = (
             "{{ line.no }}",
             "{{ line.description }}",
             "{{ line.unit }}",
             "{{ line.quantity|quantity }}",
-            "{{ line.price|amount }}",
-            "{{ line.amount|amount }}",
+            "{{ (line.net_price if totals.vat_on_top else line.price)|amount }}",
+            "{{ (line.net_amount if totals.vat_on_top else line.amount)|amount }}",
         )
         aligns = (CENTER, LEFT, CENTER, RIGHT, RIGHT, RIGHT)
     t = table(doc, widths)
@@ -219,15 +222,31 @@ def lines_table(doc, *, with_vat: bool = False) -> None:
 
 
 def totals(doc, *, words_line: str) -> None:
-    para(doc, "Итого: {{ totals.amount|amount }}", bold=True, align=RIGHT, before=3, after=1)
+    # Net prices («НДС сверху»): «Итого без НДС / НДС 22% / Всего к оплате»; otherwise the gross
+    # total and the VAT it includes.
     para(
         doc,
-        f'{{% if totals.vat_label == "{NO_VAT}" %}}{NO_VAT}: —{{% else %}}'
+        "{% if totals.vat_on_top %}Итого без НДС: {{ totals.net_amount|amount }}"
+        "{% else %}Итого: {{ totals.amount|amount }}{% endif %}",
+        bold=True,
+        align=RIGHT,
+        before=3,
+        after=1,
+    )
+    para(
+        doc,
+        "{% if totals.vat_on_top %}{% for r in totals.by_rate %}{{ r.label }}: "
+        f'{{% if r.rate == "Без НДС" %}}—{{% else %}}{{{{ r.vat_amount|amount }}}}{{% endif %}}'
+        "{% if not loop.last %}; {% endif %}{% endfor %}"
+        f'{{% elif totals.vat_label == "{NO_VAT}" %}}{NO_VAT}: —{{% else %}}'
         "{{ totals.vat_text }}{% endif %}",
         bold=True,
         align=RIGHT,
         after=4,
     )
+    para(doc, "{%p if totals.vat_on_top %}", after=0)
+    para(doc, "Всего к оплате: {{ totals.amount|amount }}", bold=True, align=RIGHT, after=4)
+    para(doc, "{%p endif %}", after=0)
     para(doc, words_line, after=1)
     para(doc, "{{ totals.words }}", bold=True, after=4)
 

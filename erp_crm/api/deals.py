@@ -51,6 +51,15 @@ LINE = {
         "vat_rate": {"type": ["string", "null"], "description": "percent; null — без НДС"},
         "vat_label": _STR,
         "vat_amount": _MONEY,
+        "vat_mode": {
+            "type": "string",
+            "enum": ["included", "on_top"],
+            "description": "included — цена с НДС («НДС в т.ч.»: unit_price, base_amount, "
+            "discount с НДС); on_top — цена без НДС («НДС сверху»: они без НДС, "
+            "vat_amount = net_amount × ставка, amount = net_amount + vat_amount). Копируется из "
+            "прайс-листа при добавлении строки.",
+        },
+        "net_amount": {**_MONEY, "description": "сумма строки без НДС"},
         "area_m2": _MONEY,
     },
 }
@@ -173,6 +182,8 @@ def line_dict(line: DealLine) -> dict[str, Any]:
         "vat_rate": _s(line.vat_rate),
         "vat_label": rate_label(line.vat_rate),
         "vat_amount": _s(line.vat_amount),
+        "vat_mode": line.vat_mode,
+        "net_amount": _s(line.amount - line.vat_amount),
         "area_m2": _s(line.area_m2),
     }
 

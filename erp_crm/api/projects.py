@@ -56,6 +56,11 @@ PROJECT = {
         **PROJECT_FIELDS,
         "registration_fee": _DECIMAL,
         "default_vat_rate": {"type": "string"},
+        "registration_vat_mode": {
+            "type": "string",
+            "enum": ["included", "on_top"],
+            "description": "included — сбор с НДС («НДС в т.ч.»); on_top — без НДС, НДС сверху",
+        },
         "halls": {"type": "array", "items": HALL},
     },
 }
@@ -122,6 +127,7 @@ def project_dict(project) -> dict:
         "member_ids": sorted(m.user_id for m in project.members),
         "registration_fee": _s(project.registration_fee),
         "default_vat_rate": project.default_vat_rate,
+        "registration_vat_mode": project.registration_vat_mode,
         "halls": [
             {"id": h.id, "name": h.name, "width_m": _s(h.width_m), "depth_m": _s(h.depth_m)}
             for h in project.halls

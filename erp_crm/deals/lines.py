@@ -88,6 +88,7 @@ def _store(deal: Deal, line: pricing.PricedLine) -> DealLine:
         amount=line.amount,
         vat_rate=line.vat_rate,
         vat_setting=line.vat_setting,
+        vat_mode=line.vat_mode,
         vat_amount=line.vat_amount,
         area_m2=line.area_m2,
     )
@@ -130,6 +131,7 @@ def add_stand_line(
         price_per_m2=price.price_per_m2,
         surcharge_rule=(rule.kind, rule.value) if rule else None,
         vat_setting=price.vat_rate,
+        vat_mode=price.vat_mode,
         on=deal.pricing_date,
     )
     row = _store(deal, line)
@@ -153,6 +155,7 @@ def add_space_line(
         area_m2=area,
         price_per_m2=price.price_per_m2,
         vat_setting=price.vat_rate,
+        vat_mode=price.vat_mode,
         on=deal.pricing_date,
     )
     row = _store(deal, line)
@@ -178,6 +181,7 @@ def add_service_line(
         quantity=_decimal(quantity, "quantity"),
         price=item.price,
         vat_setting=item.vat_rate,
+        vat_mode=item.vat_mode,
         on=deal.pricing_date,
     )
     row = _store(deal, line)
@@ -193,7 +197,10 @@ def add_registration_line(session: Session, deal: Deal, *, actor: User) -> DealL
         raise Conflict("Регистрационный сбор уже в сделке.")
     project = deal.project
     line = pricing.registration_line(
-        fee=project.registration_fee, vat_setting=project.default_vat_rate, on=deal.pricing_date
+        fee=project.registration_fee,
+        vat_setting=project.default_vat_rate,
+        vat_mode=project.registration_vat_mode,
+        on=deal.pricing_date,
     )
     row = _store(deal, line)
     reprice(session, deal)
@@ -247,6 +254,7 @@ def _priced(line: DealLine) -> pricing.PricedLine:
         base_amount=line.base_amount,
         vat_rate=line.vat_rate,
         vat_setting=line.vat_setting,
+        vat_mode=line.vat_mode,
         area_m2=line.area_m2,
         stand_id=line.stand_id,
         service_item_id=line.service_item_id,

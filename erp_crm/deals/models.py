@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from documents.money import VAT_MODES
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients.models import Client, ContactPerson
@@ -227,8 +228,12 @@ class DealLine(Audited, Base):
         "surcharge": "Наценка",
         "base_amount": "Сумма без скидки",
         "discount": "Скидка",
+        "vat_mode": "НДС в цене",
     }
-    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"kind": LINE_KIND_LABELS}
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "kind": LINE_KIND_LABELS,
+        "vat_mode": VAT_MODES,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id"), index=True)
@@ -239,17 +244,21 @@ class DealLine(Audited, Base):
     unit: Mapped[str] = mapped_column(String(32))
     unit_code: Mapped[str] = mapped_column(String(8))
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    unit_price: Mapped[Money]  # VAT included
+    unit_price: Mapped[Money]  # VAT included, or net when vat_mode is «on_top»
     surcharge: Mapped[Money] = mapped_column(default=Decimal("0.00"))
     base_amount: Mapped[Money]  # quantity × unit_price + surcharge
     discount: Mapped[Money] = mapped_column(default=Decimal("0.00"))
-    amount: Mapped[Money]  # base_amount − discount, VAT included
+    amount: Mapped[Money]  # with VAT: base_amount − discount (+ VAT when «on_top»)
     vat_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))  # None: «Без НДС»
     # The price list's rate setting: «auto» follows the date — the deal's pricing date here,
     # each document's own date on the document (documents.money.resolve_rate).
     vat_setting: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
     vat_amount: Mapped[Money]
     area_m2: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal(0))
+    # Copied from the price list: «included» (НДС в т.ч.) keeps its gross on a document of
+    # another rate, «on_top» (НДС сверху) keeps its net (base_amount − discount) and takes the VAT
+    # of the document's date.
+    vat_mode: Mapped[str] = mapped_column(String(8), default="included", server_default="included")
 
     deal: Mapped[Deal] = relationship(back_populates="lines")
 

@@ -1,8 +1,9 @@
 """Pricing of deal lines: m² × price + position surcharge, services, registration fee, discount,
 VAT per line. Pure functions over Decimal: what the tests pin to the kopeck.
 
-Prices include VAT («в т.ч. НДС»); VAT is extracted per line, rounded half-up, and totals are
-sums of the rounded lines.
+A line's price either includes VAT («в т.ч. НДС»: VAT is extracted from the amount) or is net
+with VAT on top («НДС сверху»: the discount applies to the net, VAT = net × rate, amount =
+net + VAT). VAT is rounded half-up per line; totals are sums of the rounded lines.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from documents.money import money, resolve_rate, split_gross
+from documents.money import VAT_INCLUDED, VAT_ON_TOP, money, resolve_rate, split
 from erp_crm.errors import ValidationError
 
 M2_UNIT = ("м²", "055")
@@ -31,6 +32,8 @@ class PricedLine:
     # The rate setting the rate came from («auto»: the general rate on a date; documents resolve
     # it again on their own dates).
     vat_setting: str = "auto"
+    # VAT_INCLUDED: unit_price, base_amount and discount include VAT; VAT_ON_TOP: they are net.
+    vat_mode: str = VAT_INCLUDED
     discount: Decimal = Decimal("0.00")
     amount: Decimal = Decimal("0.00")
     vat_amount: Decimal = Decimal("0.00")
@@ -38,14 +41,21 @@ class PricedLine:
     stand_id: int | None = None
     service_item_id: int | None = None
 
+    @property
+    def net_amount(self) -> Decimal:
+        return self.amount - self.vat_amount
+
     def with_discount(self, discount: Decimal) -> PricedLine:
-        amount = self.base_amount - discount
-        return replace(
-            self,
-            discount=discount,
-            amount=amount,
-            vat_amount=split_gross(amount, self.vat_rate).vat,
-        )
+        parts = split(self.base_amount - discount, self.vat_rate, self.vat_mode)
+        return replace(self, discount=discount, amount=parts.gross, vat_amount=parts.vat)
+
+
+def _mode(vat_mode: str | None) -> str:
+    if vat_mode in (None, "", VAT_INCLUDED):
+        return VAT_INCLUDED
+    if vat_mode != VAT_ON_TOP:
+        raise ValidationError(fields={"vat_mode": "Цена: «НДС в т.ч.» или «НДС сверху»."})
+    return VAT_ON_TOP
 
 
 def _line(**kw) -> PricedLine:
@@ -70,6 +80,7 @@ def stand_line(
     surcharge_rule: tuple[str, Decimal] | None,
     vat_setting: str,
     on: dt.date,
+    vat_mode: str = VAT_INCLUDED,
 ) -> PricedLine:
     base = money(area_m2 * price_per_m2)
     surcharge = surcharge_for(base, surcharge_rule)
@@ -84,13 +95,20 @@ def stand_line(
         base_amount=base + surcharge,
         vat_rate=resolve_rate(vat_setting, on),
         vat_setting=vat_setting or "auto",
+        vat_mode=_mode(vat_mode),
         area_m2=area_m2,
         stand_id=stand_id,
     )
 
 
 def space_line(
-    *, description: str, area_m2: Decimal, price_per_m2: Decimal, vat_setting: str, on: dt.date
+    *,
+    description: str,
+    area_m2: Decimal,
+    price_per_m2: Decimal,
+    vat_setting: str,
+    on: dt.date,
+    vat_mode: str = VAT_INCLUDED,
 ) -> PricedLine:
     if area_m2 <= 0:
         raise ValidationError(fields={"area_m2": "Площадь должна быть больше нуля."})
@@ -105,6 +123,7 @@ def space_line(
         base_amount=money(area_m2 * price_per_m2),
         vat_rate=resolve_rate(vat_setting, on),
         vat_setting=vat_setting or "auto",
+        vat_mode=_mode(vat_mode),
         area_m2=area_m2,
     )
 
@@ -119,6 +138,7 @@ def service_line(
     price: Decimal,
     vat_setting: str,
     on: dt.date,
+    vat_mode: str = VAT_INCLUDED,
 ) -> PricedLine:
     if quantity <= 0:
         raise ValidationError(fields={"quantity": "Количество должно быть больше нуля."})
@@ -133,11 +153,14 @@ def service_line(
         base_amount=money(quantity * price),
         vat_rate=resolve_rate(vat_setting, on),
         vat_setting=vat_setting or "auto",
+        vat_mode=_mode(vat_mode),
         service_item_id=service_item_id,
     )
 
 
-def registration_line(*, fee: Decimal, vat_setting: str, on: dt.date) -> PricedLine:
+def registration_line(
+    *, fee: Decimal, vat_setting: str, on: dt.date, vat_mode: str = VAT_INCLUDED
+) -> PricedLine:
     return _line(
         kind="registration",
         description="Регистрационный сбор",
@@ -149,6 +172,7 @@ def registration_line(*, fee: Decimal, vat_setting: str, on: dt.date) -> PricedL
         base_amount=money(fee),
         vat_rate=resolve_rate(vat_setting, on),
         vat_setting=vat_setting or "auto",
+        vat_mode=_mode(vat_mode),
     )
 
 
@@ -159,7 +183,8 @@ def apply_discount(
 
     percent: each line loses value% of its base, rounded; amount: the amount is split in
     proportion to the lines' bases, the rounding remainder going to the largest line, so the
-    lines' discounts add up to the amount exactly.
+    lines' discounts add up to the amount exactly. A line with VAT on top loses from its net
+    base (its VAT is then computed on the discounted net).
     """
     if not kind or not value:
         return [line.with_discount(Decimal("0.00")) for line in lines]
@@ -184,9 +209,13 @@ def apply_discount(
 
 @dataclass(frozen=True)
 class Totals:
-    amount: Decimal
+    amount: Decimal  # with VAT
     vat_amount: Decimal
     area_m2: Decimal
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.amount - self.vat_amount
 
 
 def totals(lines: list[PricedLine]) -> Totals:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from documents.money import VAT_MODES
 from erp_crm.audit import vocabulary
 from erp_crm.audit.presentation import Line, field_label, user_name, value_text
 
 
 def _price_value(key: str, value: Any, cls: type | None) -> str:
-    """A price list's "price.<type>" [price, VAT] or "surcharge.<position>" [kind, value]."""
+    """A price list's "price.<type>" [price, VAT], "mode.<type>" (VAT included or on top) or
+    "surcharge.<position>" [kind, value]."""
+    if key.startswith("mode.") or key == "registration_vat_mode":
+        return VAT_MODES.get(value, "—") if value else "—"
     if not isinstance(value, list) or len(value) != 2:
         return value_text(key, value, cls)
     first, second = value

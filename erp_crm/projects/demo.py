@@ -52,6 +52,8 @@ class ProjectSpec:
     halls: list[HallSpec]
     services: list[tuple[str, str, str, Decimal]]  # name, unit, OKEI, price
     plan_m2: int  # the whole project's plan, m² (spread over the selling months)
+    # How the price list is quoted: «included» (НДС в т.ч.) or «on_top» (без НДС, НДС сверху).
+    vat_mode: str = "included"
 
 
 COMMON_SERVICES = [
@@ -126,6 +128,7 @@ PROJECTS = [
     ProjectSpec(
         name="Медицина и здоровье 2027",
         code="MED-2027",
+        vat_mode="on_top",  # quoted net, VAT on top, as Russian exhibition price lists often are
         opening=dt.date(2027, 11, 23),
         days=3,
         description=(
@@ -322,6 +325,8 @@ def load_demo_projects(session: Session, users: dict[str, User]) -> list[Project
                 default_vat_rate="auto",
                 prices={t: (price, "auto") for t, price in spec.prices.items()},
                 surcharges=spec.surcharges,
+                modes={t: spec.vat_mode for t in spec.prices},
+                registration_vat_mode=spec.vat_mode,
             ),
             actor=admin,
         )
@@ -329,7 +334,9 @@ def load_demo_projects(session: Session, users: dict[str, User]) -> list[Project
             prices.create_service(
                 session,
                 project,
-                prices.ServiceData(name=name, unit=unit, unit_code=code, price=price),
+                prices.ServiceData(
+                    name=name, unit=unit, unit_code=code, price=price, vat_mode=spec.vat_mode
+                ),
                 actor=admin,
             )
         for position, hall_spec in enumerate(spec.halls, start=1):

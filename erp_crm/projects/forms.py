@@ -25,9 +25,10 @@ from erp_crm.projects.models import (
     StandType,
 )
 from erp_crm.projects.prices import SURCHARGE_POSITIONS
-from erp_crm.projects.values import SURCHARGE_KINDS, VAT_SETTINGS
+from erp_crm.projects.values import SURCHARGE_KINDS, VAT_MODE_LABELS, VAT_SETTINGS
 
 VAT_CHOICES = choices(VAT_SETTINGS.items())
+MODE_CHOICES = choices(VAT_MODE_LABELS.items())
 _NUMBER = [Optional(), Length(max=32)]
 
 
@@ -67,12 +68,16 @@ class HallForm(AppForm):
 class PriceListForm(AppForm):
     registration_fee = StringField("Регистрационный сбор, ₽", validators=_NUMBER)
     default_vat_rate = _select("НДС регистрационного сбора", choices=VAT_CHOICES)
+    registration_vat_mode = _select("Сбор указан", choices=MODE_CHOICES)
     price_raw = StringField(STAND_TYPE_LABELS[StandType.RAW], validators=_NUMBER)
     vat_raw = _select("НДС", choices=VAT_CHOICES)
+    mode_raw = _select("Цена указана", choices=MODE_CHOICES)
     price_shell = StringField(STAND_TYPE_LABELS[StandType.SHELL], validators=_NUMBER)
     vat_shell = _select("НДС", choices=VAT_CHOICES)
+    mode_shell = _select("Цена указана", choices=MODE_CHOICES)
     price_open = StringField(STAND_TYPE_LABELS[StandType.OPEN], validators=_NUMBER)
     vat_open = _select("НДС", choices=VAT_CHOICES)
+    mode_open = _select("Цена указана", choices=MODE_CHOICES)
     kind_corner = _select("Вид", choices=choices(SURCHARGE_KINDS.items()))
     surcharge_corner = StringField(
         STAND_POSITION_LABELS[SURCHARGE_POSITIONS[0]], validators=_NUMBER
@@ -91,8 +96,9 @@ class ServiceForm(AppForm):
     name = StringField("Услуга", validators=[Length(max=300)])
     unit = StringField("Единица", validators=[Length(max=32)], default="шт")
     unit_code = StringField("Код ОКЕИ", validators=[Length(max=8)], default="796")
-    price = StringField("Цена, ₽ (с НДС)", validators=_NUMBER)
+    price = StringField("Цена, ₽", validators=_NUMBER)
     vat_rate = _select("НДС", choices=VAT_CHOICES)
+    vat_mode = _select("Цена указана", choices=MODE_CHOICES)
     is_active = BooleanField("Предлагается", default=True)
 
 

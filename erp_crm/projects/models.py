@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from documents.money import VAT_MODES
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
 from erp_crm.db import Audited, Base, Money, TimestampMixin
@@ -100,15 +101,19 @@ class Project(Audited, TimestampMixin, Base):
         "dismantling_date": "Демонтаж",
         "registration_fee": "Регистрационный сбор",
         "default_vat_rate": "Ставка НДС по умолчанию",
+        "registration_vat_mode": "НДС в регистрационном сборе",
         "project_manager_id": "Руководитель проекта",
         "organization_id": "Организация-продавец",
         "price": "Цена за м²",
+        "mode": "НДС в цене за м²",
         "surcharge": "Наценка за расположение",
     }
     __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
         "status": PROJECT_STATUS_LABELS,
         "default_vat_rate": VAT_RATE_CHOICES,
+        "registration_vat_mode": VAT_MODES,
         "price": STAND_TYPE_LABELS,
+        "mode": STAND_TYPE_LABELS,
         "surcharge": STAND_POSITION_LABELS,
     }
 
@@ -126,6 +131,10 @@ class Project(Audited, TimestampMixin, Base):
     # Price list: registration fee per deal; VAT rate settings ('auto' = by document date).
     registration_fee: Mapped[Money] = mapped_column(default=Decimal("0.00"))
     default_vat_rate: Mapped[str] = mapped_column(String(8), default="auto")
+    # «included»: the fee includes VAT; «on_top»: it is net, VAT on top (documents.money).
+    registration_vat_mode: Mapped[str] = mapped_column(
+        String(8), default="included", server_default="included"
+    )
     project_manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The seller on the project's documents; the first active organization when not set.
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
@@ -193,7 +202,7 @@ class Hall(Audited, Base):
 
 
 class StandPrice(Base):
-    """Price per m² of a stand type in a project (VAT included)."""
+    """Price per m² of a stand type in a project: VAT included, or net with VAT on top."""
 
     __tablename__ = "stand_prices"
     __table_args__ = (
@@ -206,6 +215,7 @@ class StandPrice(Base):
     stand_type: Mapped[str] = mapped_column(String(16))
     price_per_m2: Mapped[Money]
     vat_rate: Mapped[str] = mapped_column(String(8), default="auto")
+    vat_mode: Mapped[str] = mapped_column(String(8), default="included", server_default="included")
 
     project: Mapped[Project] = relationship(back_populates="stand_prices")
 
@@ -241,8 +251,12 @@ class ServiceItem(Audited, Base):
         "unit": "Единица",
         "unit_code": "Код единицы (ОКЕИ)",
         "price": "Цена",
+        "vat_mode": "НДС в цене",
     }
-    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"vat_rate": VAT_RATE_CHOICES}
+    __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
+        "vat_rate": VAT_RATE_CHOICES,
+        "vat_mode": VAT_MODES,
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -251,6 +265,7 @@ class ServiceItem(Audited, Base):
     unit_code: Mapped[str] = mapped_column(String(8), default="796")  # ОКЕИ: 796 шт, 055 м²
     price: Mapped[Money]
     vat_rate: Mapped[str] = mapped_column(String(8), default="auto")
+    vat_mode: Mapped[str] = mapped_column(String(8), default="included", server_default="included")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     project: Mapped[Project] = relationship(back_populates="services")

@@ -42,13 +42,17 @@ class PriceListData:
     """Registration fee, default VAT, price per m² by stand type, surcharges by position.
 
     `prices`: {stand type: (price or None = not sold, VAT setting)};
-    `surcharges`: {position: (kind 'percent'/'amount', value or None = no surcharge)}.
+    `surcharges`: {position: (kind 'percent'/'amount', value or None = no surcharge)};
+    `modes`: {stand type: 'included' (НДС в т.ч.) | 'on_top' (НДС сверху)}, included when absent;
+    `registration_vat_mode`: the same for the registration fee.
     """
 
     registration_fee: Any = Decimal("0.00")
     default_vat_rate: str = "auto"
     prices: dict[str, tuple[Any, str]] = field(default_factory=dict)
     surcharges: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    modes: dict[str, str] = field(default_factory=dict)
+    registration_vat_mode: str = "included"
 
     @classmethod
     def from_model(cls, project: Project) -> PriceListData:
@@ -57,6 +61,8 @@ class PriceListData:
             default_vat_rate=project.default_vat_rate,
             prices={p.stand_type: (p.price_per_m2, p.vat_rate) for p in project.stand_prices},
             surcharges={s.position: (s.kind, s.value) for s in project.surcharges},
+            modes={p.stand_type: p.vat_mode for p in project.stand_prices},
+            registration_vat_mode=project.registration_vat_mode,
         )
 
     def as_plain(self) -> dict[str, Any]:
@@ -66,7 +72,9 @@ class PriceListData:
         return {
             "registration_fee": s(self.registration_fee),
             "default_vat_rate": self.default_vat_rate,
+            "registration_vat_mode": self.registration_vat_mode,
             **{f"price.{t}": [s(p), vat] for t, (p, vat) in sorted(self.prices.items())},
+            **{f"mode.{t}": self.modes.get(t, "included") for t in sorted(self.prices)},
             **{
                 f"surcharge.{k}": [kind, s(val)]
                 for k, (kind, val) in sorted(self.surcharges.items())
@@ -78,6 +86,8 @@ def validate_price_list(data: PriceListData) -> PriceListData:
     errors: dict[str, str] = {}
     fee = v.decimal(data.registration_fee, "registration_fee", errors, label="регистрационный сбор")
     default_vat = v.vat_setting(data.default_vat_rate, "default_vat_rate", errors)
+    fee_mode = v.vat_mode(data.registration_vat_mode, "registration_vat_mode", errors)
+    modes: dict[str, str] = {}
     prices: dict[str, tuple[Decimal, str]] = {}
     for stand_type, (raw_price, raw_vat) in data.prices.items():
         if stand_type not in {t.value for t in StandType}:
@@ -85,8 +95,10 @@ def validate_price_list(data: PriceListData) -> PriceListData:
             continue
         price = v.decimal(raw_price, f"price_{stand_type}", errors, label="цену")
         vat = v.vat_setting(raw_vat, f"vat_{stand_type}", errors)
+        mode = v.vat_mode(data.modes.get(stand_type), f"mode_{stand_type}", errors)
         if price is not None:
             prices[stand_type] = (price, vat)
+            modes[stand_type] = mode
     surcharges: dict[str, tuple[str, Decimal]] = {}
     for position, (kind, raw_value) in data.surcharges.items():
         if position not in {p.value for p in SURCHARGE_POSITIONS}:
@@ -108,6 +120,8 @@ def validate_price_list(data: PriceListData) -> PriceListData:
         default_vat_rate=default_vat,
         prices=prices,
         surcharges=surcharges,
+        modes=modes,
+        registration_vat_mode=fee_mode,
     )
 
 
@@ -120,18 +134,20 @@ def save_price_list(
     before = PriceListData.from_model(project).as_plain()
     project.registration_fee = cleaned.registration_fee
     project.default_vat_rate = cleaned.default_vat_rate
+    project.registration_vat_mode = cleaned.registration_vat_mode
     current_prices = {p.stand_type: p for p in project.stand_prices}
     for stand_type, row in current_prices.items():
         if stand_type not in cleaned.prices:
             project.stand_prices.remove(row)
     for stand_type, (price, vat) in cleaned.prices.items():
+        mode = cleaned.modes[stand_type]
         row = current_prices.get(stand_type)
         if row is None:
             project.stand_prices.append(
-                StandPrice(stand_type=stand_type, price_per_m2=price, vat_rate=vat)
+                StandPrice(stand_type=stand_type, price_per_m2=price, vat_rate=vat, vat_mode=mode)
             )
         else:
-            row.price_per_m2, row.vat_rate = price, vat
+            row.price_per_m2, row.vat_rate, row.vat_mode = price, vat, mode
     current_surcharges = {s.position: s for s in project.surcharges}
     for position, row in current_surcharges.items():
         if position not in cleaned.surcharges:
@@ -163,6 +179,10 @@ def price_rows(project: Project) -> list[dict[str, Any]]:
             "label": STAND_TYPE_LABELS[t],
             "price": prices[t.value].price_per_m2 if t.value in prices else None,
             "vat": v.VAT_SETTINGS.get(prices[t.value].vat_rate) if t.value in prices else None,
+            "mode": prices[t.value].vat_mode if t.value in prices else None,
+            "mode_label": (
+                v.VAT_MODE_LABELS.get(prices[t.value].vat_mode) if t.value in prices else None
+            ),
         }
         for t in StandType
     ]
@@ -191,6 +211,7 @@ class ServiceData:
     unit_code: str | None = "796"
     price: Any = None
     vat_rate: str = "auto"
+    vat_mode: str = "included"
     is_active: bool = True
 
     @classmethod
@@ -216,6 +237,7 @@ def validate_service(data: ServiceData) -> dict[str, Any]:
         errors["unit_code"] = "Код ОКЕИ — три цифры, например 796 (шт) или 055 (м²)."
     price = v.decimal(data.price, "price", errors, label="цену", required=True)
     vat = v.vat_setting(data.vat_rate, "vat_rate", errors)
+    mode = v.vat_mode(data.vat_mode, "vat_mode", errors)
     if errors:
         raise ValidationError(fields=errors)
     return {
@@ -224,6 +246,7 @@ def validate_service(data: ServiceData) -> dict[str, Any]:
         "unit_code": unit_code,
         "price": price,
         "vat_rate": vat,
+        "vat_mode": mode,
         "is_active": data.is_active if isinstance(data.is_active, bool) else bool(data.is_active),
     }
 

@@ -27,6 +27,8 @@ VAT_SETTINGS = {
     "none": "Без НДС",
 }
 SURCHARGE_KINDS = {"percent": "процент", "amount": "сумма"}
+# How a price is quoted (documents.money.VAT_MODES): VAT included or net with VAT on top.
+VAT_MODE_LABELS = {"included": "НДС в т.ч.", "on_top": "НДС сверху"}
 
 MONEY_MAX = Decimal("999999999999.99")  # Numeric(14, 2)
 METRES_MAX = Decimal("999999.99")  # Numeric(8, 2)
@@ -126,6 +128,14 @@ def vat_setting(value: Any, field: str, errors: dict[str, str]) -> str:
     if raw not in VAT_SETTINGS:
         errors[field] = "Ставка НДС: по дате, 22%, 10%, 0% или без НДС."
         return "auto"
+    return raw
+
+
+def vat_mode(value: Any, field: str, errors: dict[str, str]) -> str:
+    raw = text(value) or "included"
+    if raw not in VAT_MODE_LABELS:
+        errors[field] = "Цена: «НДС в т.ч.» или «НДС сверху»."
+        return "included"
     return raw
 
 

@@ -30,7 +30,7 @@ from erp_crm.projects.models import (
     StandStatus,
     StandType,
 )
-from erp_crm.projects.values import SURCHARGE_KINDS, VAT_SETTINGS
+from erp_crm.projects.values import SURCHARGE_KINDS, VAT_MODE_LABELS, VAT_SETTINGS
 from erp_crm.projects.view_helpers import bp
 
 
@@ -156,6 +156,7 @@ def show(project_id: int) -> str:
         prices=price_lists.price_rows(project),
         surcharges=price_lists.surcharge_rows(project),
         vat_labels=VAT_SETTINGS,
+        mode_labels=VAT_MODE_LABELS,
         report=plans.plan_vs_actual(db.session, project),
         can_manage=access.can_manage_projects(current_user),
         can_plan=access.can_manage_plans(current_user),
@@ -231,10 +232,12 @@ def _price_form(project: Project) -> PriceListForm:
         data = price_lists.PriceListData.from_model(project)
         form.registration_fee.data = str(data.registration_fee)
         form.default_vat_rate.data = data.default_vat_rate
+        form.registration_vat_mode.data = data.registration_vat_mode
         for stand_type in StandType:
             price, vat = data.prices.get(stand_type.value, (None, "auto"))
             form[f"price_{stand_type.value}"].data = "" if price is None else str(price)
             form[f"vat_{stand_type.value}"].data = vat
+            form[f"mode_{stand_type.value}"].data = data.modes.get(stand_type.value, "included")
         for position in price_lists.SURCHARGE_POSITIONS:
             kind, value = data.surcharges.get(position.value, ("percent", None))
             form[f"kind_{position.value}"].data = kind
@@ -249,6 +252,8 @@ def _price_data(form: PriceListForm) -> price_lists.PriceListData:
         prices={
             t.value: (form[f"price_{t.value}"].data, form[f"vat_{t.value}"].data) for t in StandType
         },
+        modes={t.value: form[f"mode_{t.value}"].data for t in StandType},
+        registration_vat_mode=form.registration_vat_mode.data,
         surcharges={
             p.value: (form[f"kind_{p.value}"].data, form[f"surcharge_{p.value}"].data)
             for p in price_lists.SURCHARGE_POSITIONS
@@ -285,6 +290,7 @@ def prices(project_id: int) -> Response | tuple[str, int]:
         surcharge_rows=price_lists.surcharge_rows(project),
         kinds=SURCHARGE_KINDS,
         vat_labels=VAT_SETTINGS,
+        mode_labels=VAT_MODE_LABELS,
         stand_types=list(StandType),
         positions=price_lists.SURCHARGE_POSITIONS,
     ), form_status(form)
@@ -297,6 +303,7 @@ def _service_data(form: ServiceForm) -> price_lists.ServiceData:
         unit_code=form.unit_code.data,
         price=form.price.data,
         vat_rate=form.vat_rate.data,
+        vat_mode=form.vat_mode.data,
         is_active=bool(form.is_active.data),
     )
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from documents import formatting
-from documents.money import resolve_rate
+from documents.money import VAT_ON_TOP, resolve_rate
 from erp_crm.core.text import display_phone
 from erp_crm.core.workdays import add_working_days
 from erp_crm.deals.models import Deal
@@ -71,8 +71,9 @@ def _lines(
     deal: Deal, on: dt.date, organization: Organization
 ) -> tuple[list[dict[str, Any]], Decimal]:
     """The deal's lines at the VAT rate of the document's date `on` (a line priced «auto» in
-    2025 is 22% on a 2026 document; the amount with VAT stays the price), as the seller's tax
-    regime has it (УСН: its 5% / 7%, or no VAT)."""
+    2025 is 22% on a 2026 document), as the seller's tax regime has it (УСН: its 5% / 7%, or no
+    VAT). A VAT-included line keeps its amount with VAT; a line with VAT on top keeps its net
+    (base − discount) and takes the VAT of that rate."""
     lines = []
     area = Decimal(0)
     for no, line in enumerate(deal.lines, start=1):
@@ -84,8 +85,11 @@ def _lines(
                 unit=line.unit,
                 unit_code=line.unit_code,
                 quantity=line.quantity,
-                amount=line.amount,
+                amount=(
+                    line.base_amount - line.discount if line.vat_mode == VAT_ON_TOP else line.amount
+                ),
                 vat_rate=organization.document_vat_rate(resolve_rate(line.vat_setting, on)),
+                vat_mode=line.vat_mode,
             )
         )
         area += line.area_m2 or Decimal(0)

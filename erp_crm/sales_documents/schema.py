@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from documents import formatting
-from documents.money import money, rate_label, split_gross
+from documents.money import VAT_INCLUDED, VAT_ON_TOP, money, rate_label, split
 
 
 class DocumentKind(StrEnum):
@@ -131,15 +131,20 @@ PLACEHOLDERS: dict[str, str] = {
     "lines[].net_amount": "стоимость без НДС",
     "lines[].vat_rate": "ставка НДС текстом («22%», «Без НДС»)",
     "lines[].vat_amount": "сумма НДС",
+    "lines[].vat_on_top": "истина, если цена строки без НДС (НДС сверху)",
     "totals": "итоги",
     "totals.amount": "всего с НДС",
     "totals.net_amount": "всего без НДС",
     "totals.vat_amount": "всего НДС",
-    "totals.vat_label": "«В том числе НДС 22%» или «Без налога (НДС)»",
+    "totals.vat_label": "«В том числе НДС 22%» («НДС 22%» при ценах без НДС) или «Без налога"
+    " (НДС)»",
+    "totals.vat_on_top": "истина, если все цены без НДС (НДС сверху): показывать цены и суммы без"
+    " НДС, итоги «Итого без НДС / НДС / Всего к оплате»",
     "totals.vat_rate": "ставка НДС текстом",
     "totals.by_rate": "НДС по ставкам (цикл for r in totals.by_rate; без НДС — последней)",
     "totals.by_rate[].rate": "ставка текстом («22%», «Без НДС»)",
-    "totals.by_rate[].label": "«В том числе НДС 22%» или «Без налога (НДС)»",
+    "totals.by_rate[].label": "«В том числе НДС 22%» («НДС 22%» при ценах без НДС) или «Без налога"
+    " (НДС)»",
     "totals.by_rate[].amount": "сумма строк этой ставки с НДС",
     "totals.by_rate[].net_amount": "сумма строк этой ставки без НДС",
     "totals.by_rate[].vat_amount": "НДС по этой ставке",
@@ -187,9 +192,12 @@ def line_dict(
     quantity: Decimal,
     amount: Decimal,
     vat_rate: Decimal | None,
+    vat_mode: str = VAT_INCLUDED,
 ) -> dict[str, Any]:
-    """One table row; VAT is contained in `amount` (prices include VAT), split per line."""
-    split = split_gross(amount, vat_rate)
+    """One table row, VAT per line. `amount` is the line's price as quoted: the gross of a
+    VAT-included line (the VAT is extracted), the net of a line with VAT on top (VAT = net ×
+    rate, the gross is net + VAT)."""
+    parts = split(amount, vat_rate, vat_mode)
     qty = Decimal(quantity)
     return {
         "no": no,
@@ -198,12 +206,13 @@ def line_dict(
         "unit": unit,
         "unit_code": unit_code,
         "quantity": qty,
-        "price": money(split.gross / qty) if qty else split.gross,
-        "net_price": money(split.net / qty) if qty else split.net,
-        "amount": split.gross,
-        "net_amount": split.net,
+        "price": money(parts.gross / qty) if qty else parts.gross,
+        "net_price": money(parts.net / qty) if qty else parts.net,
+        "amount": parts.gross,
+        "net_amount": parts.net,
         "vat_rate": rate_label(vat_rate),
-        "vat_amount": split.vat,
+        "vat_amount": parts.vat,
+        "vat_on_top": vat_mode == VAT_ON_TOP,
         "_rate": vat_rate,
     }
 
@@ -216,14 +225,17 @@ def totals_dict(
     total = sum((ln["amount"] for ln in lines), Decimal("0.00"))
     vat = sum((ln["vat_amount"] for ln in lines), Decimal("0.00"))
     rates = {ln["_rate"] for ln in lines}
-    by_rate = vat_by_rate(lines, no_vat=no_vat)
+    # Every line quoted net: the document shows net prices and «Итого без НДС / НДС / Всего к
+    # оплате»; otherwise (VAT-included or mixed) prices with VAT and «В том числе НДС».
+    on_top = bool(lines) and all(ln["vat_on_top"] for ln in lines)
+    by_rate = vat_by_rate(lines, no_vat=no_vat, on_top=on_top)
     if rates == {None} or not lines:
         label, rate_text = no_vat, "Без НДС"
     elif len(rates) == 1:
         rate_text = rate_label(next(iter(rates)))
-        label = f"В том числе НДС {rate_text}"
+        label = f"НДС {rate_text}" if on_top else f"В том числе НДС {rate_text}"
     else:
-        label, rate_text = "В том числе НДС", "разные ставки"
+        label, rate_text = ("НДС" if on_top else "В том числе НДС"), "разные ставки"
     return {
         "amount": total,
         "net_amount": total - vat,
@@ -231,16 +243,21 @@ def totals_dict(
         "vat_label": label,
         "vat_rate": rate_text,
         "by_rate": by_rate,
-        "vat_text": vat_text(by_rate, no_vat=no_vat),
+        "vat_text": vat_text(by_rate, no_vat=no_vat, on_top=on_top),
+        "vat_on_top": on_top,
         "words": formatting.amount_in_words(total),
         "count": len(lines),
         "area_m2": area_m2,
     }
 
 
-def vat_by_rate(lines: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL) -> list[dict[str, Any]]:
+def vat_by_rate(
+    lines: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL, on_top: bool = False
+) -> list[dict[str, Any]]:
     """The lines' sums per VAT rate (highest rate first, «Без НДС» last): each the sum of its
-    rounded lines, so the groups add up to the totals."""
+    rounded lines, so the groups add up to the totals. `on_top`: the document's prices are net,
+    so a group reads «НДС 22%» (added), not «В том числе НДС 22%»."""
+    prefix = "НДС" if on_top else "В том числе НДС"
     groups: dict[Decimal | None, dict[str, Any]] = {}
     for ln in lines:
         rate = ln["_rate"]
@@ -248,7 +265,7 @@ def vat_by_rate(lines: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL) -> l
             rate,
             {
                 "rate": rate_label(rate),
-                "label": no_vat if rate is None else f"В том числе НДС {rate_label(rate)}",
+                "label": no_vat if rate is None else f"{prefix} {rate_label(rate)}",
                 "amount": Decimal("0.00"),
                 "net_amount": Decimal("0.00"),
                 "vat_amount": Decimal("0.00"),
@@ -261,8 +278,11 @@ def vat_by_rate(lines: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL) -> l
     return [groups[r] for r in order]
 
 
-def vat_text(by_rate: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL) -> str:
-    """One line for a sentence: «В том числе НДС 22%: 1 220,00 руб.; НДС 10%: 100,00 руб.»."""
+def vat_text(
+    by_rate: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL, on_top: bool = False
+) -> str:
+    """One line for a sentence: «В том числе НДС 22%: 1 220,00 руб.; НДС 10%: 100,00 руб.»
+    (net prices: «Стоимость без НДС 1 000,00 руб., кроме того НДС 22%: 220,00 руб.»)."""
     if not by_rate or all(g["rate"] == rate_label(None) for g in by_rate):
         return no_vat
     parts = []
@@ -271,6 +291,9 @@ def vat_text(by_rate: list[dict[str, Any]], *, no_vat: str = NO_VAT_LABEL) -> st
             parts.append(f"без НДС — на сумму {formatting.amount(g['amount'])} руб.")
         else:
             parts.append(f"НДС {g['rate']}: {formatting.amount(g['vat_amount'])} руб.")
+    if on_top:
+        net = sum((g["net_amount"] for g in by_rate), Decimal("0.00"))
+        return f"Стоимость без НДС {formatting.amount(net)} руб., кроме того " + "; ".join(parts)
     return "В том числе " + "; ".join(parts)
 
 
