@@ -130,6 +130,8 @@ class Config:
         self.ACCOUNTING_SYNC_SECONDS = int(env.get("ACCOUNTING_SYNC_SECONDS", "15"))
         self.REMINDERS_SECONDS = int(env.get("ERP_REMINDERS_SECONDS", "60"))
         self.MAILING_SEND_SECONDS = int(env.get("ERP_MAILING_SEND_SECONDS", "30"))
+        # Campaigns with more addressees print labels/envelopes as a job with a progress bar.
+        self.MAILING_PRINT_INLINE_MAX = int(env.get("ERP_MAILING_PRINT_INLINE_MAX", "500"))
         self.HOLDS_RELEASE_SECONDS = int(env.get("ERP_HOLDS_RELEASE_SECONDS", "3600"))
         # Backups: `flask backup`, and the periodic backup with its retention.
         self.BACKUP_PATH = Path(env.get("ERP_BACKUP_PATH", self.INSTANCE_PATH / "backups"))

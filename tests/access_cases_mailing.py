@@ -38,6 +38,9 @@ CASES = [
         ok=422,
     ),
     Case("mailing.campaign_export", "POST", "/mailing/campaigns/{m_campaign}/export", KEEPERS),
+    Case("mailing.print_status", "GET", "/mailing/prints/{m_print}", KEEPERS),
+    Case("mailing.print_progress", "GET", "/mailing/prints/{m_print}/progress", KEEPERS),
+    Case("mailing.print_result", "GET", "/mailing/prints/{m_print}/result.pdf", KEEPERS, ok=404),
     # A post campaign is printed, not sent: refused with a message.
     Case("mailing.campaign_send", "POST", "/mailing/campaigns/{m_campaign}/send", KEEPERS, ok=422),
     Case("mailing.address_edit", "GET", "/mailing/addresses/client/{m_client}", EDITORS),
@@ -108,7 +111,17 @@ def build(session, admin) -> dict:
         session, selection, name="Рассылка матрицы", channel="post", actor=admin
     )
     fmt = session.query(LabelFormat).filter_by(code="a4-3x8").one()
+    from erp_crm.jobs.models import JobRequest
+
+    printing = JobRequest(  # a print still queued: its page and progress, no file yet
+        name="mailing.print",
+        payload={"campaign_id": campaign.id, "what": "labels", "option": fmt.id},
+        title="Наклейки: Рассылка матрицы",
+    )
+    session.add(printing)
+    session.flush()
     return {
+        "m_print": printing.id,
         "m_client": client.id,
         "m_address": address.id,
         "m_selection": selection.id,

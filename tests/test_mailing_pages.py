@@ -24,6 +24,43 @@ from tests.mailing_fixtures import ADDRESS, client_with_address
 from tests.test_documents import make_deal
 
 
+def test_a_large_campaign_prints_in_the_background_with_its_progress(
+    app, client, db_session, make_user, monkeypatch
+):
+    from erp_crm.jobs.models import JobRequest
+    from erp_crm.mailing import selections
+    from erp_crm.mailing.models import LabelFormat
+
+    monkeypatch.setitem(app.config, "MAILING_PRINT_INLINE_MAX", 2)  # «large» from 3 addressees
+    analyst = make_user("analyst", username="bigprint")
+    for i in range(4):
+        client_with_address(db_session, analyst, f"ООО «Фон-{i}»", None)
+    selection = selections.save_selection(
+        db_session, name="Фон", target="clients", filter_args={"q": "Фон"}, actor=analyst
+    )
+    campaign = selections.create_campaign(
+        db_session, selection, name="Фоном", channel="post", actor=analyst
+    )
+    db_session.commit()
+    client.login("bigprint")
+    sheet = db_session.scalar(select(LabelFormat).where(LabelFormat.code == "a4-3x8"))
+    started = client.submit(f"/mailing/campaigns/{campaign.id}/labels", {"format_id": sheet.id})
+    assert started.status_code == 302 and "/mailing/prints/" in started.headers["Location"]
+    job = db_session.scalar(select(JobRequest).where(JobRequest.name == "mailing.print"))
+    db_session.refresh(job)  # the tests' engine runs the job at once, after the commit
+    assert (job.status, job.progress_done, job.progress_total) == ("done", 4, 4)
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert "100%" in page and "Готово: 4 адресов" in page and 'id="print-result"' in page
+    pdf = client.get(f"/mailing/prints/{job.id}/result.pdf")
+    assert pdf.status_code == 200
+    with pdfplumber.open(io.BytesIO(pdf.data)) as document:
+        text = document.pages[0].extract_text()
+    assert sum(f"Фон-{i}»" in text for i in range(4)) == 4
+    envelopes = client.submit(f"/mailing/campaigns/{campaign.id}/envelopes", {"size": "DL"})
+    assert "/mailing/prints/" in envelopes.headers["Location"]
+    assert client.get("/mailing/prints/999999").status_code == 404
+
+
 def test_the_address_form_refuses_a_bad_postcode_in_russian_and_saves_a_good_one(
     client, db_session, make_user
 ):

@@ -3,7 +3,16 @@ addresses and returned mail, label formats, the mail log and settings, unsubscri
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from erp_crm.auth.access import ensure, public, require_permission
@@ -15,7 +24,9 @@ from erp_crm.core.mail import SECURITY_MODES
 from erp_crm.db import db
 from erp_crm.deals.models import Deal
 from erp_crm.errors import NotFound, ValidationError
+from erp_crm.jobs.models import JobRequest
 from erp_crm.mailing import addresses, outbox, printing, selections, sending
+from erp_crm.mailing import jobs as mailing_jobs
 from erp_crm.mailing.models import CampaignRecipient, MailMessage, MailServerSettings
 from erp_crm.sales_documents.schema import MANUAL_KINDS
 
@@ -173,6 +184,10 @@ def campaign_labels(campaign_id: int):
     if fmt_id is None:
         raise ValidationError("Выберите формат наклеек.", fields={"format_id": "не выбран"})
     fmt = printing.get_format(db.session, fmt_id)
+    printing.check_format(fmt)
+    background = _in_background(campaign, "labels", fmt.id)
+    if background is not None:
+        return background
     report = printing.campaign_labels(db.session, campaign, fmt, actor=current_user)
     return _pdf(report.pdf, f"labels-{campaign.id}.pdf")
 
@@ -181,10 +196,59 @@ def campaign_labels(campaign_id: int):
 @require_permission(Perm.MAILING_WORK)
 def campaign_envelopes(campaign_id: int):
     campaign = selections.get_campaign(db.session, campaign_id)
-    pdf, _count = printing.campaign_envelopes(
-        db.session, campaign, request.form.get("size", ""), actor=current_user
-    )
+    size = request.form.get("size", "")
+    if size not in printing.ENVELOPES:
+        raise ValidationError("Выберите формат конверта: DL, C6, C5 или C4.")
+    background = _in_background(campaign, "envelopes", size)
+    if background is not None:
+        return background
+    pdf, _count = printing.campaign_envelopes(db.session, campaign, size, actor=current_user)
     return _pdf(pdf, f"envelopes-{campaign.id}.pdf")
+
+
+def _in_background(campaign, what: str, option: str | int) -> Response | None:
+    """A large campaign prints as a job with a progress bar; a small one downloads at once."""
+    if campaign.channel != "post":
+        return None  # the printing service says why not
+    selections.freeze(db.session, campaign, actor=current_user)
+    if (
+        mailing_jobs.addressees(db.session, campaign)
+        <= current_app.config["MAILING_PRINT_INLINE_MAX"]
+    ):
+        return None
+    job = mailing_jobs.request_print(db.session, campaign, what, option, actor=current_user)
+    return redirect(url_for(".print_status", request_id=job.id))
+
+
+def _print_job(request_id: int) -> JobRequest:
+    job = db.session.get(JobRequest, request_id)
+    if job is None or job.name != mailing_jobs.PRINT_JOB:
+        raise NotFound("Задание печати не найдено.")
+    return job
+
+
+@bp.get("/prints/<int:request_id>")
+@require_permission(Perm.MAILING_WORK)
+def print_status(request_id: int):
+    job = _print_job(request_id)
+    campaign = selections.get_campaign(db.session, job.payload["campaign_id"])
+    return render_template("mailing/print_status.html", job=job, campaign=campaign)
+
+
+@bp.get("/prints/<int:request_id>/progress")
+@require_permission(Perm.MAILING_WORK)
+def print_progress(request_id: int):
+    return render_template("mailing/_print_progress.html", job=_print_job(request_id))
+
+
+@bp.get("/prints/<int:request_id>/result.pdf")
+@require_permission(Perm.MAILING_WORK)
+def print_result(request_id: int):
+    job = _print_job(request_id)
+    path = mailing_jobs.result_path(job.id)
+    if job.status != "done" or not path.exists():
+        raise NotFound("Файл ещё не готов: дождитесь окончания печати.")
+    return _pdf(path.read_bytes(), f"{job.payload['what']}-{job.payload['campaign_id']}.pdf")
 
 
 @bp.post("/campaigns/<int:campaign_id>/export")
