@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from erp_crm.clients import competitors, contacts, services
@@ -612,3 +614,31 @@ def test_openapi_documents_confirm_duplicates_and_length_limits(client):
     contact = document["paths"]["/api/v1/clients/{client_id}/contacts"]["post"]
     schema = contact["requestBody"]["content"]["application/json"]["schema"]
     assert schema["properties"]["position"]["maxLength"] == 200
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(contacts._PLAIN_EMAIL, fullmatch=True))
+def test_the_plain_email_shortcut_agrees_with_email_validator(address):
+    from email_validator import EmailNotValidError, validate_email
+
+    fast = contacts._plain_email(address)
+    try:
+        expected = validate_email(address, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    assert fast is None or fast == expected  # the shortcut never accepts what the library refuses
+
+
+@pytest.mark.parametrize(
+    ("address", "stored"),
+    [
+        ("Anna.Petrova@Expo-Volga.RU", "anna.petrova@expo-volga.ru"),
+        ("anna@expo", None),  # no dot in the domain
+        ("anna@mail.local", None),  # a special-use domain
+        ("анна@экспо.рф", "анна@экспо.рф"),  # Unicode: the library's own path
+        ("anna..p@expo.ru", None),
+        (" anna@expo.ru", None),
+    ],
+)
+def test_emails_are_stored_normalized_or_refused(address, stored):
+    assert contacts.normalize_email(address) == stored

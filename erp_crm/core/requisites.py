@@ -17,9 +17,12 @@ KPP_RE = re.compile(r"^\d{4}[\dA-Z]{2}\d{3}$")
 _ACCOUNT_WEIGHTS = ((7, 1, 3) * 8)[:23]
 
 
+_SEPARATORS = re.compile(r"[\s\-]")
+
+
 def digits(value: str | None) -> str:
     """Strip spaces and separators people paste along with numbers."""
-    return re.sub(r"[\s\-]", "", value or "")
+    return _SEPARATORS.sub("", value or "")
 
 
 def check_inn(value: str, *, kind: str | None = None) -> str | None:
