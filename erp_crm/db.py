@@ -7,10 +7,10 @@ the `_commit` hook in `create_app`); services take a session argument and never 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import DateTime, MetaData, Numeric, String, create_engine, event, func
@@ -236,7 +236,23 @@ def take_write_lock(session: Session) -> None:
 
 
 def _is_write_request() -> bool:
-    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+    if not has_request_context():
+        return False
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_on_get", False))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes_on_get(view: F) -> F:
+    """Mark a GET view that writes (an export's audit row, a preview's mark): its request takes
+    SQLite's write lock at BEGIN like a POST, instead of failing with «database is locked» when
+    it upgrades a read transaction while others write. Put it under the route decorator."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
 
 
 db = Database()

@@ -148,3 +148,21 @@ def test_no_third_party_front_end_code_is_committed():
         check=True,
     ).stdout.split()
     assert not [f for f in tracked if "/vendor/" in f]
+
+
+def test_a_get_that_writes_takes_the_write_lock_at_begin(app):
+    """An audited export is a GET that writes: on SQLite it must begin IMMEDIATE like a POST,
+    or a read transaction upgraded while others write fails with «database is locked»."""
+    from erp_crm.db import _is_write_request
+
+    for path, writes in [
+        ("/clients/export.csv", True),
+        ("/clients/export.xlsx", True),
+        ("/documents/templates/1/preview", True),
+        ("/clients/", False),
+        ("/healthz", False),
+    ]:
+        with app.test_request_context(path):
+            assert _is_write_request() is writes, path
+    with app.test_request_context("/clients/", method="POST"):
+        assert _is_write_request()

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from documents.numbering import DEFAULT_PATTERNS
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm
-from erp_crm.db import db
+from erp_crm.db import db, writes_on_get
 from erp_crm.errors import NotFound, ValidationError
 from erp_crm.organizations.models import Organization
 from erp_crm.projects.models import Project
@@ -104,6 +104,7 @@ def upload() -> Response:
 
 @bp.route("/<int:template_id>/preview")
 @require_permission(Perm.TEMPLATES_MANAGE)
+@writes_on_get  # a preview marks the template ready to activate
 def preview(template_id: int) -> Response:
     template = _template(template_id)
     result = templates_admin.preview_template(db.session, template, actor=current_user)

@@ -26,7 +26,7 @@ from erp_crm.clients.search import ClientFilter
 from erp_crm.clients.transfer_forms import ImportUploadForm, MappingForm, mapping_form
 from erp_crm.core.forms import apply_errors, form_status
 from erp_crm.core.pagination import Page, parse_page
-from erp_crm.db import db
+from erp_crm.db import db, writes_on_get
 from erp_crm.errors import ValidationError
 
 bp = Blueprint("client_transfer", __name__, url_prefix="/clients")
@@ -160,12 +160,14 @@ def _export(fmt: str) -> Response:
 
 @bp.route("/export.xlsx")
 @require_permission(Perm.CLIENTS_EXPORT)
+@writes_on_get  # the export is audited
 def export_xlsx() -> Response:
     return _export("xlsx")
 
 
 @bp.route("/export.csv")
 @require_permission(Perm.CLIENTS_EXPORT)
+@writes_on_get  # the export is audited
 def export_csv() -> Response:
     return _export("csv")
 
