@@ -144,3 +144,23 @@ def test_managers_are_ranked_by_money_then_m2_then_effectiveness(dept, db_sessio
     ranking = [(place, row.name) for place, row in report.ranking]
     # Anna sold 114 000; Boris and the head sold nothing, Boris's effectiveness 50 % beats none.
     assert ranking == [(1, "Анна Петрова"), (2, "Борис Иванов"), (3, "Руководитель ОП")]
+
+
+def test_days_to_sale_count_only_the_contacts_before_the_sale(dept, db_session):
+    """A deal sold before any done contact of its client in the project (the contacts came
+    after: handing over the stand, the follow-up) has no «days to sale», never a negative one."""
+    from erp_crm.activities.models import Activity
+
+    d1 = dept["d1"]
+    d1.closed_at = msk(2026, 11, 1, 9)  # before a1 (2 Nov) and a2; a6 (Dec 2025) stays before
+    db_session.flush()
+    rows = _rows(sales.department_report(db_session, YEAR, now=NOW))
+    days = (dt.date(2026, 11, 1) - dt.date(2025, 12, 15)).days  # Moscow calendar days
+    assert rows["Анна Петрова"].sale_days == D(days).quantize(D("0.1"))
+    for activity in db_session.scalars(select(Activity).where(
+        Activity.client_id == dept["c1"].id, Activity.starts_at < d1.closed_at
+    )):
+        activity.starts_at = msk(2026, 11, 2)  # now every done contact follows the sale
+    db_session.flush()
+    rows = _rows(sales.department_report(db_session, YEAR, now=NOW))
+    assert rows["Анна Петрова"].sale_days is None

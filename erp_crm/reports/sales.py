@@ -57,7 +57,7 @@ DEFINITIONS = {
     "won": "Выиграно — сделки, закрытые продажей в периоде (м² и сумма — по ним).",
     "lost": "Проиграно — сделки, закрытые отказом в периоде.",
     "sale_days": "Дней до продажи — от первого выполненного контакта с клиентом по проекту "
-    "до закрытия сделки продажей (в среднем по выигранным в периоде).",
+    "(до продажи) до закрытия сделки продажей (в среднем по выигранным в периоде).",
     "rated": "Оценки — оценки менеджера клиентами, полученные в периоде.",
 }
 
@@ -225,12 +225,15 @@ def rating_scope(f: ReportFilter) -> list[Any]:
 
 
 def _first_contact() -> Any:
+    """The first done contact with the deal's client in its project, before the sale (the
+    contacts after it — handing over the stand, the follow-up — are not the way to the sale)."""
     return (
         select(func.min(Activity.starts_at))
         .where(
             Activity.client_id == Deal.client_id,
             Activity.project_id == Deal.project_id,
             Activity.status == Status.DONE.value,
+            Activity.starts_at <= Deal.closed_at,
         )
         .scalar_subquery()
     )
