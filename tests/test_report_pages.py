@@ -61,7 +61,11 @@ def test_a_project_manager_sees_the_group_of_their_project_only(dept, client, ma
     lead = make_user("project_manager", username="rep_pm")
     dept["project2"].project_manager_id = lead.id
     client.login("rep_pm")
-    assert client.get(f"/reports/project/{dept['project2'].id}?{YEAR_ARGS}").status_code == 200
+    group = client.get(f"/reports/project/{dept['project2'].id}?{YEAR_ARGS}")
+    assert group.status_code == 200
+    # the managers' names are no links to personal reports the project manager may not open
+    assert "Анна Петрова" in group.get_data(as_text=True)
+    assert "/reports/manager?" not in group.get_data(as_text=True)
     assert client.get(f"/reports/project/{dept['project'].id}").status_code == 403
     records = client.get(
         f"/reports/records?figure=lost&project_id={dept['project2'].id}&{YEAR_ARGS}"

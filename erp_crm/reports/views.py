@@ -25,6 +25,13 @@ from erp_crm.reports.filters import ReportFilter
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 
+@bp.app_template_global("may_see_manager")
+def may_see_manager(manager_id: int) -> bool:
+    """Whether the current user may open that manager's personal report (a project manager
+    sees the group's rows, not each manager's report)."""
+    return access.can_see_manager(current_user, manager_id)
+
+
 @bp.app_template_global("drill_url")
 def drill_url(figure: str, f: ReportFilter, **extra: Any) -> str:
     """The drill-down link of a figure: built by hand on the route's path (a report page has
