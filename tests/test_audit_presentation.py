@@ -281,3 +281,37 @@ def test_document_and_budget_codes_read_by_their_labels(app):
         assert presentation.value_text("kind", "vat_invoice", Document) == "Счёт-фактура"
         assert presentation.value_text("status", "superseded", BudgetVersion) == "Заменена"
         assert presentation.value_text("direction", "expense", BudgetArticle) == "Расход"
+
+
+def test_every_audited_column_has_a_russian_label(app):
+    """The history never shows a raw key («seq», «payer_inn»): each column of an audited model
+    that the history can show has a label (the model's own or the areas' vocabulary)."""
+    from erp_crm.db import Audited, Base
+
+    missing = []
+    for mapper in Base.registry.mappers:
+        cls = mapper.class_
+        if not issubclass(cls, Audited):
+            continue
+        hidden = set(getattr(cls, "__audit_exclude__", ()) or ()) | set(
+            getattr(cls, "__audit_secret__", ()) or ()
+        )
+        for column in cls.__table__.columns:
+            if column.name in presentation.TECHNICAL_KEYS | hidden:
+                continue
+            if presentation.field_label(column.name, cls) == column.name:
+                missing.append(f"{cls.__tablename__}.{column.name}")
+    assert missing == []
+
+
+def test_money_and_quantities_read_the_russian_way(app):
+    from erp_crm.billing.models import Payment
+    from erp_crm.sales_documents.models import Document
+
+    with app.app_context():
+        assert presentation.value_text("amount", "75000.00", Document) == "75\u00a0000,00"
+        assert presentation.value_text("vat_amount", "13524.59", Document) == "13\u00a0524,59"
+        assert presentation.value_text("unallocated", "0.00", Payment) == "0,00"
+        assert presentation.field_label("seq", Document) == "Порядковый номер"
+        assert presentation.field_label("payer_inn", Payment) == "ИНН плательщика"
+        assert presentation.value_text("number", "15", Document) == "15"  # text stays text

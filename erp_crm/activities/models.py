@@ -78,6 +78,7 @@ class ActivityType(Audited, Base):
     __audit_view_permission__ = Perm.ACTIVITIES_VIEW
     __audit_title__ = "Тип контакта"
     __audit_labels__: ClassVar[dict[str, str]] = {
+        "icon": "Значок",
         "name": "Название",
         "default_minutes": "Длительность, мин",
         "is_active": "Действует",
@@ -122,6 +123,7 @@ class ResultRule(Audited, Base):
     __audit_view_permission__ = Perm.ACTIVITIES_VIEW
     __audit_title__ = "Следующий шаг результата"
     __audit_labels__: ClassVar[dict[str, str]] = {
+        "result_kind": "Результат",
         "follow_up_days": "Следующий контакт через, дней",
         "stage_id": "Этап сделки",
     }
@@ -154,6 +156,11 @@ class Activity(Audited, TimestampMixin, Base):
     __audit_view_permission__ = Perm.ACTIVITIES_VIEW
     __audit_title__ = "Контакт"
     __audit_labels__: ClassVar[dict[str, str]] = {
+        "author_id": "Автор",
+        "completed_at": "Выполнен",
+        "completed_by_id": "Отметил выполнение",
+        "next_activity_id": "Следующий контакт",
+        "previous_activity_id": "Предыдущий контакт",
         "type_id": "Тип",
         "goal": "Цель",
         "client_id": "Клиент",
@@ -231,6 +238,7 @@ class Visitor(Audited, Base):
     __audit_view_permission__ = Perm.ACTIVITIES_VIEW
     __audit_title__ = "Приглашённый посетитель"
     __audit_labels__: ClassVar[dict[str, str]] = {
+        "activity_id": "Контакт",
         "full_name": "ФИО",
         "position": "Должность",
         "contact": "Контакт",
@@ -259,6 +267,9 @@ class Rating(Audited, Base):
     __audit_view_permission__ = Perm.ACTIVITIES_VIEW
     __audit_title__ = "Оценка клиентом"
     __audit_labels__: ClassVar[dict[str, str]] = {
+        "activity_id": "Контакт",
+        "recorded_by_id": "Записал",
+        "recorded_at": "Записана",
         "manager_score": "Менеджер",
         "project_score": "Проект",
         "company_score": "Компания",
@@ -312,6 +323,10 @@ class Task(Audited, TimestampMixin, Base):
     __audit_view_permission__ = Perm.ACTIVITIES_VIEW
     __audit_title__ = "Поручение"
     __audit_labels__: ClassVar[dict[str, str]] = {
+        "author_id": "Автор",
+        "activity_id": "Контакт",
+        "answered_at": "Ответ дан",
+        "author_seen_at": "Автор ознакомился",
         "goal": "Суть запроса",
         "assignee_id": "Исполнитель",
         "due_on": "Срок",

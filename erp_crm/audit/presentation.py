@@ -26,10 +26,11 @@ import enum
 import functools
 import re
 from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask, g, has_app_context
-from sqlalchemy import select
+from sqlalchemy import Numeric, select
 from sqlalchemy.orm import Session
 
 from erp_crm.audit import vocabulary as words
@@ -269,7 +270,24 @@ def value_text(key: str, value: Any, cls: type | str | None = None) -> str:
         return display_phone(value)
     if isinstance(value, str) and (_DATE.match(value) or _DATETIME.match(value)):
         return _date_text(value)
+    scale = _numeric_scale(key, cls)
+    if scale is not None and isinstance(value, str | int | float):
+        from erp_crm.ui import ru_number
+
+        try:
+            return ru_number(Decimal(str(value)), scale)
+        except InvalidOperation:
+            return str(value)
     return str(value)
+
+
+def _numeric_scale(key: str, cls: type | None) -> int | None:
+    """Money and quantities (a Numeric column of the model) read «75 000,00», not 75000.00."""
+    table = getattr(cls, "__table__", None)
+    column = table.c.get(key) if table is not None else None
+    if column is not None and isinstance(column.type, Numeric) and column.type.scale:
+        return int(column.type.scale)
+    return None
 
 
 # --- rows ----------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ class User(Audited, UserMixin, TimestampMixin, Base):
     __audit_view_permission__ = Perm.USERS_MANAGE
     __audit_title__ = "Пользователь"
     __audit_labels__: ClassVar[dict[str, str]] = {
+        "time_zone": "Часовой пояс",
         "full_name": "ФИО",
         "is_active": "Активен",
         "username": "Логин",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -30,6 +31,18 @@ class Payment(Audited, Base):
     )
     __audit_view_permission__ = Perm.PAYMENTS_VIEW
     __audit_title__ = "Платёж"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "accounting_id": "Код в 1С",
+        "pay_date": "Дата платежа",
+        "payer_name": "Плательщик",
+        "payer_inn": "ИНН плательщика",
+        "payer_kpp": "КПП плательщика",
+        "unallocated": "Не разнесено",
+        "purpose": "Назначение платежа",
+        "invoice_guid": "Счёт (идентификатор)",
+        "invoice_number": "Номер счёта",
+        "received_at": "Получен",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     accounting_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -68,6 +81,12 @@ class PaymentAllocation(Audited, Base):
     )
     __audit_view_permission__ = Perm.PAYMENTS_VIEW
     __audit_title__ = "Разнесение платежа"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "payment_id": "Платёж",
+        "method": "Способ разнесения",
+        "created_by_id": "Разнёс",
+        "created_at": "Когда",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))

@@ -104,6 +104,11 @@ class BudgetVersion(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.BUDGETS_VIEW
     __audit_title__ = "Версия бюджета проекта"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "based_on_id": "На основе версии",
+        "approved_at": "Утверждена",
+        "superseded_at": "Заменена",
+    }
     __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {"status": VERSION_STATUS_LABELS}
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -218,6 +218,7 @@ class DealLine(Audited, Base):
     __audit_view_permission__ = Perm.DEALS_VIEW
     __audit_title__ = "Строка сделки"
     __audit_labels__: ClassVar[dict[str, str]] = {
+        "vat_setting": "Ставка НДС (настройка)",
         "stand_id": "Стенд",
         "service_item_id": "Услуга",
         "description": "Наименование",

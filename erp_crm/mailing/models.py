@@ -88,6 +88,22 @@ class LabelFormat(Audited, Base):
     )
     __audit_view_permission__ = Perm.MAILING_WORK
     __audit_title__ = "Формат наклеек"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "rows_count": "Рядов",
+        "columns_count": "Колонок",
+        "page_width": "Ширина листа, мм",
+        "page_height": "Высота листа, мм",
+        "label_width": "Ширина наклейки, мм",
+        "label_height": "Высота наклейки, мм",
+        "margin_top": "Поле сверху, мм",
+        "margin_left": "Поле слева, мм",
+        "gap_x": "Промежуток по горизонтали, мм",
+        "gap_y": "Промежуток по вертикали, мм",
+        "offset_x": "Сдвиг принтера по горизонтали, мм",
+        "offset_y": "Сдвиг принтера по вертикали, мм",
+        "padding": "Отступ внутри, мм",
+        "is_builtin": "Стандартный",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -126,6 +142,10 @@ class Selection(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.MAILING_WORK
     __audit_title__ = "Выборка"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "target": "Кого выбирать",
+        "contact_mode": "Какие контакты",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -159,6 +179,15 @@ class Campaign(Audited, TimestampMixin, Base):
     )
     __audit_view_permission__ = Perm.MAILING_WORK
     __audit_title__ = "Рассылка"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "sent_at": "Отправлена",
+        "selection_id": "Выборка",
+        "channel": "Канал",
+        "subject": "Тема письма",
+        "body": "Текст письма",
+        "frozen_at": "Список зафиксирован",
+        "frozen_by_id": "Зафиксировал",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -269,6 +298,14 @@ class MailServerSettings(Audited, Base):
     )
     __audit_view_permission__ = Perm.MAILING_SETTINGS
     __audit_title__ = "Настройки почты"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "host": "Сервер SMTP",
+        "port": "Порт",
+        "security": "Шифрование",
+        "sender": "Отправитель",
+        "rate_per_minute": "Писем в минуту",
+        "max_attempts": "Попыток отправки",
+    }
     __audit_secret__ = frozenset({"password_encrypted"})
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -69,6 +69,9 @@ class NumberFormat(Audited, Base):
     __table_args__ = (UniqueConstraint("organization_id", "kind"),)
     __audit_view_permission__ = Perm.DOCUMENTS_VIEW
     __audit_title__ = "Формат номера"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "pattern": "Шаблон номера",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
@@ -96,6 +99,25 @@ class Document(Audited, Base):
     __audit_exclude__ = frozenset({"snapshot"})
     __audit_view_permission__ = Perm.DOCUMENTS_VIEW
     __audit_title__ = "Документ"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "organization_id": "Организация",
+        "deal_id": "Сделка",
+        "client_id": "Контрагент",
+        "project_id": "Проект",
+        "seq": "Порядковый номер",
+        "correction_no": "Номер исправления",
+        "doc_date": "Дата документа",
+        "vat_amount": "Сумма НДС",
+        "due_date": "Оплатить до",
+        "base_document_id": "Основание",
+        "corrects_id": "Исправляет документ",
+        "template_version": "Версия шаблона",
+        "issued_at": "Выставлен",
+        "sent_at": "Отправлен",
+        "signed_at": "Подписан",
+        "cancelled_at": "Аннулирован",
+        "cancel_reason": "Причина аннулирования",
+    }
     __audit_values__: ClassVar[dict[str, dict[Any, Any]]] = {
         "status": STATUS_LABELS,
         "kind": KIND_LABELS,
@@ -187,6 +209,14 @@ class DocumentTemplate(Audited, Base):
     __audit_exclude__ = frozenset({"content"})
     __audit_view_permission__ = Perm.TEMPLATES_MANAGE
     __audit_title__ = "Шаблон документа"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "engine": "Формат",
+        "filename": "Файл",
+        "size": "Размер, байт",
+        "uploaded_at": "Загружен",
+        "previewed_at": "Предпросмотр",
+        "previewed_by_id": "Смотрел предпросмотр",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(24))
@@ -224,6 +254,11 @@ class ProjectManual(Audited, Base):
     __audit_exclude__ = frozenset({"content"})
     __audit_view_permission__ = Perm.PROJECTS_VIEW
     __audit_title__ = "Руководство участника"
+    __audit_labels__: ClassVar[dict[str, str]] = {
+        "filename": "Файл",
+        "size": "Размер, байт",
+        "uploaded_at": "Загружено",
+    }
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
