@@ -94,6 +94,11 @@ def test_from_the_client_list_to_a_labels_pdf(client, db_session, make_user):
     assert "/mailing/selections/new?q=" in listing
     form = client.get("/mailing/selections/new?q=Наклейка").get_data(as_text=True)
     assert 'name="q" value="Наклейка"' in form
+    assert "Поиск: Наклейка" in form and "q = Наклейка" not in form
+    grouped = client.get("/mailing/selections/new?city=Самара&kind=sole_trader").get_data(
+        as_text=True
+    )
+    assert "Город: Самара" in grouped and "Вид: Индивидуальный предприниматель" in grouped
     saved = client.submit(
         "/mailing/selections/new", {"q": "Наклейка", "name": "Наклейки", "target": "clients"}
     )

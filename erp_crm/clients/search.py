@@ -46,6 +46,17 @@ def _str(value: Any, limit: int = 200) -> str:
 
 
 FILTER_LABELS = {
+    "q": "Поиск",
+    "kind": "Вид",
+    "region": "Регион",
+    "city": "Город",
+    "industry": "Отрасль",
+    "source": "Источник",
+    "relationship": "Тип отношений",
+    "mailing_consent": "Согласие на рассылку",
+    "include_merged": "С объединёнными",
+    "sort": "Сортировка",
+    "direction": "Порядок",
     "group_id": "Группа",
     "curator_id": "Куратор",
     "readiness": "Готовность",

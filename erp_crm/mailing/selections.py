@@ -15,8 +15,16 @@ from sqlalchemy.orm import Session, selectinload
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients.cleaning import BadValue, clean_text
-from erp_crm.clients.models import Client, ContactPerson
-from erp_crm.clients.search import ClientFilter, client_query
+from erp_crm.clients.models import (
+    CLIENT_KIND_LABELS,
+    READINESS_LABELS,
+    RELATIONSHIP_LABELS,
+    Client,
+    ClientGroup,
+    CompetitorExhibition,
+    ContactPerson,
+)
+from erp_crm.clients.search import FILTER_LABELS, PROJECT_OUTCOMES, ClientFilter, client_query
 from erp_crm.core import text
 from erp_crm.db import column_length, utcnow
 from erp_crm.errors import NotFound, PermissionDenied, ValidationError
@@ -27,6 +35,7 @@ from erp_crm.mailing.models import (
     Selection,
     Unsubscribe,
 )
+from erp_crm.projects.models import Project
 
 TARGETS = {"clients": "Клиенты (организации)", "contacts": "Контактные лица"}
 CONTACT_MODES = {
@@ -419,3 +428,40 @@ def export_xlsx(session: Session, campaign: Campaign, *, actor: User) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _id(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def describe_filter(session: Session, args: dict[str, Any]) -> list[str]:
+    """A saved filter as people read it: «Город: Самара», «Группа: VIP», «Вид: ИП» — for the
+    selections built from the client list (ids named, codes labelled)."""
+    named = {"group_id": ClientGroup, "competitor_id": CompetitorExhibition, "curator_id": User}
+    coded = {
+        "kind": {k.value: v for k, v in CLIENT_KIND_LABELS.items()},
+        "relationship": {k.value: v for k, v in RELATIONSHIP_LABELS.items()},
+        "readiness": {str(int(k)): v for k, v in READINESS_LABELS.items()},
+        "project_outcome": PROJECT_OUTCOMES,
+        "mailing_consent": {"yes": "есть", "no": "нет", "1": "есть", "0": "нет"},
+    }
+    out = []
+    for key, value in args.items():
+        if key in ("sort", "direction"):
+            continue
+        shown = str(value)
+        if key in named and _id(value) is not None:
+            record = session.get(named[key], _id(value))
+            shown = getattr(record, "full_name", None) or getattr(record, "name", None) or shown
+        elif key == "project_id" and _id(value) is not None:
+            project = session.get(Project, _id(value))
+            shown = project.name if project is not None else shown
+        elif key in coded:
+            shown = coded[key].get(str(value), shown)
+        elif isinstance(value, bool):
+            shown = "да" if value else "нет"
+        out.append(f"{FILTER_LABELS.get(key, key)}: {shown}")
+    return out

@@ -35,6 +35,12 @@ public_bp = Blueprint("mailing_public", __name__, url_prefix="/m")
 PREVIEW_ROWS = 300
 
 
+@bp.app_template_global("described_filter")
+def described_filter(args: dict) -> list[str]:
+    """A selection's client-list filter in words («Город: Самара»)."""
+    return selections.describe_filter(db.session, args)
+
+
 def _pdf(data: bytes, name: str) -> Response:
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
