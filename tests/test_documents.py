@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 import threading
 import zipfile
@@ -517,6 +518,8 @@ def test_a_manager_issues_from_the_deal_card_and_downloads_the_frozen_file(
     assert response.status_code == 302
     doc = db_session.scalar(select(Document).where(Document.deal_id == deal.id))
     assert doc.number == "1"
+    card = client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    assert re.search(r"\d+,\d КБ", card) and "shipped:" not in card  # a seller sees no ids
     download = client.get(f"/documents/{doc.id}/file/pdf")
     assert download.status_code == 200 and download.data == doc.files[0].content
     assert "filename*=UTF-8''" in download.headers["Content-Disposition"]
