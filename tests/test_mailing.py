@@ -368,6 +368,21 @@ def test_an_envelope_puts_sender_recipient_and_stencil_in_their_zones(db_session
         printing.envelopes_pdf("A5", org, [])
 
 
+def test_the_senders_address_reads_street_house_town_region_then_the_postcode():
+    from types import SimpleNamespace
+
+    org = SimpleNamespace(
+        short_name="ООО «Экспо»",
+        postal_address="443110, Самарская обл., г. Самара, ул. Мичурина, д. 23А, оф. 5",
+        legal_address="",
+    )
+    sender = printing._sender(org)
+    assert sender["postcode"] == "443110"
+    assert " ".join(sender["lines"]) == (
+        "ул. Мичурина, д. 23А, оф. 5, г. Самара, Самарская обл."
+    )
+
+
 # --- e-mail -------------------------------------------------------------------------------------
 
 

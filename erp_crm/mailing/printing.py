@@ -9,6 +9,7 @@ silently. Large campaigns are rendered in chunks of pages and merged, so memory 
 
 from __future__ import annotations
 
+import re
 import textwrap
 import uuid
 from collections import deque
@@ -477,6 +478,13 @@ body { margin: 0; font-family: "DejaVu Sans", sans-serif; font-size: {{ font }}p
 </body></html>"""
 
 
+_STREET = re.compile(
+    r"(ул|пр|пр-т|просп|пер|наб|ш|б-р|бул|пл|проезд|туп|мкр|кв-л|линия)\b|"
+    r"(улица|проспект|переулок|набережная|шоссе|бульвар|площадь)\b",
+    re.IGNORECASE,
+)
+
+
 def _sender(org: Organization | None) -> dict[str, Any]:
     if org is None:
         return {"name": "", "lines": [], "postcode": ""}
@@ -485,8 +493,12 @@ def _sender(org: Organization | None) -> dict[str, Any]:
     postcode = parts[0] if parts and parts[0].isdigit() and len(parts[0]) == 6 else ""
     if postcode:
         parts = parts[1:]
-    # «Откуда»: street first, the town after, as the form of the envelope asks
-    lines = textwrap.wrap(", ".join(reversed(parts)), 40) if parts else []
+    # «Откуда»: the street and the house first (in their order), then the town and the region
+    # (the smaller first), as the envelope's form asks; a one-line address lists the region and
+    # the town before the street («обл., г. Самара, ул. Мичурина, д. 23А»).
+    street_at = next((i for i, p in enumerate(parts) if _STREET.match(p)), len(parts))
+    ordered = parts[street_at:] + list(reversed(parts[:street_at]))
+    lines = textwrap.wrap(", ".join(ordered), 40) if ordered else []
     return {"name": org.short_name, "lines": lines, "postcode": postcode}
 
 
