@@ -138,7 +138,8 @@ def test_a_cp1251_semicolon_csv_is_imported_with_cyrillic_intact(client, analyst
     report = client.get(f"/clients/import/{job_id}/report").get_data(as_text=True)
     assert "Создание" in report and "ООО «Ромашка»" in report
     done = client.get(f"/clients/import/{job_id}").get_data(as_text=True)
-    assert "Импортирован" in done and 'name="run"' not in done
+    assert "завершён" in done and "Импортирован" not in done
+    assert 'name="run"' not in done
 
 
 def test_a_utf8_bom_comma_csv_with_quoted_commas_is_read(tmp_path):
@@ -620,7 +621,7 @@ def test_the_run_goes_in_a_background_thread_with_its_own_sessions(tmp_path):
         ):
             assert time.monotonic() < deadline, "the import thread did not finish"
             time.sleep(0.1)
-        assert "Импортирован" in fragment and "Открыть отчёт" in fragment
+        assert "завершён" in fragment and "Открыть отчёт" in fragment
         with app.app_context(), db.job_session() as session:
             job = session.get(ImportJob, job_id)
             assert (job.status, job.created_count, job.processed_rows) == ("done", 3, 3)

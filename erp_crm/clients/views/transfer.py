@@ -175,10 +175,10 @@ def export_csv() -> Response:
 @bp.app_template_filter("import_status")
 def _import_status(job: ImportJob) -> str:
     if importing.is_in_progress(job):
-        return "Проверка файла…" if job.status == "dry_run" else "Импорт идёт…"
+        return "идёт проверка файла…" if job.status == "dry_run" else "идёт…"
     return {
-        "uploaded": "Загружен, ждёт сопоставления",
+        "uploaded": "загружен, ждёт сопоставления",
         "dry_run": "проверен, ничего не сохранено",
-        "done": "Импортирован",
-        "failed": "Ошибка",
+        "done": "завершён",
+        "failed": "ошибка",
     }.get(job.status, job.status)
