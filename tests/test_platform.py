@@ -121,6 +121,15 @@ def test_demo_data_fills_an_empty_database_once(app, client, db_session, runner_
     ).all()
     assert len(invoices) >= 5
     assert [day for _, day in invoices] == sorted(day for _, day in invoices)
+    # the demo's done contacts are all in the past, its planned ones in the future or overdue
+    from erp_crm.activities.models import Activity
+    from erp_crm.db import utcnow
+
+    assert not db_session.scalar(
+        select(func.count()).select_from(Activity).where(
+            Activity.status == "done", Activity.starts_at > utcnow()
+        )
+    )
     # most clients have a postal address by its parts, a few letters came back
     from erp_crm.mailing.models import PostalAddress
 

@@ -77,7 +77,7 @@ def load_demo_activities(session: Session, users: dict[str, User]) -> int:
             .order_by(Deal.id)
         ).all()
         done_here = 0
-        for n in range(24):  # done in the last three weeks, on working days
+        for n in range(21):  # done in the last three weeks (up to yesterday), on working days
             day = today - dt.timedelta(days=21 - n)
             if day.weekday() >= 5:
                 continue
