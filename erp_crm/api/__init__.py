@@ -169,5 +169,7 @@ def register_api_modules() -> None:
         mailing,
         openapi,
         organizations,
+        pipelines,
+        project_catalogs,
         projects,
     )
