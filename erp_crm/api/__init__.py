@@ -160,6 +160,7 @@ def register_api_modules() -> None:
         activities,
         auth,
         billing,
+        budgets,
         clients,
         clients_duplicates,
         clients_transfer,
