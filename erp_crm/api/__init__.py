@@ -173,4 +173,5 @@ def register_api_modules() -> None:
         pipelines,
         project_catalogs,
         projects,
+        users,
     )
