@@ -345,3 +345,21 @@ def test_lost_reasons_are_added_renamed_and_switched_off(client, admin, seller):
         f"/api/v1/lost-reasons/{reason['id']}", json={"is_active": True}, headers=seller
     )
     assert response.status_code == 403
+
+
+# --- found by the schemathesis run --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("record_id", ["2147483648", "8796093022208"])
+def test_an_id_past_32_bits_is_a_404_for_every_method_not_a_405(client, admin, record_id):
+    for method in ("GET", "PATCH", "DELETE"):
+        response = client.open(f"/api/v1/halls/{record_id}", method=method, json={}, headers=admin)
+        assert response.status_code == 404, (method, response.status_code)
+    response = client.patch(f"/api/v1/activities/{record_id}", json={}, headers=admin)
+    assert response.status_code == 404
+
+
+def test_the_document_bounds_path_ids_as_the_app_does(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    parameter = document["paths"]["/api/v1/halls/{hall_id}"]["get"]["parameters"][0]
+    assert parameter["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
