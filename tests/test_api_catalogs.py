@@ -363,3 +363,25 @@ def test_the_document_bounds_path_ids_as_the_app_does(client):
     document = client.get("/api/v1/openapi.json").get_json()
     parameter = document["paths"]["/api/v1/halls/{hall_id}"]["get"]["parameters"][0]
     assert parameter["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+
+
+def test_a_refusal_naming_an_unknown_lost_reason_is_a_422_not_a_500(
+    client, db_session, make_user, api_token
+):
+    from tests.test_activities_api import future, setup
+
+    _, company, project, call = setup(db_session, make_user)
+    headers = api_token("api_mgr")
+    body = {"type_id": call.id, "goal": "Пригласить", "client_id": company.id,
+            "project_id": project.id, "starts_at": future(1)}  # fmt: skip
+    activity = client.post("/api/v1/activities", json=body, headers=headers).get_json()
+    response = client.post(
+        f"/api/v1/activities/{activity['id']}/complete",
+        json={"kind": "refused_participation", "lost_reason_id": 987654},
+        headers=headers,
+    )
+    assert response.status_code == 422
+    fields = response.get_json()["error"]["fields"]
+    assert fields["lost_reason_id"] == "Выберите причину отказа от участия."
+    shown = client.get(f"/api/v1/activities/{activity['id']}", headers=headers).get_json()
+    assert shown["status"] == "planned"
