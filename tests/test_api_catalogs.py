@@ -385,3 +385,20 @@ def test_a_refusal_naming_an_unknown_lost_reason_is_a_422_not_a_500(
     assert fields["lost_reason_id"] == "Выберите причину отказа от участия."
     shown = client.get(f"/api/v1/activities/{activity['id']}", headers=headers).get_json()
     assert shown["status"] == "planned"
+
+
+def test_a_cancel_with_a_body_that_is_not_an_object_is_a_400_not_a_500(
+    client, db_session, make_user, api_token
+):
+    from tests.test_activities_api import future, setup
+
+    _, company, _, call = setup(db_session, make_user)
+    headers = api_token("api_mgr")
+    body = {"type_id": call.id, "goal": "Позвонить", "client_id": company.id,
+            "starts_at": future(1)}  # fmt: skip
+    activity = client.post("/api/v1/activities", json=body, headers=headers).get_json()
+    url = f"/api/v1/activities/{activity['id']}/cancel"
+    response = client.post(url, json="отменить", headers=headers)
+    assert response.status_code == 400
+    assert "JSON-объектом" in response.get_json()["error"]["message"]
+    assert client.post(url, headers=headers).status_code == 200
