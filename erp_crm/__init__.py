@@ -65,6 +65,27 @@ class RecordIdConverter(IntegerConverter):
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+        if kwargs["max"] == MAX_ID and not kwargs.get("signed"):
+            # The bound in the pattern too: werkzeug checks a rule's methods before the value,
+            # so PATCH /x/99999999999 of a GET-and-PATCH rule would be a 405 instead of a 404.
+            self.regex = _UP_TO_MAX_ID
+
+
+def _digits_up_to(limit: str) -> str:
+    """A regex for the decimal numbers 0 … `limit` (no sign; leading zeros count as digits)."""
+    parts = [rf"\d{{1,{len(limit) - 1}}}"] if len(limit) > 1 else []
+    for index, digit in enumerate(limit):
+        if digit != "0" and (index or digit != "1"):
+            low = "0" if index else "1"
+            rest = len(limit) - index - 1
+            parts.append(
+                f"{limit[:index]}[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else "")
+            )
+    parts.append(limit)
+    return "(?:" + "|".join(parts) + ")"
+
+
+_UP_TO_MAX_ID = _digits_up_to(str(MAX_ID))
 
 
 def _load_plugins(app: Flask) -> None:

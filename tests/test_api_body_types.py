@@ -1,4 +1,4 @@
-"""Every field of every JSON POST/PATCH body of the OpenAPI document, sent with a wrong type:
+"""Every field of every JSON POST/PATCH/PUT body of the OpenAPI document, sent with a wrong type:
 a 4xx answer, never a 500 (the generic check of api/validation.py)."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _cases() -> list:
         for method, operation in operations.items():
             content = operation.get("requestBody", {}).get("content", {})
             schema = content.get("application/json", {}).get("schema")
-            if method not in ("post", "patch") or not schema:
+            if method not in ("post", "patch", "put") or not schema:
                 continue
             for name, field in schema.get("properties", {}).items():
                 kinds = field.get("type", [])

@@ -38,7 +38,7 @@ from erp_crm.clients.models import Client
 from erp_crm.core.workdays import working_day_after
 from erp_crm.db import utcnow
 from erp_crm.deals import services as deal_services
-from erp_crm.deals.models import Deal, Outcome
+from erp_crm.deals.models import Deal, LostReason, Outcome
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.projects.models import Project
 
@@ -282,7 +282,9 @@ def _check_result(
                 errors["postponed_to"] = "Новая дата контакта должна быть в будущем."
             resolved["postponed_to"] = moment
     elif kind is ResultKind.REFUSED_PARTICIPATION:
-        if not result.lost_reason_id:
+        # an id from the catalog, active (an unknown one was a foreign-key 500 at the flush)
+        lost = session.get(LostReason, result.lost_reason_id) if result.lost_reason_id else None
+        if lost is None or not lost.is_active:
             errors["lost_reason_id"] = "Выберите причину отказа от участия."
         if _project_of(session, activity) is None:
             errors["project_id"] = "Укажите в контакте проект, от участия в котором отказ."

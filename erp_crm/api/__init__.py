@@ -160,6 +160,7 @@ def register_api_modules() -> None:
         activities,
         auth,
         billing,
+        budgets,
         clients,
         clients_duplicates,
         clients_transfer,
@@ -169,6 +170,9 @@ def register_api_modules() -> None:
         mailing,
         openapi,
         organizations,
+        pipelines,
+        project_catalogs,
         projects,
         reports,
+        users,
     )

@@ -344,7 +344,9 @@ def complete_activity(activity_id: int) -> Response:
 )
 def cancel_activity(activity_id: int) -> Response:
     activity = _get(activity_id)
-    note = (request.get_json(silent=True) or {}).get("note") or ""
+    # the body is optional; one that is not a JSON object is a 400 (json_body), not a 500
+    body = json_body() if request.get_json(silent=True) is not None else {}
+    note = body.get("note") or ""
     if not isinstance(note, str):
         raise ValidationError(fields={"note": "Комментарий — строка текста."})
     services.cancel(db.session, activity, actor=api_user(), note=note)

@@ -8,6 +8,7 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from erp_crm.api import OPERATIONS, Operation, api_route
+from erp_crm.db import MAX_ID
 
 ERROR = {
     "type": "object",
@@ -36,7 +37,11 @@ _ERROR_STATUSES = {
 def _path(rule: str) -> tuple[str, list[dict]]:
     params = []
     for conv, args, name in re.findall(_RULE_PART, rule):
-        schema: dict = {"type": "integer"} if conv == "int" else {"type": "string"}
+        schema: dict = (
+            {"type": "integer", "minimum": 0, "maximum": MAX_ID}  # RecordIdConverter: else 404
+            if conv == "int"
+            else {"type": "string"}
+        )
         if conv == "any":  # <any(accept, done, return):action>
             schema["enum"] = [a.strip() for a in args.split(",")]
         params.append({"name": name, "in": "path", "required": True, "schema": schema})

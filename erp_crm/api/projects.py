@@ -207,6 +207,22 @@ def get_project(project_id: int) -> Response:
 
 
 @api_route(
+    "/projects/<int:project_id>",
+    "PATCH",
+    summary="Изменить выставочный проект (поля, которых нет в запросе, не меняются)",
+    tag=TAG,
+    perm=Perm.PROJECTS_MANAGE,
+    request_schema={"type": "object", "properties": PROJECT_FIELDS},
+    response_schema=PROJECT,
+)
+def update_project(project_id: int) -> Response:
+    project = services.get_project(db.session, project_id)
+    data = services.ProjectData.from_model(project).merged_with(json_body())
+    services.update_project(db.session, project, data, actor=api_user())
+    return jsonify(project_dict(project))
+
+
+@api_route(
     "/projects/<int:project_id>/stands",
     "GET",
     summary="Стенды проекта с действующим статусом",
@@ -272,6 +288,43 @@ def create_stand(project_id: int) -> tuple[Response, int]:
         db.session, project, ss.StandData.from_mapping(json_body()), actor=api_user()
     )
     return jsonify(stand_dict(stand)), 201
+
+
+@api_route(
+    "/stands/<int:stand_id>",
+    "GET",
+    summary="Стенд с действующим статусом",
+    tag=TAG,
+    perm=Perm.PROJECTS_VIEW,
+    response_schema=STAND,
+)
+def get_stand(stand_id: int) -> Response:
+    return jsonify(stand_dict(ss.get_stand(db.session, stand_id)))
+
+
+@api_route(
+    "/stands/<int:stand_id>",
+    "PATCH",
+    summary="Изменить стенд (у занятого — не зал, площадь, тип и расположение); "
+    "is_active: false — снять свободный стенд с продажи",
+    tag=TAG,
+    perm=Perm.PROJECTS_MANAGE,
+    request_schema={
+        "type": "object",
+        "properties": {**STAND_FIELDS, "is_active": {"type": "boolean"}},
+    },
+    response_schema=STAND,
+)
+def update_stand(stand_id: int) -> Response:
+    stand = ss.get_stand(db.session, stand_id)
+    body = json_body()
+    changes = {k: val for k, val in body.items() if k in STAND_FIELDS}
+    if changes:
+        data = ss.StandData.from_model(stand).merged_with(changes)
+        stand = ss.update_stand(db.session, stand, data, actor=api_user())
+    if "is_active" in body and body["is_active"] != stand.is_active:
+        stand = ss.set_stand_active(db.session, stand, body["is_active"], actor=api_user())
+    return jsonify(stand_dict(stand))
 
 
 @api_route(
