@@ -173,8 +173,18 @@ def test_the_price_list_is_saved_with_surcharges_and_read_back(client, admin, pr
     saved = client.get(url, headers=admin).get_json()
     assert saved["registration_fee"] == "15000.00"
     assert saved["prices"] == [
-        {"stand_type": "raw", "price_per_m2": "18500.00", "vat_rate": "auto"},
-        {"stand_type": "shell", "price_per_m2": "21000.00", "vat_rate": "auto"},
+        {
+            "stand_type": "raw",
+            "price_per_m2": "18500.00",
+            "vat_rate": "auto",
+            "vat_mode": "included",
+        },
+        {
+            "stand_type": "shell",
+            "price_per_m2": "21000.00",
+            "vat_rate": "auto",
+            "vat_mode": "included",
+        },
     ]
     assert saved["surcharges"] == [
         {"position": "corner", "kind": "percent", "value": "10.00"},
@@ -185,6 +195,30 @@ def test_the_price_list_is_saved_with_surcharges_and_read_back(client, admin, pr
     assert response.status_code == 200
     assert response.get_json()["prices"] == saved["prices"]
     assert response.get_json()["registration_fee"] == "0.00"
+
+
+def test_prices_quoted_net_are_set_through_the_api(client, admin, project):
+    url = f"/api/v1/projects/{project['id']}/price-list"
+    body = {
+        "registration_vat_mode": "on_top",
+        "prices": [{"stand_type": "raw", "price_per_m2": "10000", "vat_mode": "on_top"}],
+    }
+    response = client.put(url, json=body, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    saved = response.get_json()
+    assert saved["registration_vat_mode"] == "on_top"
+    assert saved["prices"][0]["vat_mode"] == "on_top"
+    wrong = client.put(
+        url, json={"prices": [{"stand_type": "raw", "vat_mode": "сверху"}]}, headers=admin
+    )
+    assert wrong.status_code == 422
+    item = client.post(
+        f"/api/v1/projects/{project['id']}/services",
+        json={"name": "Уборка стенда", "price": "1000", "vat_mode": "on_top"},
+        headers=admin,
+    )
+    assert item.status_code == 201, item.get_json()
+    assert item.get_json()["vat_mode"] == "on_top"
 
 
 def test_a_surcharge_over_100_percent_is_refused_and_nothing_changes(client, admin, project):

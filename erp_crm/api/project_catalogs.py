@@ -12,6 +12,7 @@ from typing import Any
 from flask import jsonify
 from werkzeug.wrappers import Response
 
+from documents.money import VAT_MODES
 from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.db import db
@@ -152,6 +153,11 @@ def delete_hall(hall_id: int) -> Response:
 
 # --- price list ---------------------------------------------------------------------------------
 
+_MODE = {
+    "type": "string",
+    "enum": list(VAT_MODES),
+    "description": "included — цена с НДС («НДС в т.ч.»); on_top — цена без НДС, НДС сверху",
+}
 PRICE_ITEM_IN = {
     "type": "object",
     "required": ["stand_type"],
@@ -163,6 +169,7 @@ PRICE_ITEM_IN = {
             "description": "цена за м²; null или пусто — этот тип не продаётся",
         },
         "vat_rate": _VAT,
+        "vat_mode": _MODE,
     },
 }
 SURCHARGE_ITEM_IN = {
@@ -188,6 +195,7 @@ PRICE_LIST_IN = {
     "наценки). Уже рассчитанные сделки сохраняют свои цены.",
     "properties": {
         "registration_fee": _DECIMAL_IN,
+        "registration_vat_mode": _MODE,
         "default_vat_rate": _VAT,
         "prices": {"type": "array", "items": PRICE_ITEM_IN},
         "surcharges": {"type": "array", "items": SURCHARGE_ITEM_IN},
@@ -198,6 +206,7 @@ PRICE_LIST = {
     "properties": {
         "project_id": {"type": "integer"},
         "registration_fee": _DECIMAL,
+        "registration_vat_mode": {"type": "string"},
         "default_vat_rate": {"type": "string"},
         "prices": {
             "type": "array",
@@ -207,6 +216,7 @@ PRICE_LIST = {
                     "stand_type": {"type": "string"},
                     "price_per_m2": _DECIMAL,
                     "vat_rate": {"type": "string"},
+                    "vat_mode": {"type": "string"},
                 },
             },
         },
@@ -225,6 +235,7 @@ PRICE_LIST = {
 }
 _PRICE_LABELS = {
     "registration_fee": "Регистрационный сбор",
+    "registration_vat_mode": "НДС регистрационного сбора",
     "default_vat_rate": "НДС по умолчанию",
     "prices": "Цены стендов",
     "surcharges": "Наценки",
@@ -235,12 +246,14 @@ def price_list_dict(project) -> dict:
     return {
         "project_id": project.id,
         "registration_fee": str(project.registration_fee),
+        "registration_vat_mode": project.registration_vat_mode,
         "default_vat_rate": project.default_vat_rate,
         "prices": [
             {
                 "stand_type": p.stand_type,
                 "price_per_m2": str(p.price_per_m2),
                 "vat_rate": p.vat_rate,
+                "vat_mode": p.vat_mode,
             }
             for p in sorted(project.stand_prices, key=lambda p: p.stand_type)
         ],
@@ -300,10 +313,17 @@ def save_price_list(project_id: int) -> Response:
         data.registration_fee = body["registration_fee"]
     if "default_vat_rate" in body:
         data.default_vat_rate = body["default_vat_rate"]
+    if "registration_vat_mode" in body:
+        data.registration_vat_mode = body["registration_vat_mode"]
     if body.get("prices") is not None:
+        rows = _rows(body, "prices", "stand_type")
         data.prices = {
             row["stand_type"]: (row.get("price_per_m2"), row.get("vat_rate") or "auto")
-            for row in _rows(body, "prices", "stand_type")
+            for row in rows
+        }
+        data.modes = {
+            row["stand_type"]: row.get("vat_mode") or data.modes.get(row["stand_type"], "included")
+            for row in rows
         }
     if body.get("surcharges") is not None:
         data.surcharges = {
@@ -322,6 +342,7 @@ SERVICE_FIELDS = {
     "unit_code": {"type": "string", "description": "код ОКЕИ: 796 — шт, 055 — м²"},
     "price": _DECIMAL_IN,
     "vat_rate": _VAT,
+    "vat_mode": _MODE,
     "is_active": {"type": "boolean"},
 }
 SERVICE = {
@@ -334,6 +355,7 @@ SERVICE = {
         "unit_code": {"type": "string"},
         "price": _DECIMAL,
         "vat_rate": {"type": "string"},
+        "vat_mode": {"type": "string"},
         "is_active": {"type": "boolean"},
     },
 }
@@ -343,6 +365,7 @@ _SERVICE_LABELS = {
     "unit_code": "Код ОКЕИ",
     "price": "Цена",
     "vat_rate": "Ставка НДС",
+    "vat_mode": "НДС в цене или сверху",
     "is_active": "Действует",
 }
 
@@ -356,6 +379,7 @@ def service_dict(item: ServiceItem) -> dict:
         "unit_code": item.unit_code,
         "price": str(item.price),
         "vat_rate": item.vat_rate,
+        "vat_mode": item.vat_mode,
         "is_active": item.is_active,
     }
 
