@@ -174,3 +174,16 @@ def test_cancelling_tells_the_area_and_the_request_never_starts(app, db_session,
     with app.app_context():
         assert services.execute(job.id) == "skipped"
     assert RUNS == []
+
+
+def test_periods_read_in_words():
+    from erp_crm.jobs.views import period_text
+
+    assert [period_text(s) for s in (15, 60, 300, 3600, 7200, 86400)] == [
+        "каждые 15 с",
+        "каждую минуту",
+        "каждые 5 мин",
+        "каждый час",
+        "каждые 2 ч",
+        "раз в сутки",
+    ]

@@ -16,6 +16,21 @@ from erp_crm.jobs.models import STATUS_LABELS
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 
 
+@bp.app_template_filter("period_text")
+def period_text(seconds: int) -> str:
+    """A periodic job's period in words: «каждые 15 с», «каждую минуту», «раз в сутки»."""
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return "раз в сутки" if days == 1 else f"раз в {days} сут."
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "каждый час" if hours == 1 else f"каждые {hours} ч"
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "каждую минуту" if minutes == 1 else f"каждые {minutes} мин"
+    return f"каждые {seconds} с"
+
+
 def _queue_size() -> int | None:
     """Messages waiting in huey's storage; None when it cannot be reached (shown as such)."""
     try:
