@@ -166,20 +166,25 @@ def get_pipeline(pipeline_id: int) -> Response:
     return jsonify(pipeline_dict(services.get_pipeline(db.session, pipeline_id)))
 
 
+# The body of a PATCH that renames a pipeline or a lost reason, or switches it off and on.
+RENAME_OR_SWITCH = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": 200},
+        "is_active": {"type": "boolean"},
+    },
+}
+RENAME_OR_SWITCH_LABELS = {"name": "Название", "is_active": "Действует"}
+
+
 @api_route(
     "/pipelines/<int:pipeline_id>",
     "PATCH",
     summary="Переименовать, включить или отключить воронку (воронку продаж не отключить — 409)",
     tag=TAG,
     perm=Perm.PIPELINES_MANAGE,
-    request_schema={
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "maxLength": 200},
-            "is_active": {"type": "boolean"},
-        },
-    },
-    labels={"name": "Название", "is_active": "Действует"},
+    request_schema=RENAME_OR_SWITCH,
+    labels=RENAME_OR_SWITCH_LABELS,
     response_schema=PIPELINE,
 )
 def update_pipeline(pipeline_id: int) -> Response:
@@ -304,14 +309,8 @@ def create_lost_reason() -> tuple[Response, int]:
     summary="Переименовать, отключить или включить причину отказа",
     tag=TAG,
     perm=Perm.PIPELINES_MANAGE,
-    request_schema={
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "maxLength": 200},
-            "is_active": {"type": "boolean"},
-        },
-    },
-    labels={"name": "Название", "is_active": "Действует"},
+    request_schema=RENAME_OR_SWITCH,
+    labels=RENAME_OR_SWITCH_LABELS,
     response_schema=REASON,
 )
 def update_lost_reason(reason_id: int) -> Response:

@@ -231,9 +231,7 @@ class Engine:
         if target is not None and writer.is_pending(target):
             target = self._persistent(session, target, batch, writer)
         if target is None:
-            data = services.ClientData.from_mapping(row.changes)
-            if "kind" not in row.changes:
-                data.kind = _guess_kind(data)
+            data = _new_client_data(row)
             action = "create"
             try:
                 client = writer.create_client(
@@ -282,9 +280,7 @@ class Engine:
         overlay = self.overlay
         assert overlay is not None
         if target is None:
-            data = services.ClientData.from_mapping(row.changes)
-            if "kind" not in row.changes:
-                data.kind = _guess_kind(data)
+            data = _new_client_data(row)
             state = None
         else:
             state = batch.state(target)
@@ -382,14 +378,20 @@ def _guess_kind(data: services.ClientData) -> str:
     return ClientKind.LEGAL.value
 
 
+def _new_client_data(row: ParsedRow) -> services.ClientData:
+    """The client a row would create: its columns, the kind guessed when the file has none."""
+    data = services.ClientData.from_mapping(row.changes)
+    if "kind" not in row.changes:
+        data.kind = _guess_kind(data)
+    return data
+
+
 def _new_client_errors(row: ParsedRow, target: Any) -> dict[str, str]:
     """What is wrong with the client a row would create (no name, a wrong ИНН…), for a row that
     is rejected for its contact first: the report names every problem of the row at once."""
     if target is not None:
         return {}
-    data = services.ClientData.from_mapping(row.changes)
-    if "kind" not in row.changes:
-        data.kind = _guess_kind(data)
+    data = _new_client_data(row)
     try:
         services.check_client(
             replace(data, external_id=None, curator_id=None),
