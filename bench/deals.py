@@ -679,7 +679,7 @@ class DealsBench:
             "ru_number": "erp_crm.ui.ru_number",
             "ru_date": "erp_crm.ui.ru_date (babel format_date)",
             "url_for": "flask url_for",
-            "deal_url": "kanban_views.deal_url",
+            "deal_url": "views.kanban.deal_url",
             "load_board": "kanban.load_board",
             "cards": "kanban.cards",
             "project_plan": "hallplan.project_plan",

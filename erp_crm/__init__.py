@@ -124,10 +124,9 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.clients.views import clients_bp, groups_bp
     from erp_crm.clients.views import duplicates_bp as client_duplicates_bp
     from erp_crm.clients.views import transfer_bp as client_transfer_bp
-    from erp_crm.deals.kanban_views import bp as kanban_bp
-    from erp_crm.deals.lead_views import bp as leads_bp
-    from erp_crm.deals.pipeline_views import bp as pipelines_bp
-    from erp_crm.deals.views import bp as deals_bp
+    from erp_crm.deals.leads.views import bp as leads_bp
+    from erp_crm.deals.pipelines.views import bp as pipelines_bp
+    from erp_crm.deals.views import deals_bp, kanban_bp
     from erp_crm.extensions import csrf
     from erp_crm.integration.views import bp as exchange_bp
     from erp_crm.jobs.views import bp as jobs_bp
@@ -135,12 +134,13 @@ def _register_blueprints(app: Flask) -> None:
     from erp_crm.mailing.views import public_bp as mailing_public_bp
     from erp_crm.main.views import bp as main_bp
     from erp_crm.organizations.views import bp as organizations_bp
-    from erp_crm.projects.plan_views import bp as plans_bp
-    from erp_crm.projects.views import bp as projects_bp
+    from erp_crm.projects.views import plans_bp, projects_bp
     from erp_crm.reports.views import bp as reports_bp
-    from erp_crm.sales_documents.admin_views import bp as document_templates_bp
-    from erp_crm.sales_documents.project_views import bp as project_documents_bp
-    from erp_crm.sales_documents.views import bp as documents_bp
+    from erp_crm.sales_documents.views import (
+        document_templates_bp,
+        documents_bp,
+        project_documents_bp,
+    )
 
     api.register_api_modules()
     # The API authenticates by bearer tokens only, never by the session cookie, so CSRF cannot

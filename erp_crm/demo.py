@@ -15,7 +15,7 @@ from erp_crm.budgets.demo import seed_demo_budgets
 from erp_crm.clients.demo import load_demo_clients
 from erp_crm.db import db, set_actor
 from erp_crm.deals.demo import load_demo_deals
-from erp_crm.deals.lead_demo import load_demo_leads
+from erp_crm.deals.leads.demo import load_demo_leads
 from erp_crm.mailing.demo import load_demo_mailing
 from erp_crm.organizations import services as org_services
 from erp_crm.projects.demo import load_demo_projects

@@ -23,7 +23,7 @@ def app(database_url, tmp_path_factory):
     """The suite's app, plus the kanban blueprint until erp_crm/__init__.py registers it."""
     app = make_test_app(database_url, tmp_path_factory.mktemp("kanban_instance"))
     if "kanban" not in app.blueprints:
-        from erp_crm.deals.kanban_views import bp
+        from erp_crm.deals.views.kanban import bp
 
         app.register_blueprint(bp)
     with app.app_context():

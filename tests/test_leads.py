@@ -434,7 +434,7 @@ def test_lead_page_marks_the_inn_match_and_preselects_it(client, db_session, man
 
 
 def test_demo_leads_come_in_every_status(db_session, make_user):
-    from erp_crm.deals.lead_demo import load_demo_leads
+    from erp_crm.deals.leads.demo import load_demo_leads
 
     roles = {
         "head": "head_of_sales",

@@ -18,7 +18,7 @@ from erp_crm.projects.models import Project
 from erp_crm.sales_documents import services, templates_admin
 from erp_crm.sales_documents.models import Document, DocumentTemplate
 from erp_crm.sales_documents.schema import DocumentKind
-from erp_crm.sales_documents.views import send_bytes
+from erp_crm.sales_documents.views.common import send_bytes
 
 _MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "Decimal as a string"}
 _KINDS = [k.value for k in DocumentKind]

@@ -22,7 +22,7 @@ from erp_crm.db import db
 from erp_crm.errors import NotFound
 from erp_crm.projects.models import Project
 from erp_crm.sales_documents.models import Document
-from erp_crm.sales_documents.views import send_bytes
+from erp_crm.sales_documents.views.common import send_bytes
 from erp_crm.ui import ru_number
 
 bp = Blueprint("billing", __name__, url_prefix="/payments")

@@ -1,9 +1,8 @@
-"""Deal and pipeline forms: only shapes; the services check the rules (and the choices)."""
+"""Deal forms: only shapes; the services check the rules (and the choices)."""
 
 from __future__ import annotations
 
 from wtforms import (
-    BooleanField,
     DateField,
     HiddenField,
     SelectField,
@@ -13,7 +12,6 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from erp_crm.core.forms import AppForm, choices
-from erp_crm.deals.pipelines import TRIGGERS
 
 DISCOUNT_KINDS = {"": "Без скидки", "percent": "Процент", "amount": "Сумма, ₽"}
 
@@ -85,34 +83,3 @@ class DiscountForm(AppForm):
     discount_kind = SelectField("Скидка", choices=choices(DISCOUNT_KINDS.items()), default="")
     discount_value = StringField("Размер", validators=[Optional(), Length(max=20)])
     discount_reason = StringField("Причина скидки", validators=[Optional(), Length(max=300)])
-
-
-# --- pipelines admin ----------------------------------------------------------------------------
-
-
-class PipelineForm(AppForm):
-    name = StringField("Название", validators=[DataRequired("Укажите название."), Length(max=200)])
-    code = StringField("Код (латиницей, необязательно)", validators=[Optional(), Length(max=32)])
-
-
-class RenameForm(AppForm):
-    name = StringField("Название", validators=[DataRequired("Укажите название."), Length(max=200)])
-
-
-class StageEditForm(AppForm):
-    name = StringField(
-        "Название этапа", validators=[DataRequired("Укажите название."), Length(max=200)]
-    )
-    percent = StringField("Процент (0–100)", validators=[DataRequired("Укажите процент.")])
-    position = StringField("Порядок (номер в воронке)", validators=[Optional()])
-    is_sale = BooleanField("Этап продажи (договор подписан и далее)")
-    requires_next_contact = BooleanField("Нужна дата следующего контакта")
-    trigger = SelectField(
-        "Событие, переводящее сделку на этап",
-        choices=choices([("", "— нет —"), *TRIGGERS.items()]),
-        default="",
-    )
-
-
-class MoveForm(AppForm):
-    direction = HiddenField(validators=[DataRequired()])

@@ -29,7 +29,7 @@ from erp_crm.projects.models import (
     STAND_TYPE_LABELS,
     Stand,
 )
-from erp_crm.projects.view_helpers import bp, deal_url
+from erp_crm.projects.views.common import bp, deal_url
 from erp_crm.ui import LOCAL_TZ
 
 

@@ -20,7 +20,7 @@ from erp_crm.projects.models import Project
 from erp_crm.sales_documents import numbering, template_store, templates_admin
 from erp_crm.sales_documents.models import DocumentTemplate, NumberFormat
 from erp_crm.sales_documents.schema import DOCX_KINDS, PLACEHOLDERS
-from erp_crm.sales_documents.views import send_bytes
+from erp_crm.sales_documents.views.common import send_bytes
 
 bp = Blueprint("document_templates", __name__, url_prefix="/documents/templates")
 
@@ -97,8 +97,11 @@ def upload() -> Response:
         project=project,
         actor=current_user,
     )
-    flash(f"Шаблон «{template.name}» загружен и проверен. Откройте предпросмотр и, если документ "
-          "выглядит как нужно, включите шаблон: до этого действует прежний.", "success")
+    flash(
+        f"Шаблон «{template.name}» загружен и проверен. Откройте предпросмотр и, если документ "
+        "выглядит как нужно, включите шаблон: до этого действует прежний.",
+        "success",
+    )
     return redirect(url_for("document_templates.index"))
 
 

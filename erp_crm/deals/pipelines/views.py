@@ -12,9 +12,9 @@ from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.forms import apply_errors, form_status, form_values
 from erp_crm.db import db
-from erp_crm.deals import pipelines as services
-from erp_crm.deals.forms import PipelineForm, RenameForm, StageEditForm
 from erp_crm.deals.models import Pipeline, Stage
+from erp_crm.deals.pipelines import services
+from erp_crm.deals.pipelines.forms import PipelineForm, RenameForm, StageEditForm
 from erp_crm.errors import ValidationError
 
 bp = Blueprint("pipelines", __name__, url_prefix="/admin/pipelines")

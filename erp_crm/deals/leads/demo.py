@@ -18,7 +18,7 @@ from erp_crm.clients.models import Client
 from erp_crm.core.requisites import complete_inn
 from erp_crm.core.text import name_key
 from erp_crm.db import utcnow
-from erp_crm.deals import leads
+from erp_crm.deals.leads import services as leads
 from erp_crm.deals.models import Deal, Lead
 from erp_crm.projects.models import Project, ProjectStatus
 

@@ -1,5 +1,5 @@
 """What the projects pages share: the one `projects` blueprint and small helpers. The pages
-(views.py, stand_views.py, and the deals area's booking_views.py) import it; it imports none."""
+(projects.py, stands.py, and the deals area's views/booking.py) import it; it imports none."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from erp_crm.projects.models import Project
 from erp_crm.sales_documents import jobs, packages
 from erp_crm.sales_documents.models import PrintJob, ProjectManual
 from erp_crm.sales_documents.schema import KIND_LABELS, MANUAL_KINDS
-from erp_crm.sales_documents.views import send_bytes
+from erp_crm.sales_documents.views.common import send_bytes
 
 bp = Blueprint("project_documents", __name__, url_prefix="/documents/projects")
 
@@ -69,7 +69,9 @@ def batch(project_id: int) -> Response:
 @require_permission(Perm.DOCUMENTS_VIEW)
 def progress(job_id: int) -> str:
     return render_template(
-        "documents/_print_job.html", job=_job(job_id), is_stalled=jobs.is_stalled,
+        "documents/_print_job.html",
+        job=_job(job_id),
+        is_stalled=jobs.is_stalled,
         kind_labels=KIND_LABELS,
     )
 
@@ -87,8 +89,10 @@ def result(job_id: int, fmt: str) -> Response:
     from flask import send_file
 
     return send_file(
-        path, mimetype="application/zip" if fmt == "zip" else "application/pdf",
-        as_attachment=True, download_name=f"print-job-{job.id}.{fmt}",
+        path,
+        mimetype="application/zip" if fmt == "zip" else "application/pdf",
+        as_attachment=True,
+        download_name=f"print-job-{job.id}.{fmt}",
     )
 
 
@@ -100,8 +104,12 @@ def upload_manual(project_id: int) -> Response:
     if upload is None or not upload.filename:
         raise ValidationError("Выберите PDF-файл руководства.")
     packages.upload_manual(
-        db.session, project, request.form.get("kind", ""), upload.filename,
-        upload.read(packages.MAX_MANUAL_BYTES + 1), actor=current_user,
+        db.session,
+        project,
+        request.form.get("kind", ""),
+        upload.filename,
+        upload.read(packages.MAX_MANUAL_BYTES + 1),
+        actor=current_user,
     )
     flash("Руководство загружено: оно войдёт в пакеты документов проекта.", "success")
     return redirect(url_for("project_documents.index", project_id=project.id))

@@ -1,5 +1,5 @@
 """Stand pages on the projects blueprint: the list, create/edit, import, the hall plan (page and
-PDF). The stand page with reserve / release is booking: deals/booking_views.py.
+PDF). The stand page with reserve / release is booking: deals/views/booking.py.
 
 Every page that shows stand statuses first frees expired holds (stands.release_expired), so what
 is shown and what the database says agree; the status shown is the effective one anyway.
@@ -31,7 +31,7 @@ from erp_crm.projects.models import (
     Project,
     Stand,
 )
-from erp_crm.projects.view_helpers import bp, hall_choices
+from erp_crm.projects.views.common import bp, hall_choices
 from erp_crm.ui import LOCAL_TZ
 
 STANDS_PER_PAGE = 100

@@ -23,8 +23,8 @@ from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.core.forms import apply_errors, choices, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
-from erp_crm.deals import leads
-from erp_crm.deals.lead_forms import ConvertForm, LeadForm, PublicLeadForm, RejectForm
+from erp_crm.deals.leads import services as leads
+from erp_crm.deals.leads.forms import ConvertForm, LeadForm, PublicLeadForm, RejectForm
 from erp_crm.deals.models import Lead, LeadStatus
 from erp_crm.errors import Conflict, ValidationError
 

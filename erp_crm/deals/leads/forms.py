@@ -6,7 +6,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField, TextArea
 from wtforms.validators import Length, Optional
 
 from erp_crm.core.forms import AppForm, choices
-from erp_crm.deals.leads import MANUAL_SOURCES
+from erp_crm.deals.models import MANUAL_SOURCES
 
 
 class PublicLeadForm(AppForm):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -24,32 +23,14 @@ from erp_crm.projects.models import Project
 from erp_crm.sales_documents import access, packages, services
 from erp_crm.sales_documents.models import STATUS_LABELS, Document, DocumentStatus
 from erp_crm.sales_documents.schema import KIND_LABELS, PACKAGE_KINDS, DocumentKind
+from erp_crm.sales_documents.views.common import send_bytes
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
-
-MIMETYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "zip": "application/zip",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
     return {"kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS}
-
-
-def send_bytes(data: bytes, filename: str, fmt: str, *, inline: bool = False) -> Response:
-    """A download with a Cyrillic file name (RFC 6266 filename*), never cached by proxies."""
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    disposition = "inline" if inline else "attachment"
-    response = Response(data, mimetype=MIMETYPES[fmt])
-    response.headers["Content-Disposition"] = (
-        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _deal(deal_id: int) -> Deal:

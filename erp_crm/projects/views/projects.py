@@ -1,8 +1,5 @@
-"""Exhibition projects pages: projects, halls, stands, price lists, the hall plan.
-
-This module holds the blueprint and the project, hall, price-list and catalog pages; the stand
-pages, the import and the hall plan register on the same blueprint from stand_views.
-"""
+"""The project pages: the list, the card, create/edit, halls, the price list and the services
+catalog (on the `projects` blueprint of common.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +28,7 @@ from erp_crm.projects.models import (
     StandType,
 )
 from erp_crm.projects.values import SURCHARGE_KINDS, VAT_MODE_LABELS, VAT_SETTINGS
-from erp_crm.projects.view_helpers import bp
+from erp_crm.projects.views.common import bp
 
 
 @bp.app_template_global("project_status_label")
@@ -346,8 +343,3 @@ def service_edit(item_id: int) -> Response | tuple[str, int]:
     return render_template(
         "projects/service_form.html", form=form, project=item.project, item=item
     ), form_status(form)
-
-
-# The stand pages register on the same blueprint (projects.view_helpers.bp); imported so that
-# importing this module registers every projects page (the import is one-way).
-from erp_crm.projects import stand_views  # noqa: E402, F401
