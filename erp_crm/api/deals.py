@@ -20,7 +20,7 @@ from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
-from erp_crm.deals import access, next_steps, services
+from erp_crm.deals import access, next_steps, queries, services
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals.models import Deal, DealLine, LineKind
 from erp_crm.errors import NotFound, PermissionDenied, ValidationError
@@ -301,8 +301,8 @@ def _moment(value: Any, field: str) -> dt.datetime | None:
     },
 )
 def list_deals() -> Response:
-    flt = services.DealFilter.from_args(request.args)
-    query = services.deal_query(flt)
+    flt = queries.DealFilter.from_args(request.args)
+    query = queries.deal_query(flt)
     per_page = min(max(parse_page(request.args.get("per_page") or 50), 1), 500)
     page = paginate(
         db.session,
@@ -315,7 +315,7 @@ def list_deals() -> Response:
         page=parse_page(request.args.get("page")),
         per_page=per_page,
     )
-    sums = services.deal_sums(db.session, query)
+    sums = queries.deal_sums(db.session, query)
     ahead = next_steps.next_contacts(db.session, [d.id for d in page.items])
     return jsonify(
         items=[deal_dict(d, next_contacts=ahead) for d in page.items],

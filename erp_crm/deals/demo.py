@@ -20,7 +20,7 @@ from erp_crm.auth.models import User
 from erp_crm.clients.models import Client
 from erp_crm.db import utcnow
 from erp_crm.deals import lines as deal_lines
-from erp_crm.deals import pipelines, services
+from erp_crm.deals import pipelines, queries, services
 from erp_crm.deals.models import Deal, DealStageChange, Stage
 from erp_crm.projects.models import Project, ProjectStatus, ServiceItem, Stand, StandPrice
 
@@ -80,7 +80,7 @@ class _Builder:
         self.prices: dict[int, list[StandPrice]] = {}
         self.items: dict[int, list[ServiceItem]] = {}
         for project in projects:
-            stands = services.free_stands(session, project.id)
+            stands = queries.free_stands(session, project.id)
             rng.shuffle(stands)
             self.free[project.id] = stands
             self.prices[project.id] = list(

@@ -17,7 +17,7 @@ from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.clients import timeline as client_timeline
 from erp_crm.clients.models import Client
 from erp_crm.deals.models import Deal, DealStageChange, Outcome, Stage
-from erp_crm.deals.services import client_deals
+from erp_crm.deals.queries import client_deals
 from erp_crm.projects import plans
 from erp_crm.projects.models import Project, Stand
 

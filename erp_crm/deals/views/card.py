@@ -16,7 +16,7 @@ from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.forms import apply_errors, choices
 from erp_crm.db import db
-from erp_crm.deals import access, next_steps, pipelines, services
+from erp_crm.deals import access, next_steps, pipelines, queries, services
 from erp_crm.deals.forms import (
     DetailsForm,
     DiscountForm,
@@ -43,7 +43,7 @@ from erp_crm.ui import ru_number
 def _stage_choices() -> list[SelectChoice]:
     return [
         SelectChoice(str(s.id), f"{s.name} — {s.percent}%", optgroup=s.pipeline.name)
-        for s in services.active_stages(db.session)
+        for s in queries.active_stages(db.session)
     ]
 
 
@@ -75,7 +75,7 @@ def _card_forms(deal: Deal, given: dict[str, Any]) -> dict[str, Any]:
     stand_form = given.get("stand_form") or StandLineForm(formdata=None)
     stand_form.stand_id.choices = choices(
         [("", "— выберите стенд —")]
-        + [(s.id, _stand_label(s)) for s in services.free_stands(db.session, deal.project_id)]
+        + [(s.id, _stand_label(s)) for s in queries.free_stands(db.session, deal.project_id)]
     )
     forms["stand_form"] = stand_form
 

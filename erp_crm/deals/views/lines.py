@@ -12,7 +12,7 @@ from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.forms import apply_errors, choices
 from erp_crm.db import db
-from erp_crm.deals import access, services
+from erp_crm.deals import access, queries
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals.forms import DiscountForm, ServiceLineForm, SpaceLineForm, StandLineForm
 from erp_crm.deals.models import DealLine
@@ -36,7 +36,7 @@ def add_stand(deal_id: int) -> Response | tuple[str, int]:
     deal = workable(deal_id)
     form = StandLineForm()
     form.stand_id.choices = choices(
-        (s.id, s.number) for s in services.free_stands(db.session, deal.project_id)
+        (s.id, s.number) for s in queries.free_stands(db.session, deal.project_id)
     )
     form.stand_id.validate_choice = False  # a stand taken meanwhile is the service's Conflict
     if form.validate_on_submit():

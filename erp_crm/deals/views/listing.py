@@ -16,7 +16,7 @@ from erp_crm.core import text
 from erp_crm.core.forms import apply_errors, choices, form_status, form_values
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
-from erp_crm.deals import access, next_steps, pipelines, services
+from erp_crm.deals import access, next_steps, pipelines, queries, services
 from erp_crm.deals.forms import DealForm
 from erp_crm.deals.models import Deal
 from erp_crm.deals.views.common import bp, contact_choices, int_arg, sellers
@@ -29,8 +29,8 @@ CLIENT_CHOICES_LIMIT = 50
 @bp.route("/")
 @require_permission(Perm.DEALS_VIEW)
 def index() -> str:
-    flt = services.DealFilter.from_args(request.args)
-    query = services.deal_query(flt)
+    flt = queries.DealFilter.from_args(request.args)
+    query = queries.deal_query(flt)
     page = paginate(
         db.session,
         query.options(
@@ -50,7 +50,7 @@ def index() -> str:
         "deals/index.html",
         page=page,
         flt=flt,
-        sums=services.deal_sums(db.session, query),
+        sums=queries.deal_sums(db.session, query),
         projects=db.session.scalars(
             select(Project).order_by(Project.opening_date.desc(), Project.name)
         ).all(),
