@@ -158,6 +158,8 @@ def register_api_modules() -> None:
     """Import the modules that declare endpoints (once; they register on import)."""
     from erp_crm.api import (  # noqa: F401
         activities,
+        activities_ratings,
+        activities_tasks,
         auth,
         billing,
         budgets,

@@ -1,5 +1,6 @@
 """The activities API: contacts with filters, planning, completing with the formalized result,
-cancelling; the catalogs; requests forwarded to colleagues."""
+cancelling; the catalogs. Requests forwarded to colleagues are activities_tasks.py, the clients'
+ratings activities_ratings.py."""
 
 from __future__ import annotations
 
@@ -10,22 +11,18 @@ from flask import jsonify, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from erp_crm.activities import access, results, services, tasks
+from erp_crm.activities import access, results, services
 from erp_crm.activities.models import (
     RESULT_LABELS,
     Activity,
     ActivityReason,
     ActivityType,
-    Rating,
     Status,
-    Task,
 )
 from erp_crm.api import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
-from erp_crm.clients.models import Client
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db, utcnow
-from erp_crm.deals.models import Deal
 from erp_crm.errors import NotFound, PermissionDenied, ValidationError
 
 _INT = {"type": ["integer", "null"]}
@@ -99,32 +96,6 @@ RESULT_REQUEST = {
         },
     },
 }
-TASK = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "author_id": {"type": "integer"},
-        "assignee_id": {"type": "integer"},
-        "client_id": _INT,
-        "deal_id": _INT,
-        "goal": {"type": "string"},
-        "due_on": {"type": "string", "format": "date"},
-        "status": {"type": "string"},
-        "answer": _STR,
-    },
-}
-TASK_REQUEST = {
-    "type": "object",
-    "required": ["assignee_id", "goal", "due_on"],
-    "properties": {
-        "assignee_id": {"type": "integer"},
-        "goal": {"type": "string"},
-        "due_on": {"type": "string", "format": "date"},
-        "client_id": _INT,
-        "deal_id": _INT,
-        "activity_id": _INT,
-    },
-}
 _FILTERS = [
     {"name": name, "in": "query", "required": False, "schema": {"type": kind}}
     for name, kind in [
@@ -165,20 +136,6 @@ def activity_dict(activity: Activity, now: dt.datetime | None = None) -> dict[st
     }
 
 
-def task_dict(task: Task) -> dict[str, Any]:
-    return {
-        "id": task.id,
-        "author_id": task.author_id,
-        "assignee_id": task.assignee_id,
-        "client_id": task.client_id,
-        "deal_id": task.deal_id,
-        "goal": task.goal,
-        "due_on": task.due_on.isoformat(),
-        "status": task.status,
-        "answer": task.answer,
-    }
-
-
 def _get(activity_id: int) -> Activity:
     activity = db.session.get(Activity, activity_id)
     if activity is None:
@@ -186,7 +143,7 @@ def _get(activity_id: int) -> Activity:
     return activity
 
 
-def _arg_int(name: str) -> int | None:
+def arg_int(name: str) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
@@ -227,7 +184,7 @@ def list_activities() -> Response:
     now = utcnow()
     query = select(Activity).order_by(Activity.starts_at, Activity.id)
     for name in ("responsible_id", "client_id", "deal_id", "project_id"):
-        value = _arg_int(name)
+        value = arg_int(name)
         if value is not None:
             query = query.where(getattr(Activity, name) == value)
     status = request.args.get("status")
@@ -380,169 +337,3 @@ def activity_catalogs() -> Response:
             )
         ],
     )
-
-
-@api_route(
-    "/tasks",
-    "GET",
-    summary="Запросы, отправленные и полученные вызывающим",
-    tag="activities",
-    response_schema={"type": "object", "properties": {"items": {"type": "array", "items": TASK}}},
-)
-def list_tasks() -> Response:
-    return jsonify(items=[task_dict(t) for t in tasks.tasks_of(db.session, api_user())])
-
-
-@api_route(
-    "/tasks",
-    "POST",
-    summary="Переадресовать запрос коллеге (любой службы)",
-    tag="activities",
-    perm=Perm.ACTIVITIES_WORK,
-    request_schema=TASK_REQUEST,
-    response_schema=TASK,
-    status=201,
-)
-def forward_task() -> tuple[Response, int]:
-    task = tasks.forward(db.session, tasks.TaskData.from_mapping(json_body()), actor=api_user())
-    return jsonify(task_dict(task)), 201
-
-
-def _task(task_id: int) -> Task:
-    task = db.session.get(Task, task_id)
-    if task is None:
-        raise NotFound("Запрос не найден.")
-    if not access.can_view_task(api_user(), task):
-        raise PermissionDenied("Запрос видят его автор, исполнитель и руководитель ОП.")
-    return task
-
-
-@api_route(
-    "/tasks/<int:task_id>",
-    "GET",
-    summary="Запрос коллеге (автору, исполнителю, руководителю ОП)",
-    tag="activities",
-    response_schema=TASK,
-)
-def get_task(task_id: int) -> Response:
-    return jsonify(task_dict(_task(task_id)))
-
-
-@api_route(
-    "/tasks/<int:task_id>/<any(accept, done, return):action>",
-    "POST",
-    summary="Исполнитель принимает запрос (accept), выполняет (done) или возвращает (return) "
-    "с ответом автору",
-    tag="activities",
-    request_schema={
-        "type": "object",
-        "properties": {"answer": {**_STR, "description": "обязателен для done и return"}},
-    },
-    response_schema=TASK,
-)
-def answer_task(task_id: int, action: str) -> Response:
-    task = _task(task_id)
-    body = request.get_json(silent=True) or {}
-    answer = body.get("answer") if isinstance(body, dict) else None
-    if answer is not None and not isinstance(answer, str):
-        raise ValidationError(fields={"answer": "Ответ — строка текста."})
-    if action == "accept":
-        tasks.accept(db.session, task, actor=api_user())
-    else:
-        tasks.close(db.session, task, answer or "", actor=api_user(), done=action == "done")
-    return jsonify(task_dict(task))
-
-
-RATING = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "client_id": {"type": "integer"},
-        "deal_id": _INT,
-        "activity_id": _INT,
-        "manager_id": _INT,
-        "manager_score": {"type": "integer", "minimum": 1, "maximum": 5},
-        "project_score": {"type": "integer", "minimum": 1, "maximum": 5},
-        "company_score": {"type": "integer", "minimum": 1, "maximum": 5},
-        "comment": _STR,
-        "recorded_at": {"type": "string", "format": "date-time"},
-    },
-}
-RATING_REQUEST = {
-    "type": "object",
-    "required": ["manager_score", "project_score", "company_score"],
-    "description": "Оценка клиентом: по сделке (deal_id) или по контрагенту (client_id).",
-    "properties": {
-        "client_id": _INT,
-        "deal_id": _INT,
-        "manager_score": {"type": "integer", "minimum": 1, "maximum": 5},
-        "project_score": {"type": "integer", "minimum": 1, "maximum": 5},
-        "company_score": {"type": "integer", "minimum": 1, "maximum": 5},
-        "comment": _STR,
-    },
-}
-
-
-def rating_dict(rating: Rating) -> dict[str, Any]:
-    return {
-        "id": rating.id,
-        "client_id": rating.client_id,
-        "deal_id": rating.deal_id,
-        "activity_id": rating.activity_id,
-        "manager_id": rating.manager_id,
-        "manager_score": rating.manager_score,
-        "project_score": rating.project_score,
-        "company_score": rating.company_score,
-        "comment": rating.comment,
-        "recorded_at": rating.recorded_at.isoformat(),
-    }
-
-
-@api_route(
-    "/ratings",
-    "GET",
-    summary="Оценки клиентов (фильтры client_id, deal_id)",
-    tag="activities",
-    query=[
-        {"name": name, "in": "query", "required": False, "schema": {"type": "integer"}}
-        for name in ("client_id", "deal_id")
-    ],
-    response_schema={"type": "object", "properties": {"items": {"type": "array", "items": RATING}}},
-)
-def list_ratings() -> Response:
-    found = results.ratings_of(
-        db.session, client_id=_arg_int("client_id"), deal_id=_arg_int("deal_id")
-    )
-    return jsonify(items=[rating_dict(r) for r in found])
-
-
-@api_route(
-    "/ratings",
-    "POST",
-    summary="Записать оценку клиентом (менеджер, проект, компания — 1…5)",
-    tag="activities",
-    perm=Perm.ACTIVITIES_WORK,
-    request_schema=RATING_REQUEST,
-    response_schema=RATING,
-    status=201,
-)
-def rate() -> tuple[Response, int]:
-    body = json_body()
-    errors: dict[str, str] = {}
-    deal_id = services.parse_int(body.get("deal_id"), "deal_id", errors)
-    client_id = services.parse_int(body.get("client_id"), "client_id", errors)
-    if errors:
-        raise ValidationError(fields=errors)
-    deal = db.session.get(Deal, deal_id) if deal_id is not None else None
-    if deal_id is not None and deal is None:
-        raise ValidationError(fields={"deal_id": "Сделка не найдена."})
-    client = (
-        deal.client
-        if deal is not None
-        else (db.session.get(Client, client_id) if client_id is not None else None)
-    )
-    if client is None:
-        raise ValidationError(fields={"client_id": "Укажите сделку или контрагента."})
-    data = results.RatingData.from_mapping(body)
-    rating = results.rate(db.session, client, data, actor=api_user(), deal=deal)
-    return jsonify(rating_dict(rating)), 201
