@@ -15,7 +15,7 @@ from erp_crm.db import db
 from erp_crm.deals import services as deal_services
 from erp_crm.errors import NotFound
 from erp_crm.projects.models import Project
-from erp_crm.sales_documents import services, templates_admin
+from erp_crm.sales_documents import preconditions, services, templates_admin
 from erp_crm.sales_documents.models import Document, DocumentTemplate
 from erp_crm.sales_documents.schema import DocumentKind
 from erp_crm.sales_documents.views.common import send_bytes
@@ -163,7 +163,7 @@ def deal_documents(deal_id: int) -> dict:
 def issue_document(deal_id: int) -> tuple[dict, int]:
     deal = _deal(deal_id)
     body = json_body()
-    on = services.parse_document_date(body.get("date"))
+    on = preconditions.parse_document_date(body.get("date"))
     document = services.issue_document(
         db.session,
         deal,

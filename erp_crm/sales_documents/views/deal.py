@@ -20,7 +20,7 @@ from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal
 from erp_crm.errors import NotFound
 from erp_crm.projects.models import Project
-from erp_crm.sales_documents import access, packages, services
+from erp_crm.sales_documents import access, packages, preconditions, services
 from erp_crm.sales_documents.models import STATUS_LABELS, Document, DocumentStatus
 from erp_crm.sales_documents.schema import KIND_LABELS, PACKAGE_KINDS, DocumentKind
 from erp_crm.sales_documents.views.common import send_bytes
@@ -63,7 +63,9 @@ def deal_panel(deal_id: int) -> str:
         can_issue=access.can_issue(current_user, deal),
         missing_package=[k for k in PACKAGE_KINDS if k not in active],
         payment_states=services.payment_states(db.session, documents),
-        early={k.value for k in DocumentKind if services.needs_early_confirmation(deal, k.value)},
+        early={
+            k.value for k in DocumentKind if preconditions.needs_early_confirmation(deal, k.value)
+        },
     )
 
 
@@ -71,7 +73,7 @@ def deal_panel(deal_id: int) -> str:
 @require_permission(Perm.DOCUMENTS_ISSUE)
 def issue(deal_id: int) -> Response:
     deal = _deal(deal_id)
-    on = services.parse_document_date(request.form.get("date"))
+    on = preconditions.parse_document_date(request.form.get("date"))
     document = services.issue_document(
         db.session,
         deal,
