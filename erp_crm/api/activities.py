@@ -19,7 +19,7 @@ from erp_crm.activities.models import (
     ActivityType,
     Status,
 )
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db, utcnow

@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 
 from erp_crm.activities import results, services
 from erp_crm.activities.models import Rating
-from erp_crm.api import api_route, api_user, json_body
 from erp_crm.api.activities import arg_int
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients.models import Client
 from erp_crm.db import db

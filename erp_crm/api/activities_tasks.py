@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from erp_crm.activities import access, tasks
 from erp_crm.activities.models import Task
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.db import db
 from erp_crm.errors import NotFound, PermissionDenied, ValidationError

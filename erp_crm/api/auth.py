@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth import services
 from erp_crm.auth.views import login_policy
 from erp_crm.db import db

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
-from erp_crm.api import api_route
+from erp_crm.api.routing import api_route
 from erp_crm.auth.permissions import Perm
 from erp_crm.billing import receivables as debts
 from erp_crm.billing import services

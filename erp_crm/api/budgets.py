@@ -15,7 +15,7 @@ from typing import Any
 from flask import jsonify
 from werkzeug.wrappers import Response
 
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.budgets import articles as catalog
 from erp_crm.budgets import services

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients import access, cleaning, contacts, dedupe, services
 from erp_crm.clients.models import Client, ContactPerson

@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import jsonify, request
 from werkzeug.wrappers import Response
 
-from erp_crm.api import BadRequest, api_route, api_user
+from erp_crm.api.routing import BadRequest, api_route, api_user
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients import importing
 from erp_crm.db import db

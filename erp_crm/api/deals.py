@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from documents.money import rate_label
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db

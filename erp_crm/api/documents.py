@@ -9,7 +9,7 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.db import db
 from erp_crm.deals import services as deal_services

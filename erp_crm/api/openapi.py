@@ -7,7 +7,7 @@ import re
 from flask import jsonify
 from werkzeug.wrappers import Response
 
-from erp_crm.api import OPERATIONS, Operation, api_route
+from erp_crm.api.routing import OPERATIONS, Operation, api_route
 from erp_crm.db import MAX_ID
 
 ERROR = {

@@ -13,7 +13,7 @@ from flask import jsonify
 from werkzeug.wrappers import Response
 
 from documents.money import VAT_MODES
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.db import db
 from erp_crm.errors import ValidationError

@@ -11,7 +11,7 @@ from typing import Any
 from flask import jsonify, request
 from werkzeug.wrappers import Response
 
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db

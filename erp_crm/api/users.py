@@ -10,7 +10,7 @@ from flask import jsonify, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from erp_crm.api import api_route, api_user, json_body
+from erp_crm.api.routing import api_route, api_user, json_body
 from erp_crm.auth import services
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import ROLE_LABELS, Perm, Role

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from documents.pool import render_all
+from documents.pool import RenderTask, render_all
 from documents.render_docx import render_docx
 from documents.render_html import render_template_pdf
 from documents.sandbox import TemplateProblem
+from erp_crm.deals.models import Deal
 from erp_crm.errors import ValidationError
 from erp_crm.organizations.models import Organization
 from erp_crm.sales_documents import context as contexts
@@ -23,8 +24,14 @@ from erp_crm.sales_documents import template_store
 from erp_crm.sales_documents.models import Document, DocumentFile
 from erp_crm.sales_documents.schema import DOCX_KINDS, KIND_FILE_STEMS, KIND_LABELS, DocumentKind
 
-if TYPE_CHECKING:
-    from erp_crm.sales_documents.services import PendingIssue
+
+@dataclass
+class PendingIssue:
+    """A numbered document row waiting for its files (rendering may run in parallel)."""
+
+    document: Document
+    deal: Deal
+    tasks: list[tuple[str, RenderTask]]  # (file format, what to render)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from erp_crm.sales_documents.models import (
     DocumentFile,
     DocumentStatus,
 )
+from erp_crm.sales_documents.rendering import PendingIssue
 from erp_crm.sales_documents.schema import (
     DOCX_KINDS,
     KIND_LABELS,
@@ -149,15 +150,6 @@ def _fire(
         log.info("deal %s not moved by %s: %s", deal.id, event, err)
         return str(err)
     return None
-
-
-@dataclass
-class PendingIssue:
-    """A numbered document row waiting for its files (rendering may run in parallel)."""
-
-    document: Document
-    deal: Deal
-    tasks: list[tuple[str, RenderTask]]  # (file format, what to render)
 
 
 def prepare_issue(
