@@ -24,7 +24,7 @@ MAY_IMPORT = {
     "auth": {"core"},
     "audit": {"auth", "core"},
     "jobs": {"auth", "core"},
-    "organizations": {"audit", "auth", "core"},
+    "organizations": {"audit", "auth", "core", "jobs"},
     "projects": {"audit", "auth", "core", "jobs", "organizations"},
     "clients": {"audit", "auth", "core", "jobs", "organizations", "projects"},
     "deals": {"audit", "auth", "clients", "core", "jobs", "organizations", "projects"},
