@@ -1,4 +1,4 @@
-"""Access-matrix rows of the contact pages (see tests/test_access_matrix.py).
+"""Access-matrix rows of the contact pages (see test_access_matrix.py).
 
 Everyone with activities.view (every role) sees «Мой день», a contact's card and their own
 requests; planning needs activities.work (admin, head of sales, sales managers). Completing,
@@ -12,9 +12,9 @@ import datetime as dt
 from erp_crm.activities import tasks
 from erp_crm.activities.models import ActivityReason, ActivityType
 from erp_crm.auth.permissions import Role
-from tests.activity_fixtures import plan_call
-from tests.deal_fixtures import make_client
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
+from tests.fixtures.activities import plan_call
+from tests.fixtures.deals import make_client
 
 ANY = frozenset(Role)
 SELLERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.SALES_MANAGER})

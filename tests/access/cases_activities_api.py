@@ -1,4 +1,4 @@
-"""Access-matrix rows of the activities API (see tests/test_access_matrix.py): the same rules as
+"""Access-matrix rows of the activities API (see test_access_matrix.py): the same rules as
 the pages — every role reads, sellers plan, the contact's own people (here: the admin's contact,
 so the admin and the head of sales) change, complete and cancel it."""
 
@@ -6,9 +6,9 @@ import datetime as dt
 
 from erp_crm.activities import tasks
 from erp_crm.auth.permissions import Role
-from tests.activity_fixtures import plan_call
-from tests.deal_fixtures import make_client
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
+from tests.fixtures.activities import plan_call
+from tests.fixtures.deals import make_client
 
 ANY = frozenset(Role)
 SELLERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.SALES_MANAGER})

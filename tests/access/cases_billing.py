@@ -18,8 +18,8 @@ from erp_crm.deals import services as deal_services
 from erp_crm.integration.models import OutboxMessage
 from erp_crm.projects.models import Stand
 from erp_crm.sales_documents import services as documents
-from tests.deal_fixtures import make_project
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
+from tests.fixtures.deals import make_project
 
 ADMIN = frozenset({Role.ADMIN})
 VIEWERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.SALES_MANAGER, Role.ACCOUNTANT})

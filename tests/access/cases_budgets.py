@@ -1,4 +1,4 @@
-"""Access-matrix rows of the budgets area (see tests/test_access_matrix.py)."""
+"""Access-matrix rows of the budgets area (see test_access_matrix.py)."""
 
 import datetime as dt
 
@@ -9,7 +9,7 @@ from erp_crm.budgets import articles as catalog
 from erp_crm.budgets import services
 from erp_crm.budgets.models import BudgetArticle
 from erp_crm.projects import services as projects
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 VIEWERS = frozenset(
     {Role.ADMIN, Role.HEAD_OF_SALES, Role.ACCOUNTANT, Role.PROJECT_MANAGER}

@@ -1,4 +1,4 @@
-"""Access-matrix rows of the budgets API (see tests/test_access_matrix.py): the same rule as the
+"""Access-matrix rows of the budgets API (see test_access_matrix.py): the same rule as the
 budget pages — budgets.view reads (admin, head of sales, accountant, project manager),
 budgets.manage changes (admin, project manager)."""
 
@@ -10,7 +10,7 @@ from erp_crm.auth.permissions import Role
 from erp_crm.budgets import services
 from erp_crm.budgets.models import BudgetArticle
 from erp_crm.projects import services as projects
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 VIEWERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.ACCOUNTANT, Role.PROJECT_MANAGER})
 KEEPERS = frozenset({Role.ADMIN, Role.PROJECT_MANAGER})

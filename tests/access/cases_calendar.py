@@ -1,4 +1,4 @@
-"""Access-matrix rows of the calendar of contacts (see tests/test_access_matrix.py).
+"""Access-matrix rows of the calendar of contacts (see test_access_matrix.py).
 
 Every staff role sees its own calendar and manages its own iCal link (ACTIVITIES_VIEW); moving a
 contact by drag is for sellers (ACTIVITIES_WORK): the form-encoded POST of the matrix carries no
@@ -10,10 +10,10 @@ import datetime as dt
 from erp_crm.activities import calendar
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.permissions import Role
-from tests.activity_fixtures import plan_call
-from tests.conftest import PASSWORD
-from tests.deal_fixtures import make_client
-from tests.test_access_matrix import PUBLIC, Case
+from tests.access.matrix import PUBLIC, Case
+from tests.fixtures.activities import plan_call
+from tests.fixtures.app import PASSWORD
+from tests.fixtures.deals import make_client
 
 ANY = frozenset(Role)
 SELLERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.SALES_MANAGER})

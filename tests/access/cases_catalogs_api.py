@@ -1,4 +1,4 @@
-"""Access-matrix rows of the catalogs API (see tests/test_access_matrix.py): a project's halls,
+"""Access-matrix rows of the catalogs API (see test_access_matrix.py): a project's halls,
 price list and services catalog, PATCH of projects and stands (read: projects.view — every role;
 change: projects.manage), pipelines, stages and lost reasons (read: deals.view — every role;
 change: pipelines.manage — the admin)."""
@@ -9,7 +9,7 @@ from erp_crm.auth.permissions import Role
 from erp_crm.deals import pipelines
 from erp_crm.projects import prices, services
 from erp_crm.projects import stand_services as ss
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ANY = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})

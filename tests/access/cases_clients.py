@@ -1,8 +1,8 @@
-"""Access-matrix rows of the client base pages and API (see tests/test_access_matrix.py)."""
+"""Access-matrix rows of the client base pages and API (see test_access_matrix.py)."""
 
 from erp_crm.auth.permissions import Role
 from erp_crm.clients import competitors, contacts, groups, services
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ANY = frozenset(Role)
 KEEPERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.ANALYST})

@@ -1,4 +1,4 @@
-"""Access-matrix rows of client duplicates and merging (see tests/test_access_matrix.py).
+"""Access-matrix rows of client duplicates and merging (see test_access_matrix.py).
 
 Every role runs the rows in order in a fresh transaction with a fresh world, so the merge row of an
 allowed role really merges dup_b into dup_a (302 to the survivor's card), and the unmerge row after
@@ -8,7 +8,7 @@ permission check passed without merging anything.
 
 from erp_crm.auth.permissions import Role
 from erp_crm.clients import contacts, services
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 KEEPERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.ANALYST})
 

@@ -1,11 +1,11 @@
-"""Access-matrix rows of client import/export (see tests/test_access_matrix.py)."""
+"""Access-matrix rows of client import/export (see test_access_matrix.py)."""
 
 import tempfile
 from pathlib import Path
 
 from erp_crm.auth.permissions import Role
 from erp_crm.clients.models import ImportJob
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ADMIN = frozenset({Role.ADMIN})
 IMPORTERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.ANALYST})

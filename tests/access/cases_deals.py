@@ -1,4 +1,4 @@
-"""Access-matrix rows of the deals area (see tests/test_access_matrix.py).
+"""Access-matrix rows of the deals area (see test_access_matrix.py).
 
 The world's deal belongs to the matrix admin: the admin and the head of sales work it, a sales
 manager only sees it (403 on every action), the other roles only see deals. Pipelines are the
@@ -14,8 +14,8 @@ from erp_crm.clients import services as client_services
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import pipelines, services
 from erp_crm.projects.models import ServiceItem, Stand
-from tests.deal_fixtures import make_project
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
+from tests.fixtures.deals import make_project
 
 ANY = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})

@@ -1,4 +1,4 @@
-"""Access-matrix rows of the documents area (see tests/test_access_matrix.py).
+"""Access-matrix rows of the documents area (see test_access_matrix.py).
 
 The world's deal belongs to the matrix admin and has its sales package issued. Every role sees
 documents; issuing, status and cancelling take documents.issue AND the right to work the deal —
@@ -19,8 +19,8 @@ from erp_crm.projects.models import ServiceItem, Stand
 from erp_crm.sales_documents import services, templates_admin
 from erp_crm.sales_documents.models import PrintJob
 from erp_crm.sales_documents.template_store import shipped
-from tests.deal_fixtures import make_project
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
+from tests.fixtures.deals import make_project
 
 ANY = frozenset(Role)
 ADMIN = frozenset({Role.ADMIN})

@@ -2,7 +2,7 @@
 
 from erp_crm.auth.permissions import Role
 from erp_crm.jobs.models import JobRequest
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ADMIN = frozenset({Role.ADMIN})
 

@@ -1,4 +1,4 @@
-"""Access-matrix rows of the leads area and the deals board (see tests/test_access_matrix.py).
+"""Access-matrix rows of the leads area and the deals board (see test_access_matrix.py).
 
 /leads/apply and POST /api/v1/leads are the public intake: anyone, logged in or not. The rest of
 the queue is for LEADS_WORK (sales, head of sales, analysts, admin); converting a lead creates a
@@ -7,8 +7,8 @@ deal, so it also needs DEALS_WORK (the analyst's API call is refused by the serv
 
 from erp_crm.auth.permissions import Role
 from erp_crm.deals import leads
-from tests.deal_fixtures import make_project
-from tests.test_access_matrix import PUBLIC, Case
+from tests.access.matrix import PUBLIC, Case
+from tests.fixtures.deals import make_project
 
 ANY = frozenset(Role)
 LEADS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.SALES_MANAGER, Role.ANALYST})

@@ -1,9 +1,9 @@
-"""Access-matrix rows of the leads queue in the API (see tests/test_access_matrix.py): the same
+"""Access-matrix rows of the leads queue in the API (see test_access_matrix.py): the same
 rule as the /leads pages — LEADS_WORK (sales, head of sales, analysts, admin)."""
 
 from erp_crm.auth.permissions import Role
 from erp_crm.deals import leads
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 LEADS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.SALES_MANAGER, Role.ANALYST})
 

@@ -5,8 +5,8 @@ e-mail for whoever may issue its documents; the unsubscribe link works without l
 
 from erp_crm.auth.permissions import Role
 from erp_crm.mailing import addresses, selections
-from tests.deal_fixtures import make_client
-from tests.test_access_matrix import PUBLIC, Case
+from tests.access.matrix import PUBLIC, Case
+from tests.fixtures.deals import make_client
 
 ANY = frozenset(Role)
 KEEPERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.ANALYST})

@@ -1,8 +1,8 @@
-"""Access-matrix rows of the plans area (see tests/test_access_matrix.py). The project they use is
-built by access_cases_projects (key prj_project)."""
+"""Access-matrix rows of the plans area (see test_access_matrix.py). The project they use is
+built by cases_projects (key prj_project)."""
 
 from erp_crm.auth.permissions import Role
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ANY = frozenset(Role)
 PLANNERS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES, Role.PROJECT_MANAGER})  # plans.manage

@@ -1,12 +1,12 @@
 """Access-matrix rows of the projects area: projects, halls, price lists, stands, the hall plan,
-holds, and their API (see tests/test_access_matrix.py)."""
+holds, and their API (see test_access_matrix.py)."""
 
 import datetime as dt
 
 from erp_crm.auth.permissions import Role
 from erp_crm.projects import prices, services
 from erp_crm.projects import stand_services as ss
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ANY = frozenset(Role)
 MANAGERS = frozenset({Role.ADMIN, Role.PROJECT_MANAGER})  # projects.manage

@@ -2,7 +2,7 @@
 someone else's is not found, like one that does not exist)."""
 
 from erp_crm.auth.permissions import Role
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ANY = frozenset(Role)
 

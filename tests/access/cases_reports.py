@@ -1,10 +1,10 @@
-"""Access-matrix rows of the sales reports (see tests/test_access_matrix.py): a sales manager
+"""Access-matrix rows of the sales reports (see test_access_matrix.py): a sales manager
 sees their own report and records; the head of sales and the admin every report; a project
 manager only the projects they lead (none in the matrix); the accountant and the analyst none.
-The project is built by access_cases_projects (key prj_project); {user} is a sales manager."""
+The project is built by cases_projects (key prj_project); {user} is a sales manager."""
 
 from erp_crm.auth.permissions import Role
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ANY = frozenset(Role)
 ALL_REPORTS = frozenset({Role.ADMIN, Role.HEAD_OF_SALES})

@@ -1,8 +1,8 @@
-"""Access-matrix rows of the users API (see tests/test_access_matrix.py): the admin only, as the
+"""Access-matrix rows of the users API (see test_access_matrix.py): the admin only, as the
 /admin/users pages."""
 
 from erp_crm.auth.permissions import Role
-from tests.test_access_matrix import Case
+from tests.access.matrix import Case
 
 ADMIN = frozenset({Role.ADMIN})
 

@@ -6,31 +6,13 @@ deciding here who may open it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 
 from erp_crm.auth.permissions import Role
 from erp_crm.demo import DEMO_ORGANIZATION
 from erp_crm.organizations import services as org_services
-from tests.test_organizations import VALID
-
-ANY = frozenset(Role)
-ADMIN = frozenset({Role.ADMIN})
-PUBLIC = "public"
-
-
-@dataclass(frozen=True)
-class Case:
-    endpoint: str
-    method: str
-    path: str
-    allowed: frozenset[Role] | str  # roles, or PUBLIC
-    ok: int = 200  # the answer for an allowed caller
-    data: dict = field(default_factory=dict)
-    anonymous: int | None = None  # the answer for anonymous callers of a PUBLIC route
-    logged_in: int | None = None  # the answer for logged-in callers of a PUBLIC route
-
+from tests.access.matrix import ADMIN, ANY, PUBLIC, Case
+from tests.fixtures.organizations import VALID
 
 CASES = [
     Case("static", "GET", "/static/css/app.css", PUBLIC),
@@ -89,16 +71,16 @@ SESSION_ENDING = 2
 
 
 def _area_modules():
-    """Areas keep their rows in tests/access_cases_<area>.py: CASES, and build(session, admin)."""
+    """Areas keep their rows in tests/access/cases_<area>.py: CASES, and build(session, admin)."""
     import importlib
     import pkgutil
 
-    import tests
+    from tests import access
 
     return [
-        importlib.import_module(f"tests.{m.name}")
-        for m in pkgutil.iter_modules(tests.__path__)
-        if m.name.startswith("access_cases_")
+        importlib.import_module(f"tests.access.{m.name}")
+        for m in pkgutil.iter_modules(access.__path__)
+        if m.name.startswith("cases_")
     ]
 
 

@@ -43,7 +43,7 @@ from accounting_sync.messages import (
     PutResponse,
     wire_fields,
 )
-from tests.accounting_emulator_fixtures import (
+from tests.fixtures.accounting_emulator import (
     PASSWORD,
     TODAY,
     USER,

@@ -21,8 +21,8 @@ from erp_crm.billing import services as billing
 from erp_crm.billing.models import Payment, PaymentAllocation
 from erp_crm.integration.models import ExchangeEvent, InboundMessage, OutboxMessage
 from erp_crm.sales_documents import services as documents
-from tests.accounting_emulator_fixtures import PASSWORD, USER
-from tests.test_documents import make_deal
+from tests.fixtures.accounting_emulator import PASSWORD, USER
+from tests.fixtures.documents import make_deal
 
 pytestmark = pytest.mark.usefixtures("org")
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("org")
 @pytest.fixture
 def org(db_session, make_user):
     from erp_crm.organizations import services as org_services
-    from tests.test_organizations import VALID
+    from tests.fixtures.organizations import VALID
 
     admin = make_user("admin", username="syncadmin")
     return org_services.create_organization(
@@ -235,7 +235,7 @@ def test_an_approved_budget_goes_to_1c_and_its_actuals_come_back(
     from erp_crm.budgets import articles
     from erp_crm.budgets import services as budgets
     from erp_crm.budgets.models import BudgetActual
-    from tests.deal_fixtures import make_project
+    from tests.fixtures.deals import make_project
 
     server = start_emulator(emu_file, password=PASSWORD, today=lambda: dt.date(2026, 12, 15))
     try:

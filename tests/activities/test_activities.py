@@ -22,8 +22,8 @@ from erp_crm.clients import services as client_services
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Deal, LostReason, Outcome, Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
-from tests.activity_fixtures import NOW, planned
-from tests.deal_fixtures import make_client
+from tests.fixtures.activities import NOW, planned
+from tests.fixtures.deals import make_client
 
 
 def reason(db_session, kind: ReasonKind) -> ActivityReason:

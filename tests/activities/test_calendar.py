@@ -15,7 +15,7 @@ from sqlalchemy import select
 from erp_crm.activities import services
 from erp_crm.activities.models import Activity, ActivityType
 from erp_crm.db import utcnow
-from tests.deal_fixtures import make_client
+from tests.fixtures.deals import make_client
 
 MOSCOW = services.zone_of(None)
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from erp_crm.activities import services
 from erp_crm.activities.models import Activity, ActivityReason, ActivityType, Status, Task
 from erp_crm.db import utcnow
-from tests.activity_fixtures import plan_call
-from tests.deal_fixtures import make_client
+from tests.fixtures.activities import plan_call
+from tests.fixtures.deals import make_client
 
 
 def setup_world(db_session, make_user):
@@ -155,7 +155,7 @@ def test_a_request_forwarded_and_answered_on_the_pages(client, db_session, make_
 
 def test_the_deal_card_lists_its_contacts_and_flags_no_next_step(client, db_session, make_user):
     from erp_crm.deals import services as deal_services
-    from tests.deal_fixtures import make_project
+    from tests.fixtures.deals import make_project
 
     manager, _, company, call = setup_world(db_session, make_user)
     project = make_project(db_session)

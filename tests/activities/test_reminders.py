@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from erp_crm.activities import reminders
 from erp_crm.activities.models import ReminderSent
-from tests.activity_fixtures import NOW, planned
+from tests.fixtures.activities import NOW, planned
 
 
 def test_due_boundaries_in_moscow(db_session, world):

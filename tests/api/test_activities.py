@@ -7,24 +7,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from erp_crm.activities.models import ActivityReason, ActivityType
+from erp_crm.activities.models import ActivityReason
 from erp_crm.auth.models import User
 from erp_crm.deals.models import Deal, LostReason
-from tests.deal_fixtures import make_client, make_project
-
-
-def future(days: int, hour: int = 11) -> str:
-    return f"{(dt.date.today() + dt.timedelta(days=days)).isoformat()}T{hour:02d}:00"
-
-
-def setup(db_session, make_user):
-    manager = make_user("sales_manager", username="api_mgr")
-    company = make_client(db_session, manager)
-    company.curator_id = manager.id
-    project = make_project(db_session)
-    db_session.commit()
-    call = db_session.scalar(select(ActivityType).where(ActivityType.code == "call"))
-    return manager, company, project, call
+from tests.fixtures.activities import future, setup
 
 
 def test_plan_list_and_complete_through_the_api(client, db_session, make_user, api_token):

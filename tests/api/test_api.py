@@ -4,7 +4,7 @@ import re
 
 from erp_crm.api import OPERATIONS
 from erp_crm.api.openapi import build_document
-from tests.test_organizations import VALID
+from tests.fixtures.organizations import VALID
 
 
 def test_token_then_bearer_request(client, make_user, api_token):

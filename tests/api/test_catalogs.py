@@ -402,7 +402,7 @@ def test_the_document_bounds_path_ids_as_the_app_does(client):
 def test_a_refusal_naming_an_unknown_lost_reason_is_a_422_not_a_500(
     client, db_session, make_user, api_token
 ):
-    from tests.test_activities_api import future, setup
+    from tests.fixtures.activities import future, setup
 
     _, company, project, call = setup(db_session, make_user)
     headers = api_token("api_mgr")
@@ -424,7 +424,7 @@ def test_a_refusal_naming_an_unknown_lost_reason_is_a_422_not_a_500(
 def test_a_cancel_with_a_body_that_is_not_an_object_is_a_400_not_a_500(
     client, db_session, make_user, api_token
 ):
-    from tests.test_activities_api import future, setup
+    from tests.fixtures.activities import future, setup
 
     _, company, _, call = setup(db_session, make_user)
     headers = api_token("api_mgr")

@@ -9,7 +9,7 @@ from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.deals.models import Deal, LostReason
 from erp_crm.projects.models import ServiceItem, Stand
-from tests.deal_fixtures import make_client, make_project
+from tests.fixtures.deals import make_client, make_project
 
 
 @pytest.fixture

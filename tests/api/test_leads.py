@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from erp_crm.deals import leads
-from tests.deal_fixtures import make_client
+from tests.fixtures.deals import make_client
 
 
 @pytest.fixture

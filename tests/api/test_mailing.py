@@ -11,8 +11,8 @@ from sqlalchemy import select
 from erp_crm.clients import contacts as contact_services
 from erp_crm.mailing.models import LabelFormat
 from erp_crm.sales_documents import services as document_services
-from tests.mailing_fixtures import client_with_address
-from tests.test_documents import make_deal
+from tests.fixtures.documents import make_deal
+from tests.fixtures.mailing import client_with_address
 
 
 def test_selection_campaign_and_labels_pdf_through_the_api(
@@ -70,7 +70,7 @@ def test_a_document_is_queued_by_the_api_and_its_status_read(
     client, db_session, make_user, api_token
 ):
     from erp_crm.organizations import services as org_services
-    from tests.test_organizations import VALID
+    from tests.fixtures.organizations import VALID
 
     admin = make_user("admin", username="apiadmin")
     org_services.create_organization(

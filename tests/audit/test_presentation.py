@@ -11,8 +11,8 @@ from erp_crm.clients import contacts, dedupe, groups, services
 from erp_crm.db import set_actor
 from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Lead
-from tests.conftest import PASSWORD
-from tests.deal_fixtures import make_project
+from tests.fixtures.app import PASSWORD
+from tests.fixtures.deals import make_project
 
 # What a page must never show of the rows it renders.
 RAW = (

@@ -13,7 +13,7 @@ from erp_crm.auth.models import LoginAttempt, User
 from erp_crm.config import Config, ConfigError
 from erp_crm.db import set_actor
 from erp_crm.errors import AuthenticationFailed
-from tests.conftest import PASSWORD
+from tests.fixtures.app import PASSWORD
 
 
 def _login(client, username, password):

@@ -16,11 +16,11 @@ from erp_crm.backup.archive import document_hashes, table_counts
 from erp_crm.db import db, set_actor
 from erp_crm.organizations import services as org_services
 from erp_crm.sales_documents import services as doc_services
-from tests.conftest import PG_URL, make_test_app
-from tests.deal_fixtures import make_client, make_project
-from tests.jobs_live import fresh_database
-from tests.test_documents import make_deal, sell
-from tests.test_organizations import VALID
+from tests.fixtures.app import PG_URL, make_test_app
+from tests.fixtures.deals import make_client, make_project
+from tests.fixtures.documents import make_deal, sell
+from tests.fixtures.jobs_live import fresh_database
+from tests.fixtures.organizations import VALID
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ from erp_crm.billing.models import Payment, PaymentAllocation
 from erp_crm.deals.models import Deal
 from erp_crm.errors import PermissionDenied, ValidationError
 from erp_crm.sales_documents import services as documents
-from tests.test_documents import make_deal
+from tests.fixtures.documents import make_deal
 
 
 @pytest.fixture
 def org(db_session, make_user):
     from erp_crm.organizations import services as org_services
-    from tests.test_organizations import VALID
+    from tests.fixtures.organizations import VALID
 
     admin = make_user("admin", username="billadmin")
     return org_services.create_organization(
@@ -259,7 +259,7 @@ def test_a_paid_invoice_cannot_be_cancelled_and_unassigning_forgets_a_guessed_cl
 
 
 def test_a_vat_invoice_names_the_payment_orders_that_paid_before_it(db_session, two_invoices):
-    from tests.test_documents import pdf_text
+    from tests.fixtures.documents import pdf_text
 
     first, _ = two_invoices
     actor = db_session.get(User, first.issued_by_id)
@@ -281,7 +281,7 @@ def test_merging_clients_moves_deals_documents_and_payments_and_the_undo_moves_t
     from erp_crm.clients import timeline as client_timeline
     from erp_crm.clients.models import Client
     from erp_crm.sales_documents.models import Document, DocumentFile
-    from tests.deal_fixtures import make_client
+    from tests.fixtures.deals import make_client
 
     deal = make_deal(db_session, admin, name="ООО «Ромашка» (дубль)")
     duplicate = deal.client
@@ -324,7 +324,7 @@ def test_a_leavers_won_deals_with_unpaid_invoices_go_to_the_new_curator(
     db_session, org, make_user, with_receivables
 ):
     from erp_crm.clients import services as client_services
-    from tests.test_documents import sell
+    from tests.fixtures.documents import sell
 
     leaver = make_user("sales_manager", username="leaver")
     heir = make_user("sales_manager", username="heir")

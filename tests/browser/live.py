@@ -18,7 +18,7 @@ import flask_migrate
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, make_test_app
+from tests.fixtures.app import PASSWORD, make_test_app
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from erp_crm.activities import services
 from erp_crm.activities.models import Activity
 from erp_crm.db import db, utcnow
-from tests.browser import live_app, logged_in_page, seed_user
-from tests.deal_fixtures import make_client
+from tests.browser.live import live_app, logged_in_page, seed_user
+from tests.fixtures.deals import make_client
 
 pytestmark = pytest.mark.browser
 

@@ -2,7 +2,7 @@
 itself is on UTC), a contact dragged to the next day with the mouse, a refused drag put back,
 clicks on an event and on an empty slot.
 
-Set up by tests/browser.py: the app on a free localhost port, its own SQLite file.
+Set up by tests/browser/live.py: the app on a free localhost port, its own SQLite file.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sqlalchemy import select
 from erp_crm.activities import services
 from erp_crm.activities.models import Activity, ActivityType
 from erp_crm.db import db, utcnow
-from tests.browser import live_app, logged_in_page, seed_user
-from tests.deal_fixtures import make_client
+from tests.browser.live import live_app, logged_in_page, seed_user
+from tests.fixtures.deals import make_client
 
 pytestmark = pytest.mark.browser
 

@@ -1,7 +1,7 @@
 """A deal's stand picked from a long list in a real Chromium: the select of 200 free stands is
 searchable (Tom Select), typing a number finds the stand, and the line lands on the deal.
 
-Set up by tests/browser.py: the app on a free localhost port, its own SQLite file.
+Set up by tests/browser/live.py: the app on a free localhost port, its own SQLite file.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 
 from erp_crm.db import db
 from erp_crm.deals import services
-from tests.browser import live_app, logged_in_page, seed_user
-from tests.deal_fixtures import make_client, make_project
+from tests.browser.live import live_app, logged_in_page, seed_user
+from tests.fixtures.deals import make_client, make_project
 
 pytestmark = pytest.mark.browser
 

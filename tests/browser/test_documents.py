@@ -1,7 +1,7 @@
 """Documents in a real Chromium: the deal card loads its documents panel (htmx), issues the
 package in one click, and batch printing shows a progress bar that fills while the job runs.
 
-Set up by tests/browser.py: the app on a free localhost port, its own SQLite file.
+Set up by tests/browser/live.py: the app on a free localhost port, its own SQLite file.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.organizations import services as org_services
 from erp_crm.projects.models import Stand
-from tests.browser import live_app, logged_in_page, seed_user
-from tests.deal_fixtures import make_client, make_project
-from tests.test_organizations import VALID
+from tests.browser.live import live_app, logged_in_page, seed_user
+from tests.fixtures.deals import make_client, make_project
+from tests.fixtures.organizations import VALID
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import pytest
 
 from erp_crm.db import db
 from erp_crm.jobs.models import JobRequest
-from tests.browser import live_app, logged_in_page, seed_user
+from tests.browser.live import live_app, logged_in_page, seed_user
 
 pytestmark = pytest.mark.browser
 

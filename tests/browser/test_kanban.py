@@ -1,6 +1,6 @@
 """The deals board in a real Chromium: log in, drag cards between stages with SortableJS.
 
-Set up by tests/browser.py: the app on a free localhost port, its own SQLite file.
+Set up by tests/browser/live.py: the app on a free localhost port, its own SQLite file.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services
 from erp_crm.deals.models import Deal
 from erp_crm.projects.models import Stand
-from tests.browser import live_app, logged_in_page, seed_user
-from tests.deal_fixtures import make_client, make_project
+from tests.browser.live import live_app, logged_in_page, seed_user
+from tests.fixtures.deals import make_client, make_project
 
 pytestmark = pytest.mark.browser
 

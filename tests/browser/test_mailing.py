@@ -11,8 +11,8 @@ import pdfplumber
 import pytest
 
 from erp_crm.db import db
-from tests.browser import live_app, logged_in_page, seed_user
-from tests.mailing_fixtures import client_with_address
+from tests.browser.live import live_app, logged_in_page, seed_user
+from tests.fixtures.mailing import client_with_address
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from erp_crm.db import db
 from erp_crm.deals import services as deals
 from erp_crm.deals.models import LostReason
-from tests.browser import live_app, logged_in_page, seed_user
-from tests.deal_fixtures import make_client, make_project
+from tests.browser.live import live_app, logged_in_page, seed_user
+from tests.fixtures.deals import make_client, make_project
 
 pytestmark = pytest.mark.browser
 

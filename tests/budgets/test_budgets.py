@@ -22,7 +22,7 @@ from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.integration.models import OutboxMessage
 from erp_crm.projects import plans
 from erp_crm.projects.demo import PROJECTS
-from tests.test_projects import make_client, make_deal, make_project
+from tests.fixtures.projects import make_client, make_deal, make_project
 
 JAN, FEB, MAR = dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2027, 3, 1)
 SEEDED = {

@@ -306,7 +306,7 @@ def test_participation_in_our_project_filter(db_session, base, make_user):
     """Clients with a deal in a project; «won» narrows to the project's participants."""
     from erp_crm.deals import services as deal_services
     from erp_crm.deals.models import Deal
-    from tests.deal_fixtures import make_project
+    from tests.fixtures.deals import make_project
 
     actor = make_user("head_of_sales", username="head_p")
     project = make_project(db_session)
@@ -661,7 +661,7 @@ def test_api_clients_round_trip(client, make_user, api_token, db_session):
     # participation in our project, as on the list page
     from erp_crm.auth.models import User
     from erp_crm.deals import services as deal_services
-    from tests.deal_fixtures import make_project
+    from tests.fixtures.deals import make_project
 
     project = make_project(db_session)
     deal_services.create_deal(

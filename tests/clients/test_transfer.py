@@ -26,8 +26,8 @@ from erp_crm.clients.importing.table import bad_file
 from erp_crm.clients.models import Client, ImportJob
 from erp_crm.db import db, set_actor, utcnow
 from erp_crm.errors import ValidationError
-from tests.conftest import PASSWORD, make_test_app
-from tests.conftest import Client as WebClient
+from tests.fixtures.app import PASSWORD, make_test_app
+from tests.fixtures.app import Client as WebClient
 
 INN_A = "7707083893"  # with КПП 773601001
 INN_B = "6315001231"

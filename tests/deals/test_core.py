@@ -12,7 +12,7 @@ from erp_crm.deals.models import DealStageChange, LostReason, Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.projects import stands as stand_ops
 from erp_crm.projects.models import Stand, StandPrice
-from tests.deal_fixtures import make_client, make_project
+from tests.fixtures.deals import make_client, make_project
 
 
 @pytest.fixture

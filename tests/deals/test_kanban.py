@@ -14,8 +14,8 @@ from erp_crm.deals import kanban, next_steps, services
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals.models import Deal, DealStageChange, LostReason, Stage
 from erp_crm.projects.models import Stand
-from tests.conftest import make_test_app
-from tests.deal_fixtures import make_client, make_project
+from tests.fixtures.app import make_test_app
+from tests.fixtures.deals import make_client, make_project
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from erp_crm.db import utcnow
 from erp_crm.deals import leads
 from erp_crm.deals.models import Deal, Lead
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
-from tests.deal_fixtures import make_client, make_project
+from tests.fixtures.deals import make_client, make_project
 
 VALID = {
     "company_name": "ООО «Ласточка»",

@@ -19,7 +19,7 @@ from erp_crm.deals.models import Deal, LostReason, Pipeline, Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.projects.models import ServiceItem, Stand
 from erp_crm.ui import ru_number
-from tests.deal_fixtures import make_client, make_project
+from tests.fixtures.deals import make_client, make_project
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import subprocess
 import threading
 import zipfile
 from decimal import Decimal as D
@@ -24,63 +23,13 @@ from erp_crm.deals import services as deal_services
 from erp_crm.deals.models import Stage
 from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.organizations.models import Organization
-from erp_crm.projects.models import ServiceItem, Stand
+from erp_crm.projects.models import ServiceItem
 from erp_crm.sales_documents import numbering, packages, services, templates_admin
 from erp_crm.sales_documents.models import Document, DocumentCounter, DocumentFile
 from erp_crm.sales_documents.schema import line_dict, totals_dict
 from erp_crm.sales_documents.template_store import shipped
-from tests.deal_fixtures import make_client, make_project
-from tests.test_organizations import VALID
-
-
-def pdf_text(data: bytes) -> str:
-    out = subprocess.run(
-        ["pdftotext", "-layout", "-", "-"],  # noqa: S607 - poppler-utils from the Makefile
-        input=data,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    return " ".join(out.replace("\u00a0", " ").split())
-
-
-@pytest.fixture
-def org(db_session: Session, make_user) -> Organization:
-    from erp_crm.organizations import services as org_services
-
-    admin = make_user("admin", username="docadmin")
-    return org_services.create_organization(
-        db_session, org_services.OrganizationData(**VALID), actor=admin
-    )
-
-
-@pytest.fixture
-def admin(db_session, org):
-    from erp_crm.auth.models import User
-
-    return db_session.scalar(select(User).where(User.username == "docadmin"))
-
-
-def make_deal(session, actor, *, project=None, client=None, name="ООО «Ромашка»",
-              inn="7707083893", stand_no=0):
-    project = project or make_project(session, code=f"D{stand_no}X", name="ВолгаСтройЭкспо-2027")
-    client = client or make_client(session, actor, name=name, inn=inn)
-    deal = deal_services.create_deal(
-        session, deal_services.DealData(client_id=client.id, project_id=project.id), actor=actor
-    )
-    stand = session.scalars(
-        select(Stand).where(Stand.project_id == project.id).order_by(Stand.number)
-    ).all()[stand_no]
-    deal_lines.add_stand_line(session, deal, stand, actor=actor)
-    return deal
-
-
-def sell(session, deal, actor):
-    """Move a deal to its pipeline's first sale stage (contract and on)."""
-    stage = next(s for s in deal.pipeline.stages if s.is_sale)
-    deal_services.move_to_stage(session, deal, stage, actor=actor,
-                                next_contact_date=dt.date.today() + dt.timedelta(days=7))
-    return deal
-
+from tests.fixtures.deals import make_client, make_project
+from tests.fixtures.documents import make_deal, pdf_text, sell
 
 # --- money, words, VAT: known cases to the kopeck -------------------------------------------------
 

@@ -4,11 +4,9 @@ the VAT rate of the document's own date, VAT by rate, lines frozen once document
 from __future__ import annotations
 
 import datetime as dt
-import io
 from decimal import Decimal as D
 
 import pytest
-from docx import Document as DocxDocument
 from sqlalchemy import func, select
 
 from documents import formatting
@@ -19,12 +17,11 @@ from erp_crm.errors import Conflict, ValidationError
 from erp_crm.projects.models import ServiceItem
 from erp_crm.sales_documents import services
 from erp_crm.sales_documents.models import Document, DocumentCounter
-from tests import test_documents
-from tests.test_documents import make_deal, pdf_text
+from tests.fixtures.documents import amount_text as _amount
+from tests.fixtures.documents import docx_text as _docx_text
+from tests.fixtures.documents import make_deal, pdf_text
 
 # The fixtures of the documents' tests: our organization and its admin.
-org = test_documents.org
-admin = test_documents.admin
 
 # --- the payment term: banking days by the Russian production calendar ---------------------------
 
@@ -179,19 +176,7 @@ def test_each_document_of_a_deal_takes_the_vat_rate_of_its_own_date(db_session, 
     assert fresh.vat_amount == sum(at_20)
 
 
-def _amount(value: D) -> str:
-    return formatting.amount(value).replace("\u00a0", " ")
-
-
 # --- VAT by rate on a mixed-rate document ---------------------------------------------------------
-
-
-def _docx_text(data: bytes) -> str:
-    doc = DocxDocument(io.BytesIO(data))
-    cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
-    return " ".join(
-        " ".join([p.text for p in doc.paragraphs] + cells).replace("\u00a0", " ").split()
-    )
 
 
 def test_a_mixed_rate_invoice_and_contract_print_vat_by_rate(db_session, admin, org):

@@ -16,13 +16,10 @@ from erp_crm.deals import pricing
 from erp_crm.errors import ValidationError
 from erp_crm.projects.models import ServiceItem, StandPrice
 from erp_crm.sales_documents import services
-from tests import test_documents
-from tests.deal_fixtures import make_project
-from tests.test_document_money import _amount, _docx_text
-from tests.test_documents import make_deal, pdf_text
-
-org = test_documents.org
-admin = test_documents.admin
+from tests.fixtures.deals import make_project
+from tests.fixtures.documents import amount_text as _amount
+from tests.fixtures.documents import docx_text as _docx_text
+from tests.fixtures.documents import make_deal, pdf_text
 
 SPRING_2026 = dt.date(2026, 3, 1)
 

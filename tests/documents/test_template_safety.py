@@ -17,10 +17,7 @@ from erp_crm.errors import ValidationError
 from erp_crm.sales_documents import services, templates_admin
 from erp_crm.sales_documents.models import DocumentTemplate
 from erp_crm.sales_documents.template_store import shipped
-from tests import test_documents
-from tests.test_documents import make_deal
-
-org, admin = test_documents.org, test_documents.admin  # the documents tests' fixtures
+from tests.fixtures.documents import make_deal
 
 HEAD = "<p>{{ doc.number }} {{ doc.date }} {{ buyer.name }}</p>"
 

@@ -38,7 +38,7 @@ from erp_crm.sales_documents.schema import (
     totals_dict,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 HTML_KINDS = [k.value for k in DocumentKind]
 ALL_HTML = HTML_KINDS + list(MANUAL_KINDS)

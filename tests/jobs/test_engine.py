@@ -21,7 +21,7 @@ from erp_crm.jobs import request_job
 from erp_crm.jobs.models import JobRequest, PeriodRun
 from erp_crm.sales_documents import jobs as print_jobs
 from erp_crm.sales_documents.models import Document, PrintJob
-from tests.jobs_live import Live, fresh_database, redis_reachable, wait_for
+from tests.fixtures.jobs_live import Live, fresh_database, redis_reachable, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -187,9 +187,9 @@ def test_an_import_survives_killing_its_worker_and_ends_as_an_uninterrupted_run(
 def _print_world(live: Live, deals: int) -> int:
     from erp_crm.auth.models import User
     from erp_crm.organizations import services as org_services
-    from tests.deal_fixtures import make_client, make_project
-    from tests.test_documents import make_deal, sell
-    from tests.test_organizations import VALID
+    from tests.fixtures.deals import make_client, make_project
+    from tests.fixtures.documents import make_deal, sell
+    from tests.fixtures.organizations import VALID
 
     boss_id = _user(live, "head_of_sales", "printboss")
     with live.app.app_context(), db.job_session() as session:

@@ -26,8 +26,8 @@ from erp_crm.mailing.models import (
     PostalAddress,
     Unsubscribe,
 )
-from tests.deal_fixtures import make_client
-from tests.mailing_fixtures import ADDRESS, client_with_address
+from tests.fixtures.deals import make_client
+from tests.fixtures.mailing import ADDRESS, client_with_address
 
 MM = 72 / 25.4  # PDF points per mm
 
@@ -331,7 +331,7 @@ def test_the_calibration_page_outlines_every_label(db_session):
 
 def test_an_envelope_puts_sender_recipient_and_stencil_in_their_zones(db_session, admin):
     from erp_crm.organizations import services as org_services
-    from tests.test_organizations import VALID
+    from tests.fixtures.organizations import VALID
 
     org = org_services.create_organization(
         db_session, org_services.OrganizationData(**VALID), actor=admin
@@ -548,7 +548,7 @@ def test_a_merge_moves_the_duplicates_address_and_the_survivor_reads_a_good_one(
 
 def test_project_manuals_go_to_a_campaign_list_stored_once(app, db_session, analyst, smtp_server):
     from erp_crm.mailing.models import MailAttachment
-    from tests.deal_fixtures import make_project
+    from tests.fixtures.deals import make_project
 
     inbox, config = smtp_server()
     project = make_project(db_session, code="MAN27")

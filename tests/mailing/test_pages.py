@@ -19,9 +19,9 @@ from erp_crm.mailing.models import (
     Selection,
 )
 from erp_crm.sales_documents import services as document_services
-from tests.deal_fixtures import make_client
-from tests.mailing_fixtures import ADDRESS, client_with_address
-from tests.test_documents import make_deal
+from tests.fixtures.deals import make_client
+from tests.fixtures.documents import make_deal
+from tests.fixtures.mailing import ADDRESS, client_with_address
 
 
 def test_a_large_campaign_prints_in_the_background_with_its_progress(
@@ -154,7 +154,7 @@ def test_returned_mail_goes_to_the_clean_up_list_and_a_fix_clears_it(client, db_
 
 def test_a_manager_emails_an_invoice_from_the_deal_card(client, db_session, make_user, smtp_server):
     from erp_crm.organizations import services as org_services
-    from tests.test_organizations import VALID
+    from tests.fixtures.organizations import VALID
 
     inbox, config = smtp_server()
     manager = make_user("sales_manager", username="pagemanager")

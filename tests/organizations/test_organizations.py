@@ -7,24 +7,7 @@ from erp_crm.audit.models import AuditEntry
 from erp_crm.demo import DEMO_ORGANIZATION
 from erp_crm.organizations import services
 from erp_crm.organizations.models import Organization
-
-VALID = {
-    "short_name": "ООО «Ромашка & Ко»",
-    "full_name": "Общество с ограниченной ответственностью «Ромашка & Ко»",
-    "inn": "7707083893",
-    "kpp": "773601001",
-    "ogrn": "1027700132195",
-    "legal_address": "117312, г. Москва, ул. Вавилова, д. 19",
-    "bank_name": "ПАО Сбербанк",
-    "bik": "044525225",
-    "settlement_account": "40702810938000012345",
-    "correspondent_account": "30101810400000000225",
-    "director_position": "Генеральный директор",
-    "director_name": "Иванов Иван Иванович",
-    "chief_accountant_name": "Петрова Анна Сергеевна",
-    "vat_regime": "general",
-    "vat_rate": "auto",
-}
+from tests.fixtures.organizations import VALID
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from erp_crm.auth.models import User
 from erp_crm.db import Base, include_object
 from erp_crm.organizations.models import Organization
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_migrations_build_exactly_the_models_schema(app, db_session):
@@ -65,7 +65,7 @@ def test_the_favicon_is_served(client):
 
 def test_unexpected_errors_show_no_stack_trace(tmp_path):
     from erp_crm.auth.access import public
-    from tests.conftest import make_test_app
+    from tests.fixtures.app import make_test_app
 
     app = make_test_app("sqlite:///" + str(tmp_path / "x.sqlite3"), tmp_path)
 

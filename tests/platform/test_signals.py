@@ -105,7 +105,7 @@ def test_answers_skip_receivers_that_have_nothing_to_say() -> None:
 
 
 def test_a_stage_move_and_a_new_deal_send_deal_stage_changed(db_session, make_user) -> None:
-    from tests.deal_fixtures import make_client, make_project
+    from tests.fixtures.deals import make_client, make_project
 
     manager = make_user("sales_manager")
     project = make_project(db_session)

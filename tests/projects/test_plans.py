@@ -12,7 +12,7 @@ from erp_crm.audit.models import AuditEntry
 from erp_crm.errors import PermissionDenied, ValidationError
 from erp_crm.projects import plans
 from erp_crm.projects.models import SalesPlan
-from tests.test_projects import make_client, make_deal, make_project
+from tests.fixtures.projects import make_client, make_deal, make_project
 
 JAN, FEB, MAR = dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2027, 3, 1)
 

@@ -11,79 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from erp_crm.audit.models import AuditEntry
-from erp_crm.clients import services as client_services
 from erp_crm.errors import PermissionDenied, ValidationError
 from erp_crm.projects import importer, prices, services
 from erp_crm.projects import stand_services as ss
-from erp_crm.projects.models import Hall, Project, Stand, StandPrice
+from erp_crm.projects.models import Hall, Project, Stand
+from tests.fixtures.projects import make_client, make_deal, make_hall, make_project, make_stand
 
 # --- factories shared by the projects, stands and plans tests -----------------------------------
-
-
-def make_project(session, actor, *, priced: bool = True, **overrides) -> Project:
-    data = {
-        "name": "ВолгаСтройЭкспо-2027",
-        "code": "VSE-2027",
-        "venue": "МВЦ «Экспо-Волга»",
-        "city": "Самара",
-        "build_up_date": dt.date(2027, 3, 14),
-        "opening_date": dt.date(2027, 3, 16),
-        "closing_date": dt.date(2027, 3, 18),
-        "dismantling_date": dt.date(2027, 3, 19),
-        "status": "selling",
-        **overrides,
-    }
-    project = services.create_project(session, services.ProjectData(**data), actor=actor)
-    if not priced:
-        return project
-    # A price for every stand type: holding a stand for a deal puts a priced line into it.
-    session.add_all(
-        StandPrice(project_id=project.id, stand_type=kind, price_per_m2=Decimal("10000.00"))
-        for kind in ("raw", "shell", "open")
-    )
-    session.flush()
-    return project
-
-
-def make_hall(session, project, actor, name="Павильон 1", width=60, depth=40) -> Hall:
-    return services.create_hall(
-        session, project, services.HallData(name=name, width_m=width, depth_m=depth), actor=actor
-    )
-
-
-def make_stand(session, project, hall, actor, number, x=0, y=0, width=3, depth=3, **kw) -> Stand:
-    return ss.create_stand(
-        session,
-        project,
-        ss.StandData(
-            hall_id=hall.id, number=number, x_m=x, y_m=y, width_m=width, depth_m=depth, **kw
-        ),
-        actor=actor,
-    )
-
-
-def make_client(session, actor, name="ООО «Ромашка»"):
-    return client_services.create_client(
-        session, client_services.ClientData(name=name, city="Самара"), actor=actor
-    )
-
-
-def make_deal(session, project, manager, client, **kw):
-    """A deal row as the deals area will create it (its services are another area's work)."""
-    from erp_crm.deals.models import Deal, Pipeline
-
-    pipeline = session.scalar(select(Pipeline).where(Pipeline.code == "sales"))
-    deal = Deal(
-        client_id=client.id,
-        project_id=project.id,
-        manager_id=manager.id,
-        pipeline_id=pipeline.id,
-        stage_id=pipeline.stages[0].id,
-        **kw,
-    )
-    session.add(deal)
-    session.flush()
-    return deal
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from erp_crm.errors import Conflict, PermissionDenied, ValidationError
 from erp_crm.projects import hallplan, stands
 from erp_crm.projects import stand_services as ss
 from erp_crm.projects.models import Stand
-from tests.test_projects import make_client, make_deal, make_hall, make_project, make_stand
+from tests.fixtures.projects import make_client, make_deal, make_hall, make_project, make_stand
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The funnel, forecast, m², leads and tasks on the hand-counted department
-(tests/report_fixtures.py), the ledger's times set by hand."""
+(tests/fixtures/reports.py), the ledger's times set by hand."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from erp_crm.deals import services as deals
 from erp_crm.deals.models import Lead
 from erp_crm.reports import funnel, sales
 from erp_crm.reports.models import StageMove
-from tests.report_fixtures import NOW, YEAR, msk
+from tests.fixtures.reports import NOW, YEAR, msk
 
 
 def _times(session, deal, *moments):

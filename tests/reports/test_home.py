@@ -1,4 +1,4 @@
-"""The home page per role on the hand-counted department (tests/report_fixtures.py)."""
+"""The home page per role on the hand-counted department (tests/fixtures/reports.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from erp_crm.billing.models import Payment
 from erp_crm.integration.models import OutboxMessage
 from erp_crm.reports import home
-from tests.report_fixtures import NOW
+from tests.fixtures.reports import NOW
 
 
 def test_the_manager_sees_overdue_contacts_stuck_deals_and_the_month_plan(dept, db_session):

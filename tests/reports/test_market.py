@@ -1,5 +1,5 @@
 """Market analytics and the rebook rate on the hand-counted department
-(tests/report_fixtures.py)."""
+(tests/fixtures/reports.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The report pages, their drill-downs, XLSX exports and the JSON API on the hand-counted
-department (tests/report_fixtures.py)."""
+department (tests/fixtures/reports.py)."""
 
 from __future__ import annotations
 

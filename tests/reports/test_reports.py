@@ -1,4 +1,4 @@
-"""The sales reports against a hand-counted department (tests/report_fixtures.py)."""
+"""The sales reports against a hand-counted department (tests/fixtures/reports.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from erp_crm.reports import sales
 from erp_crm.reports.models import StageMove
-from tests.report_fixtures import NOW, YEAR, msk
+from tests.fixtures.reports import NOW, YEAR, msk
 
 
 def _rows(report):
