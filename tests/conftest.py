@@ -182,3 +182,42 @@ def race_engine(backend, tmp_path):
         if backend == "postgresql":
             with psycopg.connect(PG_URL, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def memo_password_hashing():
+    """For modules that log a fresh user in on every one of hundreds of cases and test nothing of
+    the passwords (tests/api/test_body_types.py): argon2 hashes the tests' password once and checks
+    each (hash, password) pair once per module; the answers are argon2's own, only not recomputed
+    (~45 ms a case). The password tests (tests/auth/) keep the real hasher."""
+    from erp_crm.auth import services as auth_services
+
+    real = auth_services._hasher
+    hashes: dict[str, str] = {}
+    checks: dict[tuple[str, str], bool | BaseException] = {}
+
+    class MemoHasher:
+        def hash(self, password: str) -> str:
+            if password not in hashes:
+                hashes[password] = real.hash(password)
+            return hashes[password]
+
+        def verify(self, password_hash: str, password: str) -> bool:
+            key = (password_hash, password)
+            if key not in checks:
+                try:
+                    checks[key] = real.verify(password_hash, password)
+                except Exception as err:  # noqa: BLE001 - argon2's refusal, raised again below
+                    checks[key] = err
+            if isinstance(checks[key], BaseException):
+                raise checks[key]
+            return checks[key]
+
+        def check_needs_rehash(self, password_hash: str) -> bool:
+            return real.check_needs_rehash(password_hash)
+
+    auth_services._hasher = MemoHasher()
+    try:
+        yield
+    finally:
+        auth_services._hasher = real

@@ -67,6 +67,9 @@ def _fits(value, kind: str) -> bool:
 
 CASES = _cases()
 
+# Each case logs a new admin in: the password's argon2 hash and its check are computed once.
+pytestmark = pytest.mark.usefixtures("memo_password_hashing")
+
 
 def test_the_document_has_bodies_to_check():
     assert len(CASES) > 200
