@@ -95,4 +95,4 @@ clean:
 # operation): no 500, every answer fits the document. API_FUZZ_ONLY=/halls narrows it.
 API_FUZZ_EXAMPLES ?= 30
 api-fuzz: install
-	API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_api_schemathesis.py
+	API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/api/test_schemathesis.py

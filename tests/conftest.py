@@ -8,10 +8,8 @@ an outer transaction that is rolled back; the app's sessions join it through SAV
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import flask_migrate
 import psycopg
@@ -21,17 +19,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from erp_crm import create_app
 from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
-from erp_crm.config import Config, normalize_database_url
+from erp_crm.config import normalize_database_url
 from erp_crm.db import Base, make_engine, set_actor
+from tests.fixtures.app import PASSWORD, PG_URL, Client, make_test_app
 
 # Shared fixtures of an area (the `world` of the activities tests) live in fixture modules.
-pytest_plugins = ["tests.activity_fixtures", "tests.mailing_fixtures", "tests.report_fixtures"]
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PASSWORD = "correct-horse-42"
+pytest_plugins = [
+    "tests.fixtures.activities",
+    "tests.fixtures.mailing",
+    "tests.fixtures.reports",
+]
 
 
 def _postgres_required() -> bool:
@@ -71,18 +70,6 @@ def database_url(
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def make_test_app(database_url: str, instance: Path, **overrides: object) -> Flask:
-    config = Config(
-        DATABASE_URL=database_url,
-        SECRET_KEY="test-secret-key-" + "x" * 32,
-        INSTANCE_PATH=instance,
-        STORAGE_PATH=instance / "storage",
-        TESTING=True,
-        **overrides,
-    )
-    return create_app(config)
-
-
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = make_test_app(database_url, tmp_path_factory.mktemp("instance"))
@@ -115,28 +102,6 @@ def db_session(app: Flask) -> Iterator[Session]:
         state.bind_override = None
         outer.rollback()
         connection.close()
-
-
-class Client(FlaskClient):
-    """A test client that knows how to find the CSRF token and log in like a person does."""
-
-    def csrf_token(self, path: str = "/login") -> str:
-        html = self.get(path).get_data(as_text=True)
-        match = re.search(r'name="csrf-token" content="([^"]+)"', html)
-        assert match, f"no CSRF token on {path}"
-        return match.group(1)
-
-    def login(self, username: str, password: str = PASSWORD) -> None:
-        response = self.post(
-            "/login",
-            data={"username": username, "password": password, "csrf_token": self.csrf_token()},
-        )
-        assert response.status_code == 302, response.get_data(as_text=True)[:500]
-
-    def submit(self, path: str, data: dict | None = None, **kwargs):
-        """POST a form with a valid CSRF token, as the browser does after showing the page."""
-        token = self.csrf_token(kwargs.pop("token_page", "/"))
-        return self.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
 
 
 @pytest.fixture
@@ -217,3 +182,42 @@ def race_engine(backend, tmp_path):
         if backend == "postgresql":
             with psycopg.connect(PG_URL, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def memo_password_hashing():
+    """For modules that log a fresh user in on every one of hundreds of cases and test nothing of
+    the passwords (tests/api/test_body_types.py): argon2 hashes the tests' password once and checks
+    each (hash, password) pair once per module; the answers are argon2's own, only not recomputed
+    (~45 ms a case). The password tests (tests/auth/) keep the real hasher."""
+    from erp_crm.auth import services as auth_services
+
+    real = auth_services._hasher
+    hashes: dict[str, str] = {}
+    checks: dict[tuple[str, str], bool | BaseException] = {}
+
+    class MemoHasher:
+        def hash(self, password: str) -> str:
+            if password not in hashes:
+                hashes[password] = real.hash(password)
+            return hashes[password]
+
+        def verify(self, password_hash: str, password: str) -> bool:
+            key = (password_hash, password)
+            if key not in checks:
+                try:
+                    checks[key] = real.verify(password_hash, password)
+                except Exception as err:  # noqa: BLE001 - argon2's refusal, raised again below
+                    checks[key] = err
+            if isinstance(checks[key], BaseException):
+                raise checks[key]
+            return checks[key]
+
+        def check_needs_rehash(self, password_hash: str) -> bool:
+            return real.check_needs_rehash(password_hash)
+
+    auth_services._hasher = MemoHasher()
+    try:
+        yield
+    finally:
+        auth_services._hasher = real
