@@ -21,6 +21,7 @@ from erp_crm.clients.models import Client
 from erp_crm.db import utcnow
 from erp_crm.deals.models import Deal
 from erp_crm.projects.models import Project, ProjectMember, SalesPlan
+from erp_crm.reports import counters
 from erp_crm.reports.figures import (  # noqa: F401 - re-exported: the reports' one namespace
     ACTIVITY_FIGURES,
     DEAL_FIGURES,
@@ -56,6 +57,8 @@ def activity_counts(
     """The contact figures by manager (and type). «Forward» is counted in two parts that add up
     to its condition: by result in the main scan, and by a stage move of the contact's deal in a
     second query whose EXISTS the database can run as a semi-join."""
+    if counters.usable(f):
+        return _counted_activities(session, f, now, by_type=by_type)
     keys: list[Any] = [Activity.responsible_id]
     if by_type:
         keys.append(Activity.type_id)
@@ -83,6 +86,28 @@ def activity_counts(
     return out
 
 
+def _counted_activities(
+    session: Session, f: ReportFilter, now: dt.datetime, *, by_type: bool
+) -> dict[tuple, dict[str, int]]:
+    """The contact figures from the counters, and «overdue» (it depends on now) counted live —
+    through the index on (status, start): the planned contacts already past are few."""
+    out = counters.activity_sums(session, f, by_type=by_type)
+    for counts in out.values():
+        counts["overdue"] = 0
+    keys: list[Any] = [Activity.responsible_id]
+    if by_type:
+        keys.append(func.coalesce(Activity.type_id, 0))
+    overdue = session.execute(
+        select(*keys, func.count())
+        .where(*activity_scope(f), FIGURES["overdue"].condition(f, now))
+        .group_by(*keys)
+    ).all()
+    for row in overdue:
+        key = tuple(row[: len(keys)])
+        out.setdefault(key, {k: 0 for k in ACTIVITY_FIGURES})["overdue"] = int(row[-1])
+    return out
+
+
 def pairs_worked(session: Session, f: ReportFilter) -> dict[int, int]:
     """{manager: distinct client × project pairs with a done contact in the period}."""
     pairs = (
@@ -99,6 +124,8 @@ def pairs_worked(session: Session, f: ReportFilter) -> dict[int, int]:
 
 
 def deal_counts(session: Session, f: ReportFilter, now: dt.datetime) -> dict[int, dict[str, Any]]:
+    if counters.usable(f):
+        return counters.deal_sums(session, f)
     won = FIGURES["won"].condition(f, now)
     lost = FIGURES["lost"].condition(f, now)
     sale_days = days_between(_first_contact(), Deal.closed_at)
