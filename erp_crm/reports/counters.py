@@ -1,6 +1,7 @@
 """Pre-aggregated report counters: the contact and deal figures per manager × project × (contact
-type) × Moscow day, so a year's department report sums a few thousand rows instead of scanning a
-million contacts.
+type) × Moscow calendar month, so a year's department report sums a few thousand rows instead of
+scanning a million contacts. A period's whole months come from the counters; the days of a month
+the period covers only in part are counted live, with the same conditions (`split`).
 
 A counter row is never edited by arithmetic: a change to a contact, a deal or the stage ledger
 marks the buckets it touches (the old and the new key), and the bucket is recomputed from its
@@ -10,10 +11,10 @@ once (`rebuild`), so live maintenance and the back-fill cannot disagree. What a 
 client) never matters to a counter, except «days to the sale», which reads the client's first
 contact: a merge or its undo re-points contacts by client, so it marks the clients' won deals.
 
-Kinds: 'a' — contacts by their start day (planned, done, on_time, postponed, forward); 'd' —
-deals: opened by the creation day; won / lost with m² and money, and the days to the sale, by the
-closing day. Overdue depends on «now» and stays a live count; so do the figures under a filter a
-key does not carry (pipeline, client group, client).
+Kinds: 'a' — contacts by the month of their start (planned, done, on_time, postponed,
+forward); 'd' — deals: opened by the creation month; won / lost with m² and money, and the days
+to the sale, by the closing month. Overdue depends on «now» and stays a live count; so do the
+figures under a filter a key does not carry (pipeline, client group, client).
 """
 
 from __future__ import annotations
@@ -51,27 +52,31 @@ MONEY = ("won_m2", "won_amount", "lost_m2", "lost_amount")
 ALL = (*ACTIVITY_COUNTERS, *DEAL_COUNTERS, *MONEY, "sale_days_sum", "sale_days_n")
 
 
-COLUMNS = ["kind", "day", "manager_id", "project_id", "type_id", *ALL]
+COLUMNS = ["kind", "month", "manager_id", "project_id", "type_id", *ALL]
 
 
-class moscow_day(FunctionElement):  # noqa: N801 - reads as the SQL function it is
-    """The Moscow calendar date of a UTC moment (UTC+3, Moscow's offset since 2014)."""
+class moscow_month(FunctionElement):  # noqa: N801 - reads as the SQL function it is
+    """The first day of the Moscow calendar month of a UTC moment (UTC+3, Moscow's offset
+    since 2014)."""
 
     type = Date()
     inherit_cache = True
-    name = "moscow_day"
+    name = "moscow_month"
 
 
-@compiles(moscow_day)
-def _moscow_day_pg(element: moscow_day, compiler: Any, **kw: Any) -> str:
+@compiles(moscow_month)
+def _moscow_month_pg(element: moscow_month, compiler: Any, **kw: Any) -> str:
     (moment,) = list(element.clauses)
-    return f"CAST(timezone('Europe/Moscow', {compiler.process(moment, **kw)}) AS DATE)"
+    return (
+        f"CAST(date_trunc('month', timezone('Europe/Moscow', {compiler.process(moment, **kw)}))"
+        " AS DATE)"
+    )
 
 
-@compiles(moscow_day, "sqlite")
-def _moscow_day_sqlite(element: moscow_day, compiler: Any, **kw: Any) -> str:
+@compiles(moscow_month, "sqlite")
+def _moscow_month_sqlite(element: moscow_month, compiler: Any, **kw: Any) -> str:
     (moment,) = list(element.clauses)
-    return f"date({compiler.process(moment, **kw)}, '+3 hours')"
+    return f"date({compiler.process(moment, **kw)}, '+3 hours', 'start of month')"
 
 
 def _count(cond: Any) -> Any:
@@ -90,14 +95,14 @@ def _activity_select(where: list[Any]) -> Any:
     """The contact counters of the buckets the conditions select, grouped by bucket."""
     project = func.coalesce(Activity.project_id, 0)
     type_id = func.coalesce(Activity.type_id, 0)
-    day = moscow_day(Activity.starts_at)
+    month = moscow_month(Activity.starts_at)
     never = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     now = never  # no contact counter depends on «now» (overdue is live)
     f = ReportFilter(date_from=dt.date(1970, 1, 1), date_to=dt.date(1970, 1, 1))
     return (
         select(
             literal("a").label("kind"),
-            day.label("day"),
+            month.label("month"),
             Activity.responsible_id.label("manager_id"),
             project.label("project_id"),
             type_id.label("type_id"),
@@ -105,19 +110,19 @@ def _activity_select(where: list[Any]) -> Any:
             *_zeros((*DEAL_COUNTERS, *MONEY, "sale_days_sum", "sale_days_n")),
         )
         .where(*where)
-        .group_by(day, Activity.responsible_id, project, type_id)
+        .group_by(month, Activity.responsible_id, project, type_id)
     )
 
 
 def _deal_select(where_created: list[Any], where_closed: list[Any]) -> Any:
-    """The deal counters: opened by the creation day; won / lost, m², money and the days to the
-    sale by the closing day (two parts, summed by bucket)."""
+    """The deal counters: opened by the creation month; won / lost, m², money and the days to
+    the sale by the closing month (two parts, summed by bucket)."""
     won = Deal.outcome == Outcome.WON.value
     lost = Deal.outcome == Outcome.LOST.value
     created = select(
         Deal.manager_id.label("manager_id"),
         func.coalesce(Deal.project_id, 0).label("project_id"),
-        moscow_day(Deal.created_at).label("day"),
+        moscow_month(Deal.created_at).label("month"),
         literal(1).label("opened"),
         *[literal(0).label(n) for n in ("won", "lost", *MONEY, "sale_days_sum", "sale_days_n")],
     ).where(*where_created)
@@ -125,7 +130,7 @@ def _deal_select(where_created: list[Any], where_closed: list[Any]) -> Any:
     closed = select(
         Deal.manager_id.label("manager_id"),
         func.coalesce(Deal.project_id, 0).label("project_id"),
-        moscow_day(Deal.closed_at).label("day"),
+        moscow_month(Deal.closed_at).label("month"),
         literal(0).label("opened"),
         case((won, 1), else_=0).label("won"),
         case((lost, 1), else_=0).label("lost"),
@@ -139,7 +144,7 @@ def _deal_select(where_created: list[Any], where_closed: list[Any]) -> Any:
     parts = union_all(created, closed).subquery()
     return select(
         literal("d").label("kind"),
-        parts.c.day,
+        parts.c.month,
         parts.c.manager_id,
         parts.c.project_id,
         literal(0).label("type_id"),
@@ -148,7 +153,7 @@ def _deal_select(where_created: list[Any], where_closed: list[Any]) -> Any:
         *[func.sum(parts.c[k]).label(k) for k in MONEY],
         func.sum(parts.c.sale_days_sum).label("sale_days_sum"),
         func.sum(parts.c.sale_days_n).label("sale_days_n"),
-    ).group_by(parts.c.day, parts.c.manager_id, parts.c.project_id)
+    ).group_by(parts.c.month, parts.c.manager_id, parts.c.project_id)
 
 
 def _insert(connection: Any, query: Any) -> None:
@@ -164,31 +169,33 @@ def rebuild(connection: Any) -> None:
 
 # --- live maintenance ---------------------------------------------------------------------------
 
-Bucket = tuple[str, int, int, int, dt.date]  # kind, manager, project, type, day
+Bucket = tuple[str, int, int, int, dt.date]  # kind, manager, project, type, month
 
 
-def day_of(moment: dt.datetime | None) -> dt.date | None:
+def month_of(moment: dt.datetime | None) -> dt.date | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(MOSCOW).date()
+    return moment.astimezone(MOSCOW).date().replace(day=1)
 
 
-def _span(column: Any, day: dt.date) -> Any:
-    return and_(
-        column >= moscow_midnight(day), column < moscow_midnight(day + dt.timedelta(days=1))
-    )
+def next_month(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
+def _span(column: Any, month: dt.date) -> Any:
+    return and_(column >= moscow_midnight(month), column < moscow_midnight(next_month(month)))
 
 
 def recompute(connection: Any, buckets: set[Bucket]) -> None:
     """Each bucket's counter row again from its records (deleted when it has none)."""
     table = ReportCounter.__table__
-    for kind, manager, project, type_id, day in sorted(buckets, key=repr):
+    for kind, manager, project, type_id, month in sorted(buckets, key=repr):
         connection.execute(
             delete(table).where(
                 table.c.kind == kind,
-                table.c.day == day,
+                table.c.month == month,
                 table.c.manager_id == manager,
                 table.c.project_id == project,
                 table.c.type_id == type_id,
@@ -200,13 +207,13 @@ def recompute(connection: Any, buckets: set[Bucket]) -> None:
                     Activity.responsible_id == manager,
                     func.coalesce(Activity.project_id, 0) == project,
                     func.coalesce(Activity.type_id, 0) == type_id,
-                    _span(Activity.starts_at, day),
+                    _span(Activity.starts_at, month),
                 ]
             )
         else:
             mine = [Deal.manager_id == manager, func.coalesce(Deal.project_id, 0) == project]
             query = _deal_select(
-                [*mine, _span(Deal.created_at, day)], [*mine, _span(Deal.closed_at, day)]
+                [*mine, _span(Deal.created_at, month)], [*mine, _span(Deal.closed_at, month)]
             )
         _insert(connection, query)
 
@@ -218,9 +225,9 @@ DEAL_KEY = ("manager_id", "project_id", "created_at", "closed_at", "client_id")
 def _activity_buckets(keys: list[tuple[Any, ...]]) -> set[Bucket]:
     out: set[Bucket] = set()
     for manager, project, type_id, starts_at, _client in keys:
-        day = day_of(starts_at)
-        if manager is not None and day is not None:
-            out.add(("a", manager, project or 0, type_id or 0, day))
+        month = month_of(starts_at)
+        if manager is not None and month is not None:
+            out.add(("a", manager, project or 0, type_id or 0, month))
     return out
 
 
@@ -230,9 +237,9 @@ def _deal_buckets(keys: list[tuple[Any, ...]]) -> set[Bucket]:
         if manager is None:
             continue
         for moment in (created_at, closed_at):
-            day = day_of(moment)
-            if day is not None:
-                out.add(("d", manager, project or 0, 0, day))
+            month = month_of(moment)
+            if month is not None:
+                out.add(("d", manager, project or 0, 0, month))
     return out
 
 
@@ -349,9 +356,27 @@ def usable(f: ReportFilter) -> bool:
     return not (f.pipeline_id or f.group_id or f.client_id or f.stage_id)
 
 
-def _scope(f: ReportFilter, kind: str) -> list[Any]:
+def split(f: ReportFilter) -> tuple[tuple[dt.date, dt.date] | None, list[ReportFilter]]:
+    """The period's whole months as (first, last) month read from the counters (None when it
+    has none), and the filters of the edge days counted live."""
+    first = f.date_from if f.date_from.day == 1 else next_month(f.date_from.replace(day=1))
+    end = next_month(f.date_to.replace(day=1))  # the first month after the last whole one
+    if end - dt.timedelta(days=1) != f.date_to:
+        end = f.date_to.replace(day=1)
+    if first >= end:
+        return None, [f]
+    edges = []
+    if f.date_from < first:
+        edges.append(f.with_(date_to=first - dt.timedelta(days=1)))
+    if end <= f.date_to:
+        edges.append(f.with_(date_from=end))
+    last = end - dt.timedelta(days=1)
+    return (first, last.replace(day=1)), edges
+
+
+def _scope(f: ReportFilter, kind: str, months: tuple[dt.date, dt.date]) -> list[Any]:
     c = ReportCounter
-    conds = [c.kind == kind, c.day >= f.date_from, c.day <= f.date_to]
+    conds = [c.kind == kind, c.month >= months[0], c.month <= months[1]]
     if f.project_id:
         conds.append(c.project_id == f.project_id)
     if f.manager_id:
@@ -361,12 +386,14 @@ def _scope(f: ReportFilter, kind: str) -> list[Any]:
     return conds
 
 
-def activity_sums(session: Session, f: ReportFilter, *, by_type: bool) -> dict[tuple, dict]:
+def activity_sums(
+    session: Session, f: ReportFilter, months: tuple[dt.date, dt.date], *, by_type: bool
+) -> dict[tuple, dict]:
     c = ReportCounter
     keys = [c.manager_id, c.type_id] if by_type else [c.manager_id]
     rows = session.execute(
         select(*keys, *[func.sum(getattr(c, k)) for k in ACTIVITY_COUNTERS])
-        .where(*_scope(f, "a"))
+        .where(*_scope(f, "a", months))
         .group_by(*keys)
     ).all()
     return {
@@ -377,12 +404,14 @@ def activity_sums(session: Session, f: ReportFilter, *, by_type: bool) -> dict[t
     }
 
 
-def deal_sums(session: Session, f: ReportFilter) -> dict[int, dict[str, Any]]:
+def deal_sums(
+    session: Session, f: ReportFilter, months: tuple[dt.date, dt.date]
+) -> dict[int, dict[str, Any]]:
     c = ReportCounter
     names = (*DEAL_COUNTERS, *MONEY, "sale_days_sum", "sale_days_n")
     rows = session.execute(
         select(c.manager_id, *[func.sum(getattr(c, k)) for k in names])
-        .where(*_scope(f, "d"))
+        .where(*_scope(f, "d", months))
         .group_by(c.manager_id)
     ).all()
     out = {}

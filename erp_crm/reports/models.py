@@ -56,7 +56,7 @@ class ReportCounter(Base):
         Index(
             "uq_report_counters_bucket",
             "kind",
-            "day",
+            "month",
             "manager_id",
             "project_id",
             "type_id",
@@ -66,7 +66,7 @@ class ReportCounter(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(1))  # 'a' contacts, 'd' deals
-    day: Mapped[dt.date] = mapped_column(Date)  # the Moscow calendar day
+    month: Mapped[dt.date] = mapped_column(Date)  # the first day of the Moscow month
     manager_id: Mapped[int] = mapped_column(Integer)
     project_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: no project
     type_id: Mapped[int] = mapped_column(Integer, default=0)  # the contact type; 0 for deals

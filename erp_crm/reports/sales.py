@@ -58,7 +58,15 @@ def activity_counts(
     to its condition: by result in the main scan, and by a stage move of the contact's deal in a
     second query whose EXISTS the database can run as a semi-join."""
     if counters.usable(f):
-        return _counted_activities(session, f, now, by_type=by_type)
+        months, edges = counters.split(f)
+        if months:
+            return _counted_activities(session, f, months, edges, now, by_type=by_type)
+    return _live_activity_counts(session, f, now, by_type=by_type)
+
+
+def _live_activity_counts(
+    session: Session, f: ReportFilter, now: dt.datetime, *, by_type: bool = False
+) -> dict[tuple, dict[str, int]]:
     keys: list[Any] = [Activity.responsible_id]
     if by_type:
         keys.append(Activity.type_id)
@@ -86,25 +94,40 @@ def activity_counts(
     return out
 
 
+def _add(into: dict, key: Any, values: dict[str, Any]) -> None:
+    row = into.setdefault(key, {})
+    for k, v in values.items():
+        row[k] = row.get(k, 0) + v
+
+
 def _counted_activities(
-    session: Session, f: ReportFilter, now: dt.datetime, *, by_type: bool
+    session: Session,
+    f: ReportFilter,
+    months: tuple[dt.date, dt.date],
+    edges: list[ReportFilter],
+    now: dt.datetime,
+    *,
+    by_type: bool,
 ) -> dict[tuple, dict[str, int]]:
-    """The contact figures from the counters, and «overdue» (it depends on now) counted live —
-    through the index on (status, start): the planned contacts already past are few."""
-    out = counters.activity_sums(session, f, by_type=by_type)
-    for counts in out.values():
-        counts["overdue"] = 0
+    """The whole months' contact figures from the counters, the edge days' counted live, and
+    «overdue» (it depends on now) live over the period — through the index on (status, start):
+    the planned contacts already past are few."""
+    out: dict[tuple, dict[str, int]] = {}
+    for key, counts in counters.activity_sums(session, f, months, by_type=by_type).items():
+        _add(out, key, {**counts, "overdue": 0})
+    for edge in edges:
+        for key, counts in _live_activity_counts(session, edge, now, by_type=by_type).items():
+            _add(out, key, {**counts, "overdue": 0})
     keys: list[Any] = [Activity.responsible_id]
     if by_type:
-        keys.append(func.coalesce(Activity.type_id, 0))
+        keys.append(Activity.type_id)
     overdue = session.execute(
         select(*keys, func.count())
         .where(*activity_scope(f), FIGURES["overdue"].condition(f, now))
         .group_by(*keys)
     ).all()
     for row in overdue:
-        key = tuple(row[: len(keys)])
-        out.setdefault(key, {k: 0 for k in ACTIVITY_FIGURES})["overdue"] = int(row[-1])
+        _add(out, tuple(row[: len(keys)]), {**{k: 0 for k in ACTIVITY_FIGURES}, "overdue": row[-1]})
     return out
 
 
@@ -125,7 +148,21 @@ def pairs_worked(session: Session, f: ReportFilter) -> dict[int, int]:
 
 def deal_counts(session: Session, f: ReportFilter, now: dt.datetime) -> dict[int, dict[str, Any]]:
     if counters.usable(f):
-        return counters.deal_sums(session, f)
+        months, edges = counters.split(f)
+        if months:
+            out: dict[int, dict[str, Any]] = {}
+            for manager_id, values in counters.deal_sums(session, f, months).items():
+                _add(out, manager_id, values)
+            for edge in edges:
+                for manager_id, values in _live_deal_counts(session, edge, now).items():
+                    _add(out, manager_id, values)
+            return out
+    return _live_deal_counts(session, f, now)
+
+
+def _live_deal_counts(
+    session: Session, f: ReportFilter, now: dt.datetime
+) -> dict[int, dict[str, Any]]:
     won = FIGURES["won"].condition(f, now)
     lost = FIGURES["lost"].condition(f, now)
     sale_days = days_between(_first_contact(), Deal.closed_at)

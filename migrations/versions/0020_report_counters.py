@@ -1,4 +1,4 @@
-"""reports: pre-aggregated counters per manager × project × contact type × Moscow day
+"""reports: pre-aggregated counters per manager × project × contact type × Moscow month
 
 Revision ID: 0020_report_counters
 Revises: 0017_net_prices
@@ -25,7 +25,7 @@ def upgrade():
         'report_counters',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('kind', sa.String(length=1), nullable=False),
-        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
         sa.Column('manager_id', sa.Integer(), nullable=False),
         sa.Column('project_id', sa.Integer(), nullable=False),
         sa.Column('type_id', sa.Integer(), nullable=False),
@@ -41,7 +41,7 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_report_counters')),
     )
     op.create_index('uq_report_counters_bucket', 'report_counters',
-                    ['kind', 'day', 'manager_id', 'project_id', 'type_id'], unique=True)
+                    ['kind', 'month', 'manager_id', 'project_id', 'type_id'], unique=True)
     op.create_index('ix_activities_done_pairs', 'activities',
                     ['status', 'starts_at', 'responsible_id', 'client_id', 'project_id'])
     from erp_crm.reports.counters import rebuild
