@@ -256,13 +256,12 @@ def _line(name: str, app: Timing, bare: Timing | None) -> str:
 def run(options: argparse.Namespace) -> list[str]:
     import flask_migrate
     import psycopg
+    from sqlalchemy import text
 
     from bench import deals_datagen
     from erp_crm import create_app
     from erp_crm.config import Config
     from erp_crm.db import db, set_actor
-    from sqlalchemy import text
-
     from erp_crm.reports import counters
     from erp_crm.reports.filters import ReportFilter
 
