@@ -101,6 +101,26 @@ def _scope(f: ReportFilter, pipeline_id: int) -> list[Any]:
     return [*sales.deal_scope(f.with_(pipeline_id=None)), Deal.pipeline_id == pipeline_id]
 
 
+def furthest_positions(session: Session, scope: list[Any], pipeline_id: int) -> dict[int, int]:
+    """{position: deals whose furthest move in the ledger is to a stage at that position}, in
+    one pass over the ledger (the figure «reached» — a move to the stage or a later one — of a
+    stage is then the deals furthest at its position or beyond; its drill-down,
+    `figures._reached`, lists the same deals)."""
+    furthest = (
+        select(Deal.id, func.max(Stage.position).label("position"))
+        .join(StageMove, StageMove.deal_id == Deal.id)
+        .join(Stage, Stage.id == StageMove.to_stage_id)
+        .where(*scope, Stage.pipeline_id == pipeline_id)
+        .group_by(Deal.id)
+        .subquery()
+    )
+    return dict(
+        session.execute(
+            select(furthest.c.position, func.count()).group_by(furthest.c.position)
+        ).all()
+    )
+
+
 def stage_durations(session: Session, project_id: int) -> dict[int, list[float]]:
     """{stage id: days of each finished stay} from the ledger (LEAD over each deal's moves)."""
     following = (
@@ -153,8 +173,9 @@ def funnel(
     )
     durations = stage_durations(session, project.id)
     rows = []
+    furthest = furthest_positions(session, scope, pipeline.id)
     for stage in stages:
-        reached = sales.count_records(session, f.with_(stage_id=stage.id), "reached", now)
+        reached = sum(n for position, n in furthest.items() if position >= stage.position)
         stays = durations.get(stage.id)
         rows.append(
             StageRow(
