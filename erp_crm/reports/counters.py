@@ -389,6 +389,7 @@ def _scope(f: ReportFilter, kind: str, months: tuple[dt.date, dt.date]) -> list[
 def activity_sums(
     session: Session, f: ReportFilter, months: tuple[dt.date, dt.date], *, by_type: bool
 ) -> dict[tuple, dict]:
+    refresh(session)  # what this transaction marked and has not recomputed yet (a merge)
     c = ReportCounter
     keys = [c.manager_id, c.type_id] if by_type else [c.manager_id]
     rows = session.execute(
@@ -407,6 +408,7 @@ def activity_sums(
 def deal_sums(
     session: Session, f: ReportFilter, months: tuple[dt.date, dt.date]
 ) -> dict[int, dict[str, Any]]:
+    refresh(session)
     c = ReportCounter
     names = (*DEAL_COUNTERS, *MONEY, "sale_days_sum", "sale_days_n")
     rows = session.execute(
