@@ -187,21 +187,42 @@ DEPARTMENT_SQL = [
     """SELECT user_id, sum(area_m2), sum(amount) FROM sales_plans WHERE user_id IS NOT NULL
     AND month >= %(first)s AND month <= %(last)s GROUP BY user_id""",
 ]
-# The funnel's own figures: reached per stage, current per stage, the stays.
+# The funnel's figures as the page computes them: each deal's furthest stage in the ledger (reached
+# per stage), current and lost per stage, the median stay per stage, the totals, the days to the
+# sale, lost reasons, the open deals without a planned contact, the forecast and the m².
 FUNNEL_SQL = [
-    """SELECT t.id, count(DISTINCT m.deal_id) FROM stages t
-    JOIN stages r ON r.pipeline_id = t.pipeline_id AND r.position >= t.position
-    JOIN report_stage_moves m ON m.to_stage_id = r.id
-    JOIN deals d ON d.id = m.deal_id AND d.project_id = %(project)s
-      AND d.pipeline_id = t.pipeline_id
-    WHERE t.pipeline_id = %(pipeline)s GROUP BY t.id""",
+    """SELECT position, count(*) FROM (SELECT d.id, max(s.position) AS position FROM deals d
+    JOIN report_stage_moves m ON m.deal_id = d.id JOIN stages s ON s.id = m.to_stage_id
+    WHERE d.project_id = %(project)s AND d.pipeline_id = %(pipeline)s
+    AND s.pipeline_id = %(pipeline)s GROUP BY d.id) f GROUP BY position""",
     """SELECT stage_id, outcome = 'lost', count(*) FROM deals WHERE project_id = %(project)s
     AND pipeline_id = %(pipeline)s GROUP BY stage_id, outcome = 'lost'""",
-    """SELECT to_stage_id, extract(epoch FROM next_at - at) / 86400 FROM (SELECT to_stage_id, at,
+    """SELECT to_stage_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY
+    extract(epoch FROM next_at - at) / 86400) FROM (SELECT to_stage_id, at,
     lead(at) OVER (PARTITION BY deal_id ORDER BY at, id) AS next_at FROM report_stage_moves
-    WHERE project_id = %(project)s) s WHERE next_at IS NOT NULL""",
+    WHERE project_id = %(project)s) s WHERE next_at IS NOT NULL GROUP BY to_stage_id""",
+    """SELECT count(*), sum(CASE WHEN outcome = 'won' THEN 1 ELSE 0 END),
+    sum(CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END),
+    sum(CASE WHEN outcome = 'open' THEN 1 ELSE 0 END),
+    avg(CASE WHEN outcome = 'won' THEN amount END) FROM deals
+    WHERE project_id = %(project)s AND pipeline_id = %(pipeline)s""",
+    """SELECT avg(extract(epoch FROM closed_at - created_at) / 86400) FROM deals
+    WHERE project_id = %(project)s AND pipeline_id = %(pipeline)s AND outcome = 'won'
+    AND closed_at >= %(start)s AND closed_at < %(end)s""",
+    """SELECT r.id, r.name, count(d.id), sum(d.area_m2), sum(d.amount) FROM deals d
+    JOIN lost_reasons r ON r.id = d.lost_reason_id WHERE d.project_id = %(project)s
+    AND d.outcome = 'lost' AND d.closed_at >= %(start)s AND d.closed_at < %(end)s
+    GROUP BY r.id, r.name ORDER BY count(d.id) DESC, r.name""",
     """SELECT d.id FROM deals d WHERE d.project_id = %(project)s AND d.outcome = 'open'
-    AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.deal_id = d.id AND a.status = 'planned')""",
+    AND NOT EXISTS (SELECT 1 FROM activities a WHERE a.deal_id = d.id AND a.status = 'planned')
+    ORDER BY d.id""",
+    """SELECT p.opening_date, count(d.id), sum(d.amount), sum(d.amount * s.percent / 100),
+    sum(d.area_m2 * s.percent / 100) FROM deals d JOIN stages s ON s.id = d.stage_id
+    JOIN projects p ON p.id = d.project_id WHERE d.project_id = %(project)s
+    AND d.outcome = 'open' GROUP BY p.opening_date""",
+    """SELECT sum(CASE WHEN d.outcome = 'won' THEN d.area_m2 ELSE 0 END),
+    sum(CASE WHEN d.outcome = 'open' THEN d.area_m2 * s.percent / 100 ELSE 0 END)
+    FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.project_id = %(project)s""",
 ]
 RECORDS_SQL = [
     """SELECT d.id, d.title, c.name, u.full_name, s.name, d.area_m2, d.amount, d.closed_at
