@@ -224,7 +224,27 @@ FUNNEL_SQL = [
     sum(CASE WHEN d.outcome = 'open' THEN d.area_m2 * s.percent / 100 ELSE 0 END)
     FROM deals d JOIN stages s ON s.id = d.stage_id WHERE d.project_id = %(project)s""",
 ]
-RECORDS_SQL = [
+# The market page's figures: the live clients by region, industry, relationship and readiness,
+# their total, the exhibitors of our projects and the competitors' exhibitions.
+MARKET_SQL = [
+    *[
+        f"SELECT {column}, count(id) FROM clients WHERE merged_into_id IS NULL "  # noqa: S608
+        f"GROUP BY {column} ORDER BY count(id) DESC, {column}"
+        for column in ("region", "industry", "relationship_type", "readiness")
+    ],
+    "SELECT count(id) FROM clients WHERE merged_into_id IS NULL",
+    """SELECT p.id, p.name, count(DISTINCT d.client_id), sum(d.area_m2) FROM projects p
+    JOIN deals d ON d.project_id = p.id JOIN clients c ON c.id = d.client_id
+    WHERE d.outcome = 'won' AND c.merged_into_id IS NULL
+    GROUP BY p.id, p.name, p.opening_date ORDER BY p.opening_date DESC""",
+    """SELECT e.id, e.name, cp.year, count(DISTINCT cp.client_id)
+    FROM competitor_participations cp JOIN competitor_exhibitions e ON e.id = cp.exhibition_id
+    JOIN clients c ON c.id = cp.client_id WHERE c.merged_into_id IS NULL
+    GROUP BY e.id, e.name, cp.year ORDER BY cp.year DESC, e.name""",
+]
+RECORDS_SQL = [  # the figure's count and its first page of records
+    """SELECT count(*) FROM deals d WHERE d.manager_id = %(manager)s AND d.outcome = 'won'
+    AND d.closed_at >= %(start)s AND d.closed_at < %(end)s""",
     """SELECT d.id, d.title, c.name, u.full_name, s.name, d.area_m2, d.amount, d.closed_at
     FROM deals d JOIN clients c ON c.id = d.client_id JOIN users u ON u.id = d.manager_id
     JOIN stages s ON s.id = d.stage_id WHERE d.manager_id = %(manager)s AND d.outcome = 'won'
@@ -403,7 +423,7 @@ def run(options: argparse.Namespace) -> list[str]:
                 f"/reports/records?figure=won&manager_id={manager}&{args}",
                 RECORDS_SQL,
             ),
-            ("market analytics", "/reports/market", None),
+            ("market analytics", "/reports/market", MARKET_SQL),
             ("home (head of sales)", "/", None),
         ]
         for name, path, sqls in cases:
