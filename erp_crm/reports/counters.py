@@ -31,6 +31,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     literal,
     or_,
     select,
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from erp_crm.activities.models import Activity
+from erp_crm.clients.models import Client
 from erp_crm.deals.models import Deal, Outcome
 from erp_crm.reports.figures import FIGURES, _first_contact
 from erp_crm.reports.filters import MOSCOW, ReportFilter, days_between, moscow_midnight
@@ -269,7 +271,7 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
     activities = [o for o in changed if isinstance(o, Activity)]
     deals = [o for o in changed if isinstance(o, Deal)]
     moves = [o for o in changed if isinstance(o, StageMove)]
-    if not (activities or deals or moves):
+    if not (activities or deals or moves or any(isinstance(o, Client) for o in changed)):
         return
     stored = [o.id for o in activities if o.id is not None]
     keys = [tuple(getattr(o, n) for n in ACTIVITY_KEY) for o in activities]
@@ -282,6 +284,19 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
     keys += _stored_keys(session, Deal, DEAL_KEY, stored)
     pending["buckets"] |= _deal_buckets(keys)
     pending["deals"] |= {o.deal_id for o in moves if o.deal_id is not None}
+    # A merge (merged_into_id set) or its undo (cleared): the merge re-points the clients'
+    # contacts and deals afterwards, by SQL; their won deals are recomputed at the commit.
+    merged = [
+        o
+        for o in changed
+        if isinstance(o, Client)
+        and o.id is not None
+        and inspect(o).attrs.merged_into_id.history.has_changes()
+    ]
+    if merged:
+        ids = {o.id for o in merged} | {o.merged_into_id for o in merged}
+        ids |= {r[0] for r in _stored_keys(session, Client, ("merged_into_id",), list(ids))}
+        pending["clients"] |= {i for i in ids if i is not None}
 
 
 @event.listens_for(Session, "after_flush")
@@ -293,12 +308,6 @@ def _apply(session: Session, _context: Any) -> None:
 def _before_commit(session: Session) -> None:
     if session.info.get("report_counters"):
         refresh(session)
-
-
-def mark_clients(session: Session, client_ids: set[int]) -> None:
-    """A merge (or its undo) re-points records by client: their deals' «days to the sale» are
-    recomputed at the next flush or commit."""
-    _pending(session)["clients"] |= set(client_ids)
 
 
 def refresh(session: Session, *, clients: bool = True) -> None:

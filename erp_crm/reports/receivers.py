@@ -6,7 +6,6 @@ from typing import Any
 
 from erp_crm import signals
 from erp_crm.db import utcnow
-from erp_crm.reports import counters
 from erp_crm.reports.models import StageMove
 
 
@@ -37,17 +36,3 @@ def record_stage_move(deal: Any, **kwargs: Any) -> None:
         )
     )
     session.flush()
-
-
-@signals.client_merged.connect
-def recount_merged_client(survivor: Any, **kwargs: Any) -> None:
-    """The merge re-points the duplicate's contacts and deals after its receivers: the
-    counters' «days to the sale» of both clients' won deals are recomputed at the commit."""
-    counters.mark_clients(kwargs["session"], {survivor.id, kwargs["duplicate"].id})
-    return None
-
-
-@signals.client_unmerged.connect
-def recount_unmerged_client(survivor: Any, **kwargs: Any) -> None:
-    counters.mark_clients(kwargs["session"], {survivor.id, kwargs["duplicate"].id})
-    return None
