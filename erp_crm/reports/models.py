@@ -24,6 +24,16 @@ class StageMove(Base):
     __table_args__ = (
         Index("ix_report_stage_moves_project_pipeline_at", "project_id", "pipeline_id", "at"),
         Index("ix_report_stage_moves_deal_at", "deal_id", "at"),
+        # the funnel: each deal's furthest stage, and its stays in order, from the index alone
+        Index("ix_report_stage_moves_deal_stage", "deal_id", "to_stage_id"),
+        Index(
+            "ix_report_stage_moves_project_deal_at",
+            "project_id",
+            "deal_id",
+            "at",
+            "id",
+            "to_stage_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

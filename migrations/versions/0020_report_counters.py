@@ -8,7 +8,8 @@ The department, project group and personal reports read their contact and deal f
 `report_counters` (erp_crm/reports/counters.py keeps them in the business change's transaction).
 The back-fill runs the reports' own `rebuild`, the same SELECT that live maintenance runs per
 bucket. An index on activities (status, start, responsible, client, project) lets «client ×
-project pairs worked» be read from the index alone.
+project pairs worked» be read from the index alone; two on the stage ledger serve the funnel (each
+deal's furthest stage; the stays in order per deal).
 """
 from alembic import op
 import sqlalchemy as sa
@@ -44,12 +45,18 @@ def upgrade():
                     ['kind', 'month', 'manager_id', 'project_id', 'type_id'], unique=True)
     op.create_index('ix_activities_done_pairs', 'activities',
                     ['status', 'starts_at', 'responsible_id', 'client_id', 'project_id'])
+    op.create_index('ix_report_stage_moves_deal_stage', 'report_stage_moves',
+                    ['deal_id', 'to_stage_id'])
+    op.create_index('ix_report_stage_moves_project_deal_at', 'report_stage_moves',
+                    ['project_id', 'deal_id', 'at', 'id', 'to_stage_id'])
     from erp_crm.reports.counters import rebuild
 
     rebuild(op.get_bind())
 
 
 def downgrade():
+    op.drop_index('ix_report_stage_moves_project_deal_at', table_name='report_stage_moves')
+    op.drop_index('ix_report_stage_moves_deal_stage', table_name='report_stage_moves')
     op.drop_index('ix_activities_done_pairs', table_name='activities')
     op.drop_index('uq_report_counters_bucket', table_name='report_counters')
     op.drop_table('report_counters')
