@@ -101,18 +101,42 @@ def _scope(f: ReportFilter, pipeline_id: int) -> list[Any]:
     return [*sales.deal_scope(f.with_(pipeline_id=None)), Deal.pipeline_id == pipeline_id]
 
 
-def stage_durations(session: Session, project_id: int) -> dict[int, list[float]]:
-    """{stage id: days of each finished stay} from the ledger (LEAD over each deal's moves)."""
+def furthest_positions(session: Session, scope: list[Any], pipeline_id: int) -> dict[int, int]:
+    """{position: deals whose furthest move in the ledger is to a stage at that position}, in
+    one pass over the ledger (the figure «reached» — a move to the stage or a later one — of a
+    stage is then the deals furthest at its position or beyond; its drill-down,
+    `figures._reached`, lists the same deals)."""
+    furthest = (
+        select(Deal.id, func.max(Stage.position).label("position"))
+        .join(StageMove, StageMove.deal_id == Deal.id)
+        .join(Stage, Stage.id == StageMove.to_stage_id)
+        .where(*scope, Stage.pipeline_id == pipeline_id)
+        .group_by(Deal.id)
+        .subquery()
+    )
+    return dict(
+        session.execute(
+            select(furthest.c.position, func.count()).group_by(furthest.c.position)
+        ).all()
+    )
+
+
+def _stays(project_id: int) -> Any:
     following = (
         func.lead(StageMove.at)
         .over(partition_by=StageMove.deal_id, order_by=(StageMove.at, StageMove.id))
         .label("next_at")
     )
-    stays = (
+    return (
         select(StageMove.to_stage_id, StageMove.at, following)
         .where(StageMove.project_id == project_id)
         .subquery()
     )
+
+
+def stage_durations(session: Session, project_id: int) -> dict[int, list[float]]:
+    """{stage id: days of each finished stay} from the ledger (LEAD over each deal's moves)."""
+    stays = _stays(project_id)
     rows = session.execute(
         select(stays.c.to_stage_id, days_between(stays.c.at, stays.c.next_at)).where(
             stays.c.next_at.is_not(None)
@@ -122,6 +146,24 @@ def stage_durations(session: Session, project_id: int) -> dict[int, list[float]]
     for stage_id, days in rows:
         out.setdefault(stage_id, []).append(float(days))
     return out
+
+
+def median_days(session: Session, project_id: int) -> dict[int, Decimal]:
+    """{stage id: the median of its finished stays, days}: on PostgreSQL by percentile_cont in
+    the database (the stays of a project are tens of thousands), elsewhere in Python."""
+    if session.get_bind().dialect.name != "postgresql":
+        return {
+            stage_id: Decimal(str(statistics.median(days))).quantize(Decimal("0.1"))
+            for stage_id, days in stage_durations(session, project_id).items()
+        }
+    stays = _stays(project_id)
+    days = days_between(stays.c.at, stays.c.next_at)
+    rows = session.execute(
+        select(stays.c.to_stage_id, func.percentile_cont(0.5).within_group(days))
+        .where(stays.c.next_at.is_not(None))
+        .group_by(stays.c.to_stage_id)
+    ).all()
+    return {sid: Decimal(str(float(m))).quantize(Decimal("0.1")) for sid, m in rows}
 
 
 def funnel(
@@ -151,18 +193,18 @@ def funnel(
             .group_by(Deal.stage_id)
         ).all()
     )
-    durations = stage_durations(session, project.id)
+    medians = median_days(session, project.id)
     rows = []
+    furthest = furthest_positions(session, scope, pipeline.id)
     for stage in stages:
-        reached = sales.count_records(session, f.with_(stage_id=stage.id), "reached", now)
-        stays = durations.get(stage.id)
+        reached = sum(n for position, n in furthest.items() if position >= stage.position)
         rows.append(
             StageRow(
                 stage,
                 reached,
                 current.get(stage.id, 0),
                 lost_at.get(stage.id, 0),
-                Decimal(str(statistics.median(stays))).quantize(Decimal("0.1")) if stays else None,
+                medians.get(stage.id),
             )
         )
     for row, after in zip(rows, rows[1:], strict=False):
