@@ -18,7 +18,7 @@ from erp_crm.deals import services as deals
 from erp_crm.deals.models import LostReason
 from erp_crm.reports import counters, sales
 from erp_crm.reports.models import ReportCounter, StageMove
-from tests.report_fixtures import NOW, YEAR, msk
+from tests.fixtures.reports import NOW, YEAR, msk
 
 
 def _snapshot(session) -> list[tuple]:
@@ -233,7 +233,7 @@ def test_the_migrations_backfill_equals_live_maintenance(dept, db_session):
     from alembic.runtime.migration import MigrationContext
 
     live = _snapshot(db_session)
-    path = Path(__file__).parent.parent / "migrations" / "versions" / "0020_report_counters.py"
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0020_report_counters.py"
     spec = importlib.util.spec_from_file_location("m0020", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
