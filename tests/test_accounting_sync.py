@@ -372,3 +372,72 @@ def test_a_person_or_a_client_without_inn_is_not_queued_but_shown_on_the_documen
     assert "не передаётся" in page and "Физическое лицо не передаётся" in page
     log = client.get("/exchange/?status=invalid").get_data(as_text=True)
     assert "Петров Пётр Петрович" in log
+
+
+def _exchange_requests(db_session):
+    from erp_crm.integration.jobs import EXCHANGE_JOB
+    from erp_crm.jobs.models import JobRequest
+
+    db_session.expire_all()
+    return db_session.scalars(
+        select(JobRequest).where(JobRequest.name == EXCHANGE_JOB).order_by(JobRequest.id)
+    ).all()
+
+
+def test_sync_now_requests_the_exchange_job_and_the_page_shows_its_status_and_result(
+    app, client, db_session, admin, emulator
+):
+    deal = make_deal(db_session, admin)
+    documents.issue_document(db_session, deal, "invoice", actor=admin)
+    db_session.commit()
+    client.login("syncadmin")
+    saved = client.submit("/exchange/settings", {"url": emulator.url, "username": USER,
+                                                 "password": PASSWORD})
+    assert saved.status_code == 302
+    done = client.submit("/exchange/sync")
+    assert done.status_code == 302
+    # The pass ran as a job (the tests' engine runs it at the commit), not inside the request.
+    (job,) = _exchange_requests(db_session)
+    assert job.status == "done" and job.error is None and job.started_at is not None
+    assert job.payload["summary"]
+    assert len(emulator.storage.documents()) == 1
+    page = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Обмен с 1С запущен" in page
+    assert 'id="exchange-progress"' in page and "Обмен с 1С по кнопке: выполнен" in page
+    assert "Обмен выполнен: " + job.payload["summary"] in page
+    fragment = client.get(f"/exchange/sync/{job.id}/progress")
+    assert fragment.status_code == 200
+    text = fragment.get_data(as_text=True)
+    assert "bg-success" in text and "hx-get" not in text  # ended: the polling stops
+    assert client.get("/exchange/sync/999999/progress").status_code == 404
+
+
+def test_sync_now_refuses_a_second_pass_while_one_is_queued_running_or_periodic(
+    app, client, db_session, admin
+):
+    from erp_crm.db import utcnow
+    from erp_crm.integration.jobs import EXCHANGE_JOB, PERIODIC_EXCHANGE
+    from erp_crm.jobs.models import JobRequest, PeriodRun
+
+    going = JobRequest(name=EXCHANGE_JOB, status="running", title="Обмен с 1С по кнопке",
+                       started_at=utcnow())
+    db_session.add(going)
+    db_session.commit()
+    client.login("syncadmin")
+    refused = client.submit("/exchange/sync")
+    assert refused.status_code == 302
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "Обмен с 1С уже идёт: дождитесь его окончания" in page
+    assert "Обмен с 1С по кнопке: идёт" in page and "progress-bar-animated" in page
+    assert [j.id for j in _exchange_requests(db_session)] == [going.id]
+    fragment = client.get(f"/exchange/sync/{going.id}/progress").get_data(as_text=True)
+    assert f'hx-get="/exchange/sync/{going.id}/progress"' in fragment  # polled while it goes
+
+    going.status, going.finished_at = "done", utcnow()
+    db_session.add(PeriodRun(name=PERIODIC_EXCHANGE, slot=1, status="running",
+                             started_at=utcnow()))
+    db_session.commit()
+    refused = client.submit("/exchange/sync")
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert "Обмен с 1С уже идёт" in page
+    assert [j.id for j in _exchange_requests(db_session)] == [going.id]
