@@ -135,7 +135,5 @@ def _exchange_now(ctx: JobContext) -> None:
         )
     if errors:
         raise DomainError(
-            ("Обмен с ошибками: " + "; ".join(dict.fromkeys(errors)) + f". Итог: {summary}.")[
-                :2000
-            ]
+            ("Обмен с ошибками: " + "; ".join(dict.fromkeys(errors)) + f". Итог: {summary}.")[:2000]
         )
