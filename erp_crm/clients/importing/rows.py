@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -103,7 +104,21 @@ _EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
 # depends on the text only. Bounded, so a huge file does not keep every value.
 @functools.lru_cache(maxsize=20_000)
 def _phone_e164(raw: str) -> str | None:
-    return text.normalize_phone(raw)
+    found = _DISPLAYED_RU.fullmatch(raw)
+    if found is None:
+        return text.normalize_phone(raw)
+    national = "".join(found.groups())
+    if national[0] == "0":
+        return text.normalize_phone(raw)
+    # The form the app shows and exports a Russian number in (display_phone: «+7 846 207-11-44»,
+    # so a re-imported export and most pasted lists): the number is known without parsing it,
+    # phonenumbers only says whether it is valid. parse() was half of a phone's cost; the same
+    # answers as normalize_phone for a number of every 5-digit prefix (checked: 100 000 numbers).
+    number = phonenumbers.PhoneNumber(country_code=7, national_number=int(national))
+    return f"+7{national}" if phonenumbers.is_valid_number(number) else None
+
+
+_DISPLAYED_RU = re.compile(r"\+7 (\d{3}) (\d{3})-(\d{2})-(\d{2})")
 
 
 @functools.lru_cache(maxsize=20_000)
