@@ -257,6 +257,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--gap", type=float, default=0.25, help="seconds between two requests")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the import")
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument(
+        "--skip-latency", action="store_true", help="only the import (for iterating on it)"
+    )
     return parser.parse_args(argv)
 
 
@@ -266,8 +269,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         say(f"PostgreSQL is not reachable ({problem}): the jobs bench needs it.")
         return 2
-    lines = latency("sqlite_file", options.jobs, options.gap)
-    lines += latency("redis", options.jobs, options.gap)
+    lines: list[str] = []
+    if not options.skip_latency:
+        lines += latency("sqlite_file", options.jobs, options.gap)
+        lines += latency("redis", options.jobs, options.gap)
     if not options.skip_import:
         lines += import_through_the_job(options.rows)
     results = ROOT / "bench" / "results"

@@ -9,5 +9,8 @@ accounting_sync only carries the data over SOAP; erp_crm never imports accountin
 # Registers how this area's audit rows read with the generic audit renderer, on import.
 from erp_crm.integration import audit as _audit  # noqa: E402, F401
 
+# Registers the «Обменяться сейчас» job with the job engine on import.
+from erp_crm.integration import jobs as _jobs  # noqa: E402, F401
+
 # Connects this area's receivers of the cross-area signals (erp_crm/signals.py) on import.
 from erp_crm.integration import receivers as _receivers  # noqa: E402, F401

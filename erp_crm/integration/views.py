@@ -11,8 +11,8 @@ from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm, has_permission
 from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
-from erp_crm.errors import NotFound, ValidationError
-from erp_crm.integration import outbox, services
+from erp_crm.errors import Conflict, NotFound, ValidationError
+from erp_crm.integration import jobs, outbox, services
 from erp_crm.integration.models import ExchangeEvent, InboundMessage, OutboxMessage
 
 bp = Blueprint("exchange", __name__, url_prefix="/exchange")
@@ -56,6 +56,9 @@ def index() -> str:
         status_labels=OUTBOX_STATUS_LABELS,
         kind_labels=KIND_LABELS,
         can_manage=has_permission(current_user, Perm.EXCHANGE_MANAGE),
+        exchange_job=jobs.last_pass(db.session),
+        job_labels=jobs.STATUS_LABELS,
+        job_summary=jobs.summary_of,
     )
 
 
@@ -85,24 +88,31 @@ def _adapter() -> dict | None:
 @bp.route("/sync", methods=["POST"])
 @require_permission(Perm.EXCHANGE_MANAGE)
 def sync_now() -> Response:
-    adapter = _adapter()
-    if adapter is None:
-        raise ValidationError("Модуль обмена с 1С не установлен.")
-    # The exchange opens its own short transactions; this request holds none while it runs.
-    db.session.commit()
+    """Request one exchange pass as a job; the page shows its progress."""
     try:
-        summary, errors = adapter["sync"](current_app._get_current_object())  # type: ignore[attr-defined]
-    except adapter["error"] as err:
-        flash(f"Обмен не выполнен: {err}", "danger")
-    else:
-        if errors:
-            flash(
-                "Обмен с ошибками: " + "; ".join(dict.fromkeys(errors)) + f". Итог: {summary}.",
-                "danger",
-            )
-        else:
-            flash(f"Обмен выполнен: {summary}.", "success")
+        jobs.request_exchange(db.session, actor=current_user)
+    except Conflict as err:
+        db.session.rollback()
+        flash(err.message, "warning")
+        return redirect(url_for("exchange.index"))
+    db.session.commit()  # the request goes to the worker now
+    flash("Обмен с 1С запущен: ход и итог видны на этой странице.", "success")
     return redirect(url_for("exchange.index"))
+
+
+@bp.route("/sync/<int:request_id>/progress")
+@require_permission(Perm.EXCHANGE_VIEW)
+def sync_progress(request_id: int) -> str:
+    """The pass's status fragment the page polls with htmx while it goes."""
+    job = jobs.get_pass(db.session, request_id)
+    if job is None:
+        raise NotFound("Обмен не найден.")
+    return render_template(
+        "exchange/_sync_progress.html",
+        exchange_job=job,
+        job_labels=jobs.STATUS_LABELS,
+        job_summary=jobs.summary_of,
+    )
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -15,7 +15,9 @@ from erp_crm.billing import services as billing
 from erp_crm.clients import services as client_services
 from erp_crm.deals import lines as deal_lines
 from erp_crm.deals import services as deal_services
+from erp_crm.integration.jobs import EXCHANGE_JOB
 from erp_crm.integration.models import OutboxMessage
+from erp_crm.jobs.models import JobRequest
 from erp_crm.projects.models import Stand
 from erp_crm.sales_documents import services as documents
 from tests.access.matrix import Case
@@ -44,6 +46,7 @@ CASES = [
     Case("exchange.retry_all", "POST", "/exchange/retry-dead", ADMIN, ok=302),
     # Nothing listens at the configured address in tests: a readable refusal, back to the page.
     Case("exchange.test_connection", "POST", "/exchange/settings/test", ADMIN, ok=302),
+    Case("exchange.sync_progress", "GET", "/exchange/sync/{bill_exchange_job}/progress", EXCHANGE),
     Case("exchange.sync_now", "POST", "/exchange/sync", ADMIN, ok=302),
     # Last: takes the allocation off the payment.
     Case("billing.unassign", "POST", "/payments/allocations/{bill_allocation}/unassign",
@@ -73,9 +76,13 @@ def build(session, admin) -> dict:
         ),
     )
     outbox = session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+    exchange_job = JobRequest(name=EXCHANGE_JOB, status="done", title="Обмен с 1С по кнопке")
+    session.add(exchange_job)
+    session.flush()
     return {
         "bill_invoice": invoice.id,
         "bill_payment": payment.id,
         "bill_allocation": payment.allocations[0].id,
         "bill_outbox": outbox.id,
+        "bill_exchange_job": exchange_job.id,
     }

@@ -389,3 +389,20 @@ def test_a_row_without_a_name_and_with_a_bad_email_is_rejected_for_both(
     assert row["errors"]["name"] == "Укажите наименование."
     assert "contact.emails" in row["errors"]
     assert db_session.scalar(select(func.count()).select_from(Client)) == 0
+
+
+def test_the_displayed_russian_form_is_read_without_parsing_with_normalize_phones_answers():
+    import random
+
+    from erp_crm.clients.importing.rows import _phone_e164
+    from erp_crm.core.text import display_phone, normalize_phone
+
+    rnd = random.Random(13)
+    raws = ["+7 846 207-11-44", "+7 000 207-11-44", "+7 800 555-35-35", "+7 999 000-00-00"]
+    raws += [display_phone("+78462071144;ext=305"), "8 846 207-11-44", "+7 846 2071144"]
+    for prefix in range(0, 100_000, 7):
+        digits = f"{prefix:05d}{rnd.randrange(100_000):05d}"
+        raws.append(f"+7 {digits[:3]} {digits[3:6]}-{digits[6:8]}-{digits[8:]}")
+    _phone_e164.cache_clear()
+    assert [_phone_e164(raw) for raw in raws] == [normalize_phone(raw) for raw in raws]
+    assert _phone_e164("+7 846 207-11-44") == "+78462071144"
