@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from erp_crm.activities.models import Activity, Task
 from erp_crm.auth.models import User
@@ -38,11 +39,17 @@ def can_plan(user: User, client: Client, responsible_id: int) -> bool:
 
 def can_work_activity(user: User, activity: Activity) -> bool:
     """Complete, move, cancel: the responsible user, the client's curator, the head of sales."""
+    return can_work(user, activity.responsible_id, lambda: activity.client.curator_id)
+
+
+def can_work(user: User, responsible_id: int, curator_id: Callable[[], int | None]) -> bool:
+    """The rule of can_work_activity on a contact's bare values (the calendar checks its rows
+    without loading them as objects); `curator_id` gives the client's curator when asked."""
     if has_permission(user, Perm.ACTIVITIES_ALL):
         return True
     if not has_permission(user, Perm.ACTIVITIES_WORK):
         return False
-    return activity.responsible_id == user.id or activity.client.curator_id == user.id
+    return responsible_id == user.id or curator_id() == user.id
 
 
 def can_edit_result(user: User, activity: Activity, now: dt.datetime | None = None) -> bool:
