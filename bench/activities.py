@@ -3,7 +3,7 @@ clients on PostgreSQL, and bulk planning of 10 000 calls.
 
 Data: 100 000 clients, each with a contact person and their phone, and 1 000 000 activities
 spread over 50 managers and ±1 year around today (90% done or cancelled in the past, the rest
-planned; every other one names the client's contact person), written with INSERT … SELECT
+planned; two in three name the client's contact person), written with INSERT … SELECT
 generate_series in a schema of its own.
 
 Each page is timed through the Flask test client as the manager (login check, view, ORM,
@@ -103,7 +103,7 @@ def _generate(conn: Any, manager_ids: list[int], clients: int, activities: int) 
             "duration_minutes, reminders, status, result_kind, completed_at, created_at, "
             "updated_at) "
             "SELECT t.type_id, 'Звонок ' || t.g, t.client_id, "
-            f"CASE WHEN t.g % 2 = 0 THEN t.client_id - {first_client} + {first_contact} END, "
+            f"CASE WHEN t.g % 3 <> 0 THEN t.client_id - {first_client} + {first_contact} END, "
             "t.manager_id, t.starts_at, 15, "
             "'[15]'::json, "
             "CASE WHEN t.starts_at >= now() THEN 'planned' "
