@@ -14,11 +14,10 @@ import itertools
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from erp_crm.activities import access
@@ -28,7 +27,7 @@ from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Role
 from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.core.text import display_phone
-from erp_crm.db import utcnow
+from erp_crm.db import UTCDateTime, utcnow
 from erp_crm.errors import ValidationError
 
 MAX_RANGE = dt.timedelta(days=62)
@@ -83,8 +82,7 @@ def checked_range(start: dt.datetime, end: dt.datetime) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
+class EventRow(NamedTuple):
     """What one calendar event shows of a contact, read as plain columns (no ORM object)."""
 
     id: int
@@ -114,6 +112,33 @@ class EventRow:
         )
 
 
+# Built once: the statement and its cache key are reused by every request (the feed is read on
+# every move through the calendar).
+_EVENTS = (
+    select(
+        Activity.id,
+        Activity.starts_at,
+        Activity.duration_minutes,
+        Activity.status,
+        Activity.responsible_id,
+        Client.curator_id,
+        ActivityType.name,
+        ActivityType.icon,
+        Client.name,
+        User.full_name,
+    )
+    .join(ActivityType, ActivityType.id == Activity.type_id)
+    .join(Client, Client.id == Activity.client_id)
+    .join(User, User.id == Activity.responsible_id)
+    .where(
+        Activity.responsible_id.in_(bindparam("user_ids", expanding=True)),
+        Activity.starts_at >= bindparam("since", type_=UTCDateTime()),
+        Activity.starts_at < bindparam("until", type_=UTCDateTime()),
+    )
+    .order_by(Activity.starts_at, Activity.id)
+)
+
+
 def events_between(
     session: Session, user_ids: Sequence[int], start: dt.datetime, end: dt.datetime
 ) -> list[EventRow]:
@@ -122,28 +147,13 @@ def events_between(
     most a day, so one that began up to a day before the range is looked at too."""
     if not user_ids:
         return []
-    rows = session.execute(
-        select(
-            Activity.id,
-            Activity.starts_at,
-            Activity.duration_minutes,
-            Activity.status,
-            Activity.responsible_id,
-            Client.curator_id,
-            ActivityType.name,
-            ActivityType.icon,
-            Client.name,
-            User.full_name,
-        )
-        .join(ActivityType, ActivityType.id == Activity.type_id)
-        .join(Client, Client.id == Activity.client_id)
-        .join(User, User.id == Activity.responsible_id)
-        .where(
-            Activity.responsible_id.in_(list(user_ids)),
-            Activity.starts_at >= start - dt.timedelta(minutes=MAX_DURATION_MINUTES),
-            Activity.starts_at < end,
-        )
-        .order_by(Activity.starts_at, Activity.id)
+    rows = session.connection().execute(
+        _EVENTS,
+        {
+            "user_ids": list(user_ids),
+            "since": start - dt.timedelta(minutes=MAX_DURATION_MINUTES),
+            "until": end,
+        },
     )
     return [
         row
@@ -179,15 +189,14 @@ def events_json(
     now = now or utcnow()
     zone = zone_of(viewer)
     planned = Status.PLANNED.value
+    may_work = access.work_rule(viewer)
     events = []
     for row in rows:
         state = "overdue" if row.status == planned and row.starts_at < now else row.status
         title = f"{row.type_name}: {row.client_name}"
         if with_owner:
             title = f"{title} · {row.responsible_name}"
-        movable = row.status == planned and access.can_work(
-            viewer, row.responsible_id, lambda row=row: row.curator_id
-        )
+        movable = row.status == planned and may_work(row.responsible_id, row.curator_id)
         color = COLORS[state]
         label = "Просрочен" if state == "overdue" else STATUS_LABELS[row.status]
         start = row.starts_at.astimezone(zone)

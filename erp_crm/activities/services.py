@@ -350,24 +350,24 @@ def activities_of_deal(session: Session, deal: Deal) -> list[Activity]:
 PLANNED_INLINE = bindparam("planned_status", Status.PLANNED.value, literal_execute=True)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DayType:
     name: str
     icon: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DayClient:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DayContact:
     full_name: str
     phones: list[str]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DayItem:
     """A planned contact as the day's lists show it (activities/_list.html reads the same names
     of an Activity), read as plain columns: no ORM object per row."""
