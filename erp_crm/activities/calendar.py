@@ -10,23 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from erp_crm.activities import access
-from erp_crm.activities.models import STATUS_LABELS, Activity, Status
-from erp_crm.activities.services import MAX_DURATION_MINUTES, to_local, to_utc, zone_of
+from erp_crm.activities.models import STATUS_LABELS, Activity, ActivityType, Status
+from erp_crm.activities.services import MAX_DURATION_MINUTES, to_utc, zone_of
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Role
-from erp_crm.clients.models import ContactPerson
+from erp_crm.clients.models import Client, ContactPerson
 from erp_crm.core.text import display_phone
-from erp_crm.db import utcnow
+from erp_crm.db import UTCDateTime, utcnow
 from erp_crm.errors import ValidationError
 
 MAX_RANGE = dt.timedelta(days=62)
@@ -81,41 +82,88 @@ def checked_range(start: dt.datetime, end: dt.datetime) -> None:
         )
 
 
-def activities_between(
+class EventRow(NamedTuple):
+    """What one calendar event shows of a contact, read as plain columns (no ORM object)."""
+
+    id: int
+    starts_at: dt.datetime
+    duration_minutes: int
+    status: str
+    responsible_id: int
+    curator_id: int | None
+    type_name: str
+    icon: str
+    client_name: str
+    responsible_name: str
+
+    @classmethod
+    def of(cls, activity: Activity) -> EventRow:
+        return cls(
+            activity.id,
+            activity.starts_at,
+            activity.duration_minutes,
+            activity.status,
+            activity.responsible_id,
+            activity.client.curator_id,
+            activity.type.name,
+            activity.type.icon,
+            activity.client.name,
+            activity.responsible.full_name,
+        )
+
+
+# Built once: the statement and its cache key are reused by every request (the feed is read on
+# every move through the calendar).
+_EVENTS = (
+    select(
+        Activity.id,
+        Activity.starts_at,
+        Activity.duration_minutes,
+        Activity.status,
+        Activity.responsible_id,
+        Client.curator_id,
+        ActivityType.name,
+        ActivityType.icon,
+        Client.name,
+        User.full_name,
+    )
+    .join(ActivityType, ActivityType.id == Activity.type_id)
+    .join(Client, Client.id == Activity.client_id)
+    .join(User, User.id == Activity.responsible_id)
+    .where(
+        Activity.responsible_id.in_(bindparam("user_ids", expanding=True)),
+        Activity.starts_at >= bindparam("since", type_=UTCDateTime()),
+        Activity.starts_at < bindparam("until", type_=UTCDateTime()),
+    )
+    .order_by(Activity.starts_at, Activity.id)
+)
+
+
+def events_between(
     session: Session, user_ids: Sequence[int], start: dt.datetime, end: dt.datetime
-) -> list[Activity]:
+) -> list[EventRow]:
     """The users' contacts that overlap [start, end): one query over the index
-    (responsible_id, starts_at); a contact lasts at most a day, so one that began up to a day
-    before the range is looked at too."""
+    (responsible_id, starts_at) returning only the columns an event shows; a contact lasts at
+    most a day, so one that began up to a day before the range is looked at too."""
     if not user_ids:
         return []
-    rows = session.scalars(
-        select(Activity)
-        .where(
-            Activity.responsible_id.in_(list(user_ids)),
-            Activity.starts_at >= start - dt.timedelta(minutes=MAX_DURATION_MINUTES),
-            Activity.starts_at < end,
-        )
-        .options(
-            joinedload(Activity.type), joinedload(Activity.client), joinedload(Activity.responsible)
-        )
-        .order_by(Activity.starts_at, Activity.id)
-    ).all()
-    return [a for a in rows if _end_of(a) > start]
+    rows = session.connection().execute(
+        _EVENTS,
+        {
+            "user_ids": list(user_ids),
+            "since": start - dt.timedelta(minutes=MAX_DURATION_MINUTES),
+            "until": end,
+        },
+    )
+    return [
+        row
+        for row in itertools.starmap(EventRow, rows)
+        if row.starts_at + dt.timedelta(minutes=row.duration_minutes) > start
+    ]
 
 
 def _end_of(activity: Activity) -> dt.datetime:
     return activity.starts_at + dt.timedelta(minutes=activity.duration_minutes)
-
-
-def _wall(moment: dt.datetime, viewer: User) -> str:
-    return to_local(moment, viewer).replace(tzinfo=None).isoformat(timespec="minutes")
-
-
-def state_of(activity: Activity, now: dt.datetime) -> str:
-    if activity.status == Status.PLANNED.value and activity.starts_at < now:
-        return "overdue"
-    return activity.status
 
 
 def title_of(activity: Activity) -> str:
@@ -126,29 +174,54 @@ def event_json(
     activity: Activity, viewer: User, *, now: dt.datetime | None = None, with_owner: bool = False
 ) -> dict[str, Any]:
     """One FullCalendar event, in the viewer's wall clock."""
-    state = state_of(activity, now or utcnow())
-    title = title_of(activity)
-    if with_owner:
-        title = f"{title} · {activity.responsible.full_name}"
-    movable = activity.status == Status.PLANNED.value and access.can_work_activity(viewer, activity)
-    return {
-        "id": str(activity.id),
-        "title": title,
-        "start": _wall(activity.starts_at, viewer),
-        "end": _wall(_end_of(activity), viewer),
-        "url": f"/activities/{activity.id}",
-        "backgroundColor": COLORS[state],
-        "borderColor": COLORS[state],
-        "classNames": [f"calendar-event-{state}"],
-        "editable": movable,
-        "extendedProps": {
-            "status": activity.status,
-            "state": state,
-            "status_label": "Просрочен" if state == "overdue" else STATUS_LABELS[activity.status],
-            "icon": activity.type.icon,
-            "responsible": activity.responsible.full_name,
-        },
-    }
+    return events_json([EventRow.of(activity)], viewer, now=now, with_owner=with_owner)[0]
+
+
+def events_json(
+    rows: Sequence[EventRow],
+    viewer: User,
+    *,
+    now: dt.datetime | None = None,
+    with_owner: bool = False,
+) -> list[dict[str, Any]]:
+    """FullCalendar's events, in the viewer's wall clock. The viewer's zone, rights and «now»
+    are looked up once for all rows."""
+    now = now or utcnow()
+    zone = zone_of(viewer)
+    planned = Status.PLANNED.value
+    may_work = access.work_rule(viewer)
+    events = []
+    for row in rows:
+        state = "overdue" if row.status == planned and row.starts_at < now else row.status
+        title = f"{row.type_name}: {row.client_name}"
+        if with_owner:
+            title = f"{title} · {row.responsible_name}"
+        movable = row.status == planned and may_work(row.responsible_id, row.curator_id)
+        color = COLORS[state]
+        label = "Просрочен" if state == "overdue" else STATUS_LABELS[row.status]
+        start = row.starts_at.astimezone(zone)
+        end = (row.starts_at + dt.timedelta(minutes=row.duration_minutes)).astimezone(zone)
+        events.append(
+            {
+                "id": str(row.id),
+                "title": title,
+                "start": start.replace(tzinfo=None).isoformat(timespec="minutes"),
+                "end": end.replace(tzinfo=None).isoformat(timespec="minutes"),
+                "url": f"/activities/{row.id}",
+                "backgroundColor": color,
+                "borderColor": color,
+                "classNames": [f"calendar-event-{state}"],
+                "editable": movable,
+                "extendedProps": {
+                    "status": row.status,
+                    "state": state,
+                    "status_label": label,
+                    "icon": row.icon,
+                    "responsible": row.responsible_name,
+                },
+            }
+        )
+    return events
 
 
 # --- the private iCal feed ----------------------------------------------------------------------

@@ -91,10 +91,10 @@ def events() -> tuple[Response, int] | Response:
         calendar.checked_range(start, end)
     except DomainError as err:
         return _error(400, _message(err), err.fields)
-    rows = calendar.activities_between(db.session, [u.id for u in users], start, end)
+    rows = calendar.events_between(db.session, [u.id for u in users], start, end)
     me = current_user._get_current_object()  # once: the proxy costs on every row's checks
     with_owner = selected != str(me.id)
-    return jsonify([calendar.event_json(a, me, with_owner=with_owner) for a in rows])
+    return jsonify(calendar.events_json(rows, me, with_owner=with_owner))
 
 
 @bp.route("/events/<int:activity_id>/move", methods=["POST"])

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -149,6 +150,14 @@ class Activity(Audited, TimestampMixin, Base):
         CheckConstraint("status <> 'done' OR result_kind IS NOT NULL", name="done_has_result"),
         # «Мой день» and the calendar: a user's contacts by time; the client card's by client.
         Index("ix_activities_responsible_start", "responsible_id", "starts_at"),
+        # The planned ones only (a small part of a user's history): overdue, today, tomorrow.
+        Index(
+            "ix_activities_planned_responsible_start",
+            "responsible_id",
+            "starts_at",
+            sqlite_where=text("status = 'planned'"),
+            postgresql_where=text("status = 'planned'"),
+        ),
         Index("ix_activities_client_start", "client_id", "starts_at"),
         Index("ix_activities_status_start", "status", "starts_at"),
         Index("ix_activities_deal", "deal_id"),

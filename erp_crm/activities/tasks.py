@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from erp_crm.activities import access
 from erp_crm.activities.models import Activity, Task, TaskStatus
@@ -161,6 +161,7 @@ def inbox(session: Session, user: User) -> list[Task]:
                 Task.assignee_id == user.id,
                 Task.status.in_([TaskStatus.NEW.value, TaskStatus.ACCEPTED.value]),
             )
+            .options(joinedload(Task.author))  # «Мой день» names each request's author
             .order_by(Task.due_on, Task.id)
         )
     )
@@ -176,6 +177,7 @@ def unseen_answers(session: Session, user: User) -> list[Task]:
                 Task.answered_at.is_not(None),
                 Task.author_seen_at.is_(None),
             )
+            .options(joinedload(Task.assignee))
             .order_by(Task.answered_at.desc())
         )
     )

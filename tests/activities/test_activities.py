@@ -567,3 +567,31 @@ def test_deferred_demand_plans_the_next_contact_once(db_session, world):
         db_session, deal, deferred, actor=world["manager"], next_contact_date=day
     )
     assert len(services.activities_of_deal(db_session, deal)) == 1
+
+
+def test_the_lists_time_filter_prints_what_ru_datetime_prints():
+    from erp_crm.activities.views import contact_time
+    from erp_crm.ui import ru_datetime
+
+    for moment in (
+        NOW,
+        dt.datetime(2026, 1, 1, 0, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, 22, 59, tzinfo=dt.timezone(dt.timedelta(hours=4))),
+        dt.datetime(2001, 3, 25, 23, 30, tzinfo=dt.UTC),  # when Moscow still moved its clocks
+    ):
+        assert contact_time(moment) == ru_datetime(moment)
+    assert contact_time(None) == ru_datetime(None) == ""
+
+
+def test_my_day_lists_at_most_the_limit_soonest_first_with_the_contact_person(db_session, world):
+    first = planned(db_session, world, starts_at="2026-12-07T11:56")
+    second = planned(db_session, world, starts_at="2026-12-07T11:57", contact_id=None)
+    planned(db_session, world, starts_at="2026-12-07T11:58")
+    day = services.day_of(db_session, world["manager"], now=NOW, limit=2)
+    assert [a.id for a in day.overdue] == [first.id, second.id]
+    item = day.overdue[0]
+    assert (item.type.name, item.type.icon) == (world["call"].name, world["call"].icon)
+    assert item.client.name == world["company"].name and item.goal == first.goal
+    assert item.contact.full_name == "Сидоров Иван"
+    assert item.contact.phones == world["contact"].phones
+    assert day.overdue[1].contact is None and item.is_overdue(NOW)

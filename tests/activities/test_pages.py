@@ -241,3 +241,43 @@ def test_the_head_of_sales_keeps_the_catalogs(client, db_session, make_user):
     assert rule.status_code == 302
     saved = db_session.scalar(select(ResultRule).where(ResultRule.result_kind == "refused_visit"))
     assert saved.follow_up_days == 30 and saved.stage_id is None
+
+
+def test_my_day_shows_each_contact_with_its_person_phones_and_time(client, db_session, make_user):
+    from erp_crm.clients import contacts
+    from erp_crm.ui import ru_datetime
+
+    manager, _, company, call = setup_world(db_session, make_user)
+    person = contacts.add_contact(
+        db_session,
+        company,
+        contacts.ContactData(full_name="Сидоров Иван", phones=["+7 846 200-00-00"]),
+        actor=manager,
+    )
+    db_session.flush()
+    with_person = services.plan(
+        db_session,
+        services.ActivityData(
+            type_id=call.id,
+            goal="Пригласить на выставку",
+            client_id=company.id,
+            contact_id=person.id,
+            starts_at=(utcnow() + dt.timedelta(hours=20)).replace(microsecond=0),  # tomorrow
+        ),
+        actor=manager,
+    )
+    overdue = plan_call(db_session, manager, company, "Перезвонить", days=1)
+    overdue.starts_at = utcnow() - dt.timedelta(days=3)
+    later = plan_call(db_session, manager, company, "Через неделю", days=7)
+    db_session.commit()
+    client.login("anna")
+    page = client.get("/activities/").get_data(as_text=True)
+    lists = page.split('id="overdue"')[1]
+    overdue_part, rest = lists.split('id="today"')
+    assert f'href="/activities/{overdue.id}"' in overdue_part and "просрочен" in overdue_part
+    assert ru_datetime(overdue.starts_at) in overdue_part
+    assert f'href="/activities/{with_person.id}"' in rest
+    assert "Сидоров Иван" in rest and person.phones[0] in rest
+    assert f"{call.name}: {company.name}" in rest
+    assert ru_datetime(with_person.starts_at) in rest and "Пригласить на выставку" in rest
+    assert f"/activities/{later.id}" not in page  # next week is not on the day's lists
