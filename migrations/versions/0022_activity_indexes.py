@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0022_activity_indexes'
-down_revision = '0017_net_prices'
+down_revision = '0020_report_counters'
 branch_labels = None
 depends_on = None
 
