@@ -2,7 +2,7 @@
 overdue, the department's day)
 
 Revision ID: 0022_activity_indexes
-Revises: 0017_net_prices
+Revises: 0020_report_counters
 Create Date: 2026-12-07 16:00:00
 
 Planned contacts are a small part of a user's history (the past is done or cancelled): the
