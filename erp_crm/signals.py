@@ -110,7 +110,8 @@ deal_card_sections = _signal(
 deal_next_contacts = _signal(
     "deal-next-contacts",
     "The next step of deals, for the card, the board and the lists (sender: None; session, "
-    "deal_ids) → {deal id: start (UTC) of its nearest planned contact} for deals that have one.",
+    "deal_ids: a list of ids or a SELECT of them) → {deal id: start (UTC) of its nearest planned "
+    "contact} for deals that have one.",
 )
 document_cancel_refusal = _signal(
     "document-cancel-refusal",

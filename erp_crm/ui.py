@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Flask
 from flask_login import current_user
@@ -78,9 +78,11 @@ def ru_date(value: dt.date | dt.datetime | None, fmt: str = "d MMMM y г.") -> s
 
 
 def ru_datetime(value: dt.datetime | None) -> str:
+    """«07.12.2026 15:30», Moscow time: Babel's Russian "dd.MM.yyyy HH:mm" has only numbers, so
+    strftime prints the same text without the locale machinery (a list formats hundreds)."""
     if value is None:
         return ""
-    return format_datetime(value.astimezone(LOCAL_TZ), "dd.MM.yyyy HH:mm", locale="ru")
+    return value.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
 
 
 # Russian separators from babel's locale data, looked up once: formatting goes through Python's

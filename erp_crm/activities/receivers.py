@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from erp_crm import signals
@@ -108,9 +108,9 @@ def plan_next_contact(
 
 @signals.deal_next_contacts.connect
 def next_contacts_of_deals(
-    _sender: None, *, session: Session, deal_ids: list[int], **_: object
+    _sender: None, *, session: Session, deal_ids: list[int] | Select[tuple[int]], **_: object
 ) -> dict[int, dt.datetime]:
-    if not deal_ids:
+    if isinstance(deal_ids, list) and not deal_ids:
         return {}
     rows = session.execute(
         select(Activity.deal_id, func.min(Activity.starts_at))

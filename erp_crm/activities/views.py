@@ -34,16 +34,8 @@ from erp_crm.db import db, utcnow
 from erp_crm.deals.models import Deal, LostReason, Outcome
 from erp_crm.errors import DomainError, ValidationError
 from erp_crm.projects.models import Project, ProjectStatus
-from erp_crm.ui import LOCAL_TZ
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
-
-
-@bp.app_template_filter("contact_time")
-def contact_time(value: dt.datetime | None) -> str:
-    """What ui.ru_datetime prints («07.12.2026 15:30», Moscow time) by strftime: the format has
-    only numbers, so Babel's locale machinery is not needed for each row of a list."""
-    return "" if value is None else value.astimezone(LOCAL_TZ).strftime("%d.%m.%Y %H:%M")
 
 
 def _activity(activity_id: int) -> Activity:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from erp_crm import signals
@@ -21,6 +22,15 @@ def next_contacts(session: Session, deal_ids: Iterable[int]) -> dict[int, dt.dat
         for deal_id, start in answer.items():
             if deal_id not in found or start < found[deal_id]:
                 found[deal_id] = start
+    return found
+
+
+def with_next_step(session: Session, deals: Select[tuple[int]]) -> set[int]:
+    """The ids among `deals` (a SELECT of deal ids, run inside the answer's query, so thousands of
+    deals cost no list of bound ids) that have a planned contact."""
+    found: set[int] = set()
+    for answer in signals.answers(signals.deal_next_contacts, session=session, deal_ids=deals):
+        found.update(answer)
     return found
 
 

@@ -254,12 +254,9 @@ def funnel(
         for rid, name, n, m2, money in reasons
     ]
 
-    open_ids = list(
-        session.scalars(
-            select(Deal.id).where(*sales.deal_scope(f.with_(pipeline_id=None)), _open())
-        )
-    )
-    with_step = next_steps.next_contacts(session, open_ids)
+    open_deals = select(Deal.id).where(*sales.deal_scope(f.with_(pipeline_id=None)), _open())
+    open_ids = list(session.scalars(open_deals))
+    with_step = next_steps.with_next_step(session, open_deals)
     stuck_ids = [i for i in open_ids if i not in with_step]
     stuck = (
         list(session.scalars(select(Deal).where(Deal.id.in_(stuck_ids[:100])).order_by(Deal.id)))

@@ -55,12 +55,11 @@ class Home:
 
 
 def _stuck_deals(session: Session, manager_id: int, limit: int = 20) -> tuple[int, list[Deal]]:
-    open_ids = list(
-        session.scalars(
-            select(Deal.id).where(Deal.manager_id == manager_id, Deal.outcome == Outcome.OPEN.value)
-        )
+    open_deals = select(Deal.id).where(
+        Deal.manager_id == manager_id, Deal.outcome == Outcome.OPEN.value
     )
-    with_step = next_steps.next_contacts(session, open_ids)
+    open_ids = list(session.scalars(open_deals))
+    with_step = next_steps.with_next_step(session, open_deals)
     stuck = [i for i in open_ids if i not in with_step]
     deals = (
         list(session.scalars(select(Deal).where(Deal.id.in_(stuck[:limit])).order_by(Deal.id)))

@@ -230,21 +230,39 @@ def records() -> tuple[str, int]:
 
 
 def _eager(kind: str) -> list[Any]:
-    """What the records list shows of each row, loaded with the rows (no query per row)."""
-    from sqlalchemy.orm import joinedload
+    """What the records list shows of each row, loaded with the rows (no query per row) and no
+    more: the list's columns only."""
+    from sqlalchemy.orm import joinedload, load_only
 
-    from erp_crm.activities.models import Activity, Rating
-    from erp_crm.deals.models import Deal
+    from erp_crm.activities.models import Activity, ActivityType, Rating
+    from erp_crm.auth.models import User
+    from erp_crm.clients.models import Client
+    from erp_crm.deals.models import Deal, Stage
 
     if kind == "activity":
         return [
-            joinedload(Activity.type),
-            joinedload(Activity.client),
-            joinedload(Activity.responsible),
+            load_only(
+                Activity.id,
+                Activity.starts_at,
+                Activity.goal,
+                Activity.status,
+                Activity.result_kind,
+            ),
+            joinedload(Activity.type).load_only(ActivityType.name),
+            joinedload(Activity.client).load_only(Client.name),
+            joinedload(Activity.responsible).load_only(User.full_name),
         ]
     if kind == "deal":
-        return [joinedload(Deal.client), joinedload(Deal.manager), joinedload(Deal.stage)]
-    return [joinedload(Rating.client), joinedload(Rating.manager)]
+        return [
+            load_only(Deal.id, Deal.title, Deal.area_m2, Deal.amount, Deal.closed_at),
+            joinedload(Deal.client).load_only(Client.name),
+            joinedload(Deal.manager).load_only(User.full_name),
+            joinedload(Deal.stage).load_only(Stage.name),
+        ]
+    return [
+        joinedload(Rating.client).load_only(Client.name),
+        joinedload(Rating.manager).load_only(User.full_name),
+    ]
 
 
 def _xlsx(content: bytes, name: str) -> Response:
