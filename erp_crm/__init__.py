@@ -112,9 +112,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from erp_crm import api
-    from erp_crm.activities.calendar_views import bp as calendar_bp
-    from erp_crm.activities.reminder_views import bp as reminders_bp
     from erp_crm.activities.views import bp as activities_bp
+    from erp_crm.activities.views import calendar_bp, reminders_bp
     from erp_crm.audit.views import bp as audit_bp
     from erp_crm.auth.access import install_login_guard
     from erp_crm.auth.views import admin_bp as users_bp

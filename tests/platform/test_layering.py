@@ -32,18 +32,8 @@ MAY_IMPORT = {
 AREAS = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").exists())
 
 # Import cycles known and owned elsewhere: each entry must still be a cycle (so the list only
-# shrinks). activities/views.py imports its page modules at its end and they import its `bp`:
-# the activities area gets a views/ package with a common.py like deals/views/ (issue 11).
-KNOWN_CYCLES = {
-    frozenset(
-        {
-            "erp_crm.activities.views",
-            "erp_crm.activities.catalog_views",
-            "erp_crm.activities.rating_views",
-            "erp_crm.activities.task_views",
-        }
-    ),
-}
+# shrinks). None is left.
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -20,7 +20,7 @@ from erp_crm.activities.models import (
     ActivityType,
     ResultRule,
 )
-from erp_crm.activities.views import bp, int_arg
+from erp_crm.activities.views.common import bp, int_arg
 from erp_crm.auth.access import require_permission
 from erp_crm.auth.permissions import Perm
 from erp_crm.core.forms import apply_errors

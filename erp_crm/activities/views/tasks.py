@@ -17,7 +17,7 @@ from erp_crm.activities.models import (
     TASK_STATUS_LABELS,
     Task,
 )
-from erp_crm.activities.views import bp, colleagues, int_arg
+from erp_crm.activities.views.common import bp, colleagues, int_arg
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients.models import Client

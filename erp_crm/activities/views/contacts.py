@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -25,6 +25,7 @@ from erp_crm.activities.models import (
     Activity,
     ReasonKind,
 )
+from erp_crm.activities.views.common import bp, colleagues, int_arg
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm, has_permission
@@ -35,24 +36,12 @@ from erp_crm.deals.models import Deal, LostReason, Outcome
 from erp_crm.errors import DomainError, ValidationError
 from erp_crm.projects.models import Project, ProjectStatus
 
-bp = Blueprint("activities", __name__, url_prefix="/activities")
-
 
 def _activity(activity_id: int) -> Activity:
     activity = db.session.get(Activity, activity_id)
     if activity is None:
         abort(404)
     return activity
-
-
-def int_arg(value) -> int | None:
-    return int(value) if value not in (None, "") and str(value).isdigit() else None
-
-
-def colleagues() -> list[User]:
-    return list(
-        db.session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.full_name))
-    )
 
 
 def _plan_choices(form: PlanForm, client: Client | None) -> None:
@@ -406,7 +395,3 @@ def edit_result(activity_id: int) -> Response:
     results.edit_result(db.session, activity, form.text.data or "", actor=current_user)
     flash("Комментарий к результату изменён.", "success")
     return redirect(url_for("activities.show", activity_id=activity.id))
-
-
-# The requests' and the catalogs' pages register on this blueprint.
-from erp_crm.activities import catalog_views, rating_views, task_views  # noqa: E402, F401

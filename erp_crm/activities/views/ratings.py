@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from erp_crm.activities import access, results
 from erp_crm.activities.forms import RatingForm
-from erp_crm.activities.views import bp
+from erp_crm.activities.views.common import bp
 from erp_crm.auth.access import ensure, require_permission
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients.models import Client
