@@ -248,7 +248,7 @@ RECORDS_SQL = [  # the figure's count and its first page of records
     """SELECT d.id, d.title, c.name, u.full_name, s.name, d.area_m2, d.amount, d.closed_at
     FROM deals d JOIN clients c ON c.id = d.client_id JOIN users u ON u.id = d.manager_id
     JOIN stages s ON s.id = d.stage_id WHERE d.manager_id = %(manager)s AND d.outcome = 'won'
-    AND d.closed_at >= %(start)s AND d.closed_at < %(end)s ORDER BY d.id DESC LIMIT 200""",
+    AND d.closed_at >= %(start)s AND d.closed_at < %(end)s ORDER BY d.id DESC LIMIT 50""",
 ]
 
 

@@ -15,6 +15,7 @@ from erp_crm.auth.access import require_permission
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients.models import ClientGroup
+from erp_crm.core.pagination import paginate, parse_page
 from erp_crm.db import db
 from erp_crm.deals.models import Pipeline
 from erp_crm.errors import PermissionDenied, ValidationError
@@ -50,7 +51,7 @@ def drill_url(figure: str, f: ReportFilter, **extra: Any) -> str:
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PER_PAGE = 200
+PER_PAGE = 50  # the drill-down's page; the pager reaches the rest
 
 
 def read_filter() -> tuple[ReportFilter, dict[str, str]]:
@@ -211,21 +212,21 @@ def records() -> tuple[str, int]:
     f, errors = read_filter()
     f = access.scoped(db.session, current_user, f)
     fig = sales.FIGURES[figure]
-    total = sales.count_records(db.session, f, figure)
-    rows = list(
-        db.session.scalars(
-            sales.records_query(f, figure).options(*_eager(fig.kind)).limit(PER_PAGE)
-        )
+    page = paginate(
+        db.session,
+        sales.records_query(f, figure).options(*_eager(fig.kind)),
+        page=parse_page(request.args.get("page")),
+        per_page=PER_PAGE,
     )
     return _render(
         "reports/records.html",
         422 if errors else 200,
         figure=fig,
-        rows=rows,
-        total=total,
+        page=page,
+        rows=page.items,
+        total=page.total,
         f=f,
         errors=errors,
-        per_page=PER_PAGE,
     )
 
 

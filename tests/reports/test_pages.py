@@ -57,6 +57,30 @@ def test_a_manager_sees_their_own_report_and_records_only(dept, client):
     assert shown == {str(dept["a"]["a1"].id), str(dept["a"]["a2"].id)}
 
 
+def test_the_drill_down_pages_through_all_its_records(dept, client, monkeypatch):
+    from erp_crm.reports import views
+
+    client.login("rep_head")
+    url = f"/reports/records?figure=planned&{YEAR_ARGS}"
+    everything = re.findall(r'data-record="(\d+)"', client.get(url).get_data(as_text=True))
+    assert len(everything) == 7  # the department's planned contacts, one page by default
+    monkeypatch.setattr(views, "PER_PAGE", 3)
+    pages = [client.get(f"{url}&page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+    shown = [re.findall(r'data-record="(\d+)"', html) for html in pages]
+    assert [len(ids) for ids in shown] == [3, 3, 1]
+    assert [i for ids in shown for i in ids] == everything  # in order, none twice, none left
+    assert 'class="pagination' in pages[0] and 'id="records-total">7<' in pages[2]
+    # A page past the last shows the last one; a broken number the first.
+    assert (
+        re.findall(r'data-record="(\d+)"', client.get(f"{url}&page=99").get_data(as_text=True))
+        == shown[2]
+    )
+    assert (
+        re.findall(r'data-record="(\d+)"', client.get(f"{url}&page=x").get_data(as_text=True))
+        == shown[0]
+    )
+
+
 def test_a_project_manager_sees_the_group_of_their_project_only(dept, client, make_user):
     lead = make_user("project_manager", username="rep_pm")
     dept["project2"].project_manager_id = lead.id
