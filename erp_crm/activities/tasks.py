@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from erp_crm.activities import access
@@ -152,35 +152,36 @@ def mark_seen(session: Session, task: Task, *, actor: User) -> None:
         session.flush()
 
 
+# «Мой день» reads both on every visit: built once, the user's id bound at execution.
+_INBOX = (
+    select(Task)
+    .where(
+        Task.assignee_id == bindparam("user_id"),
+        Task.status.in_([TaskStatus.NEW.value, TaskStatus.ACCEPTED.value]),
+    )
+    .options(joinedload(Task.author))  # «Мой день» names each request's author
+    .order_by(Task.due_on, Task.id)
+)
+_UNSEEN_ANSWERS = (
+    select(Task)
+    .where(
+        Task.author_id == bindparam("user_id"),
+        Task.answered_at.is_not(None),
+        Task.author_seen_at.is_(None),
+    )
+    .options(joinedload(Task.assignee))
+    .order_by(Task.answered_at.desc())
+)
+
+
 def inbox(session: Session, user: User) -> list[Task]:
     """Requests to the user that are still open."""
-    return list(
-        session.scalars(
-            select(Task)
-            .where(
-                Task.assignee_id == user.id,
-                Task.status.in_([TaskStatus.NEW.value, TaskStatus.ACCEPTED.value]),
-            )
-            .options(joinedload(Task.author))  # «Мой день» names each request's author
-            .order_by(Task.due_on, Task.id)
-        )
-    )
+    return list(session.scalars(_INBOX, {"user_id": user.id}))
 
 
 def unseen_answers(session: Session, user: User) -> list[Task]:
     """Answers to the user's requests they have not opened yet (the author is notified)."""
-    return list(
-        session.scalars(
-            select(Task)
-            .where(
-                Task.author_id == user.id,
-                Task.answered_at.is_not(None),
-                Task.author_seen_at.is_(None),
-            )
-            .options(joinedload(Task.assignee))
-            .order_by(Task.answered_at.desc())
-        )
-    )
+    return list(session.scalars(_UNSEEN_ANSWERS, {"user_id": user.id}))
 
 
 def tasks_of(session: Session, user: User, *, limit: int = 200) -> list[Task]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -305,6 +305,23 @@ def end_all_login_sessions(session: Session, user: User) -> int:
     return result.rowcount
 
 
+# Built once (every request runs it): the user and their live login session in one statement,
+# one round trip; the user lands in the session's identity map for the rest of the request.
+_SESSION_USER = (
+    select(User, LoginSession.id)
+    .outerjoin(
+        LoginSession,
+        and_(
+            LoginSession.user_id == User.id,
+            LoginSession.token_hash == bindparam("token_hash"),
+            LoginSession.ended_at.is_(None),
+            LoginSession.created_at >= bindparam("since"),
+        ),
+    )
+    .where(User.id == bindparam("user_id"))
+)
+
+
 def load_session_user(session: Session, session_id: str) -> User | None:
     """Flask-Login's loader: the id carries the session version (a password change, deactivation
     or role change ends every session) and the login session's secret (logout ends one)."""
@@ -316,18 +333,18 @@ def load_session_user(session: Session, session_id: str) -> User | None:
         return None
     if not token:
         return None
-    user = session.get(User, user_id)
-    if user is None or not user.is_active or user.session_version != version:
+    row = session.execute(
+        _SESSION_USER,
+        {
+            "user_id": user_id,
+            "token_hash": _token_digest(token),
+            "since": utcnow() - LOGIN_SESSION_MAX_AGE,
+        },
+    ).first()
+    if row is None:
         return None
-    live = session.scalar(
-        select(LoginSession.id).where(
-            LoginSession.token_hash == _token_digest(token),
-            LoginSession.user_id == user.id,
-            LoginSession.ended_at.is_(None),
-            LoginSession.created_at >= utcnow() - LOGIN_SESSION_MAX_AGE,
-        )
-    )
-    if live is None:
+    user, live = row
+    if not user.is_active or user.session_version != version or live is None:
         return None
     user.login_session_token = token
     return user

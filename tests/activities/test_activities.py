@@ -586,6 +586,13 @@ def test_ru_datetime_prints_what_babel_prints_in_moscow_time():
 
 
 def test_my_day_lists_at_most_the_limit_soonest_first_with_the_contact_person(db_session, world):
+    from erp_crm.clients.models import ContactChannel
+
+    person = world["contact"]
+    person.channels.append(ContactChannel(kind="email", value="ivan@example.ru"))
+    person.channels.append(ContactChannel(kind="phone", value="+7 495 100-00-02"))
+    person.channels.append(ContactChannel(kind="phone", value="+7 495 100-00-01"))
+    db_session.flush()
     first = planned(db_session, world, starts_at="2026-12-07T11:56")
     second = planned(db_session, world, starts_at="2026-12-07T11:57", contact_id=None)
     planned(db_session, world, starts_at="2026-12-07T11:58")
@@ -595,5 +602,7 @@ def test_my_day_lists_at_most_the_limit_soonest_first_with_the_contact_person(db
     assert (item.type.name, item.type.icon) == (world["call"].name, world["call"].icon)
     assert item.client.name == world["company"].name and item.goal == first.goal
     assert item.contact.full_name == "Сидоров Иван"
-    assert item.contact.phones == world["contact"].phones
+    # Every phone (not the e-mail), in the order they were entered.
+    assert item.contact.phones == person.phones and len(person.phones) == 3
+    assert item.contact.phones[1:] == ["+7 495 100-00-02", "+7 495 100-00-01"]
     assert day.overdue[1].contact is None and item.is_overdue(NOW)
