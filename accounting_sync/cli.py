@@ -205,8 +205,12 @@ def sync_command(batch_size: int, page_size: int) -> None:
     """Один проход обмена: отправить очередь, получить и применить изменения из 1С."""
     from accounting_sync.sync import sync_once
 
-    report = sync_once(current_app._get_current_object(), batch_size=batch_size,  # type: ignore[attr-defined]
-                       page_size=page_size, progress=lambda line: click.echo("  " + line))
+    report = sync_once(
+        current_app._get_current_object(),
+        batch_size=batch_size,  # type: ignore[attr-defined]
+        page_size=page_size,
+        progress=lambda line: click.echo("  " + line),
+    )
     click.echo(report.summary())
     for error in report.errors:
         click.secho(f"Ошибка: {error}", fg="red", err=True)

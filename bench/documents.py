@@ -78,9 +78,15 @@ def build_app(database_url: str, instance: Path):
     from erp_crm import create_app
     from erp_crm.config import Config
 
-    app = create_app(Config(DATABASE_URL=database_url, SECRET_KEY="bench-" + "x" * 40,
-                            INSTANCE_PATH=instance, STORAGE_PATH=instance / "storage",
-                            TESTING=True))
+    app = create_app(
+        Config(
+            DATABASE_URL=database_url,
+            SECRET_KEY="bench-" + "x" * 40,
+            INSTANCE_PATH=instance,
+            STORAGE_PATH=instance / "storage",
+            TESTING=True,
+        )
+    )
     with app.app_context():
         flask_migrate.upgrade()
     return app
@@ -102,29 +108,53 @@ def seed(app, deals: int):
 
     with app.app_context(), db.job_session(app) as session:
         admin = auth_services.create_user(
-            session, auth_services.UserData(username="bench.admin", full_name="Бенч Админ",
-                                            role="admin", password=PASSWORD), actor=None)
+            session,
+            auth_services.UserData(
+                username="bench.admin", full_name="Бенч Админ", role="admin", password=PASSWORD
+            ),
+            actor=None,
+        )
         org_services.create_organization(session, DEMO_ORGANIZATION, actor=admin)
-        project = Project(name="Бенч-Экспо 2027", code="BENCH27", venue="Экспо-Волга",
-                          city="Самара", opening_date=dt.date(2027, 3, 10),
-                          closing_date=dt.date(2027, 3, 12), status="selling",
-                          registration_fee=Decimal("15000.00"))
+        project = Project(
+            name="Бенч-Экспо 2027",
+            code="BENCH27",
+            venue="Экспо-Волга",
+            city="Самара",
+            opening_date=dt.date(2027, 3, 10),
+            closing_date=dt.date(2027, 3, 12),
+            status="selling",
+            registration_fee=Decimal("15000.00"),
+        )
         session.add(project)
         session.flush()
-        hall = Hall(project_id=project.id, name="Павильон 1", width_m=Decimal(400),
-                    depth_m=Decimal(400))
+        hall = Hall(
+            project_id=project.id, name="Павильон 1", width_m=Decimal(400), depth_m=Decimal(400)
+        )
         session.add(hall)
-        session.add(StandPrice(project_id=project.id, stand_type="raw",
-                               price_per_m2=Decimal("9500.00")))
-        item = ServiceItem(project_id=project.id, name="Электроподключение 5 кВт", unit="шт",
-                           unit_code="796", price=Decimal("3750.50"))
+        session.add(
+            StandPrice(project_id=project.id, stand_type="raw", price_per_m2=Decimal("9500.00"))
+        )
+        item = ServiceItem(
+            project_id=project.id,
+            name="Электроподключение 5 кВт",
+            unit="шт",
+            unit_code="796",
+            price=Decimal("3750.50"),
+        )
         session.add(item)
         session.flush()
         stands = []
         for n in range(deals):
-            stand = Stand(project_id=project.id, hall_id=hall.id, number=f"B{n + 1}",
-                          area_m2=Decimal(12), stand_type="raw", position="row",
-                          x_m=Decimal(3 * (n % 100)), y_m=Decimal(3 * (n // 100)))
+            stand = Stand(
+                project_id=project.id,
+                hall_id=hall.id,
+                number=f"B{n + 1}",
+                area_m2=Decimal(12),
+                stand_type="raw",
+                position="row",
+                x_m=Decimal(3 * (n % 100)),
+                y_m=Decimal(3 * (n // 100)),
+            )
             session.add(stand)
             stands.append(stand)
         session.flush()
@@ -132,11 +162,15 @@ def seed(app, deals: int):
         for n, stand in enumerate(stands):
             inn = complete_inn(f"77{n:07d}"[:9])
             client = client_services.create_client(
-                session, client_services.ClientData(name=f"ООО «Экспонент & {n}»", inn=inn,
-                                                    city="Самара"), actor=admin)
+                session,
+                client_services.ClientData(name=f"ООО «Экспонент & {n}»", inn=inn, city="Самара"),
+                actor=admin,
+            )
             deal = deal_services.create_deal(
-                session, deal_services.DealData(client_id=client.id, project_id=project.id),
-                actor=admin)
+                session,
+                deal_services.DealData(client_id=client.id, project_id=project.id),
+                actor=admin,
+            )
             deal_lines.add_stand_line(session, deal, stand, actor=admin)
             deal_lines.add_service_line(session, deal, item, Decimal(2), actor=admin)
             deal_ids.append(deal.id)
@@ -171,8 +205,11 @@ def time_issue(app, client, headers, deal_ids: list[int], kind: str, runs: int) 
     for deal_id in deal_ids[:runs]:
         started = time.perf_counter()
         # acts before the exhibition's closing are confirmed, as a user would
-        response = client.post(f"/api/v1/deals/{deal_id}/documents",
-                               json={"kind": kind, "confirm_early": True}, headers=headers)
+        response = client.post(
+            f"/api/v1/deals/{deal_id}/documents",
+            json={"kind": kind, "confirm_early": True},
+            headers=headers,
+        )
         times.append(time.perf_counter() - started)
         if response.status_code != 201:
             raise RuntimeError(f"{kind}: {response.status_code} {response.get_data(as_text=True)}")
@@ -210,8 +247,19 @@ def libreoffice(path: Path, runs: int, work: Path) -> list[float] | None:
         return None
     profile = (work / "lo-profile").as_uri()
     return time_command(
-        [binary, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
-         "--outdir", str(work / "lo-out"), str(path)], runs, work)
+        [
+            binary,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(work / "lo-out"),
+            str(path),
+        ],
+        runs,
+        work,
+    )
 
 
 def fonttools_share(html: str, reuse: bool) -> tuple[float, float]:
@@ -226,8 +274,9 @@ def fonttools_share(html: str, reuse: bool) -> tuple[float, float]:
     stats = pstats.Stats(profiler)
     total = stats.total_tt
     font = sum(v[2] for k, v in stats.stats.items() if "fontTools" in k[0])
-    config = sum(v[3] for k, v in stats.stats.items()
-                 if k[2] == "__init__" and "text/fonts.py" in k[0])
+    config = sum(
+        v[3] for k, v in stats.stats.items() if k[2] == "__init__" and "text/fonts.py" in k[0]
+    )
     return total / 5 * 1000, font / 5 * 1000, config / 5 * 1000
 
 
@@ -245,7 +294,8 @@ def run(options) -> str:
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         url = PG_URL.replace("postgresql://", "postgresql+psycopg://") + (
-            f"?options=-csearch_path%3D{schema}")
+            f"?options=-csearch_path%3D{schema}"
+        )
     else:
         url = "sqlite:///" + str(work / "bench.sqlite3")
     total_deals = len(KINDS) * options.runs + options.runs + options.batch + 2
@@ -253,14 +303,17 @@ def run(options) -> str:
     app = build_app(url, work / "instance")
     project_id, deal_ids = seed(app, total_deals)
     client = app.test_client()
-    token = client.post("/api/v1/auth/token",
-                        json={"username": "bench.admin", "password": PASSWORD}).get_json()
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "bench.admin", "password": PASSWORD}
+    ).get_json()
     headers = {"Authorization": f"Bearer {token['token']}"}
 
     out(f"# Documents benchmark ({options.backend}), median of {options.runs} runs, ms")
     out("")
-    out("| kind | issue end to end | bare WeasyPrint | wkhtmltopdf | LibreOffice (what) | "
-        "issue/wk | LO/WeasyPrint |")
+    out(
+        "| kind | issue end to end | bare WeasyPrint | wkhtmltopdf | LibreOffice (what) | "
+        "issue/wk | LO/WeasyPrint |"
+    )
     out("|---|---:|---:|---:|---:|---:|---:|")
     pool = iter(deal_ids)
     used_for_kinds = [next(pool) for _ in range(options.runs)]
@@ -274,8 +327,18 @@ def run(options) -> str:
         html_path = work / f"{kind}.html"
         html_path.write_text(html, encoding="utf-8")
         bare = time_weasyprint(html, options.runs)
-        wk = time_command(["wkhtmltopdf", "--quiet", "--encoding", "utf-8", str(html_path),
-                           str(work / f"{kind}-wk.pdf")], options.runs, work)
+        wk = time_command(
+            [
+                "wkhtmltopdf",
+                "--quiet",
+                "--encoding",
+                "utf-8",
+                str(html_path),
+                str(work / f"{kind}-wk.pdf"),
+            ],
+            options.runs,
+            work,
+        )
         lo_what = "DOCX"
         docx_path = work / f"{kind}.docx"
         if kind in ("application", "contract", "checklist"):
@@ -286,9 +349,14 @@ def run(options) -> str:
                 from sqlalchemy import select
 
                 data = db.session.scalar(
-                    select(DocumentFile.content).join(Document).where(
-                        Document.deal_id == used_for_kinds[0], Document.kind == kind,
-                        DocumentFile.format == "docx"))
+                    select(DocumentFile.content)
+                    .join(Document)
+                    .where(
+                        Document.deal_id == used_for_kinds[0],
+                        Document.kind == kind,
+                        DocumentFile.format == "docx",
+                    )
+                )
             docx_path.write_bytes(data)
             lo = libreoffice(docx_path, max(2, options.runs // 3), work)
         else:
@@ -297,11 +365,13 @@ def run(options) -> str:
         figures[kind] = (issue, bare, wk, lo)
         wk_ms = median_ms(wk) if wk else None
         lo_ms = median_ms(lo) if lo else None
-        out(f"| {kind} | {median_ms(issue)} | {median_ms(bare)} | "
+        out(
+            f"| {kind} | {median_ms(issue)} | {median_ms(bare)} | "
             f"{wk_ms if wk_ms is not None else 'not installed'} | "
             f"{lo_ms if lo_ms is not None else 'not installed'} ({lo_what}) | "
             f"{round(median_ms(issue) / wk_ms, 2) if wk_ms else '—'} | "
-            f"{round(lo_ms / median_ms(bare), 1) if lo_ms else '—'} |")
+            f"{round(lo_ms / median_ms(bare), 1) if lo_ms else '—'} |"
+        )
 
     invoice_html = html_of(app, used_for_kinds[0], "invoice")
     out("")
@@ -309,12 +379,16 @@ def run(options) -> str:
     for reuse in (False, True):
         total, font, config = fonttools_share(invoice_html, reuse)
         plain = median_ms(time_weasyprint(invoice_html, options.runs, reuse=reuse))
-        out(f"- FontConfiguration {'shared per thread' if reuse else 'new per render (default)'}"
+        out(
+            f"- FontConfiguration {'shared per thread' if reuse else 'new per render (default)'}"
             f": median {plain} ms; under cProfile {total:.0f} ms of which fontTools subsetting "
-            f"{font:.0f} ms ({font / total:.0%}), FontConfiguration setup {config:.0f} ms")
+            f"{font:.0f} ms ({font / total:.0%}), FontConfiguration setup {config:.0f} ms"
+        )
     dejavu = invoice_html.replace('"Liberation Sans"', '"DejaVu Sans"')
-    out(f"- the same invoice set in DejaVu Sans instead of Liberation Sans: median "
-        f"{median_ms(time_weasyprint(dejavu, options.runs))} ms")
+    out(
+        f"- the same invoice set in DejaVu Sans instead of Liberation Sans: median "
+        f"{median_ms(time_weasyprint(dejavu, options.runs))} ms"
+    )
 
     say("  package …")
     from erp_crm.auth.models import User
@@ -331,14 +405,15 @@ def run(options) -> str:
                 from sqlalchemy import select
 
                 admin = session.scalar(select(User).where(User.username == "bench.admin"))
-                issued = services.issue_package(session, session.get(Deal, deal_id),
-                                                actor=admin)
+                issued = services.issue_package(session, session.get(Deal, deal_id), actor=admin)
             package_times.append(time.perf_counter() - started)
             assert len(issued) == 4
     out("")
-    out(f"## Whole package of a deal (application, contract + DOCX, check list + DOCX, "
+    out(
+        f"## Whole package of a deal (application, contract + DOCX, check list + DOCX, "
         f"invoice; one transaction): median {median_ms(package_times)} ms, "
-        f"max {round(max(package_times) * 1000, 1)} ms (goal < 1000 ms)")
+        f"max {round(max(package_times) * 1000, 1)} ms (goal < 1000 ms)"
+    )
 
     say(f"  batch of {options.batch} invoices …")
     from erp_crm.sales_documents import jobs
@@ -347,8 +422,14 @@ def run(options) -> str:
     batch_ids = [next(pool) for _ in range(options.batch)]
     with app.app_context(), db.job_session(app) as session:
         admin = session.scalar(select(User).where(User.username == "bench.admin"))
-        job = PrintJob(project_id=project_id, kind="invoice", created_by_id=admin.id,
-                       deal_ids=batch_ids, total=len(batch_ids), failed=[])
+        job = PrintJob(
+            project_id=project_id,
+            kind="invoice",
+            created_by_id=admin.id,
+            deal_ids=batch_ids,
+            total=len(batch_ids),
+            failed=[],
+        )
         session.add(job)
         session.flush()
         job_id = job.id
@@ -364,11 +445,15 @@ def run(options) -> str:
     quarter = rss.samples[len(rss.samples) // 4] if rss.samples else before
     out("")
     out(f"## Batch printing: {options.batch} invoices issued and collected by the print job")
-    out(f"- {status}, issued {issued_count}, wall {elapsed:.1f} s "
-        f"({elapsed / max(1, options.batch) * 1000:.0f} ms per invoice; goal < 60 s for 500)")
-    out(f"- RSS: {before:.0f} MB before, {quarter:.0f} MB at a quarter, peak {rss.peak:.0f} MB "
+    out(
+        f"- {status}, issued {issued_count}, wall {elapsed:.1f} s "
+        f"({elapsed / max(1, options.batch) * 1000:.0f} ms per invoice; goal < 60 s for 500)"
+    )
+    out(
+        f"- RSS: {before:.0f} MB before, {quarter:.0f} MB at a quarter, peak {rss.peak:.0f} MB "
         f"(bounded: flat after warm-up); ZIP {zip_path.stat().st_size // 1024} KB, one PDF "
-        f"{pdf_path.stat().st_size // 1024} KB")
+        f"{pdf_path.stat().st_size // 1024} KB"
+    )
     out("")
     out("Environment: " + "; ".join(environment()))
     shutil.rmtree(work, ignore_errors=True)

@@ -45,8 +45,9 @@ def quantity(value: Decimal | int | str | None) -> str:
 def amount_in_words(value: Decimal | int | str) -> str:
     """«Сто двадцать три рубля 45 копеек» (num2words, kopecks as digits, first letter capital)."""
     rounded = money(value)
-    words = num2words(abs(rounded), lang="ru", to="currency", currency="RUB", cents=False,
-                      separator="")
+    words = num2words(
+        abs(rounded), lang="ru", to="currency", currency="RUB", cents=False, separator=""
+    )
     words = ("минус " if rounded < 0 else "") + words
     return words[:1].upper() + words[1:]
 

@@ -63,9 +63,7 @@ def font_config() -> FontConfiguration:
     return config
 
 
-def render_pdf(
-    html: str, *, allowed_dirs: Iterable[Path] = (), reuse_fonts: bool = True
-) -> bytes:
+def render_pdf(html: str, *, allowed_dirs: Iterable[Path] = (), reuse_fonts: bool = True) -> bytes:
     """Render trusted-structure HTML (values already escaped by an autoescaping template)."""
     fetcher = RestrictedURLFetcher(allowed_dirs)
     document = HTML(string=html, base_url=ASSETS.as_uri() + "/", url_fetcher=fetcher)
@@ -75,7 +73,10 @@ def render_pdf(
 
 
 def render_template_pdf(
-    source: str, context: dict[str, Any], *, preview: bool = False,
+    source: str,
+    context: dict[str, Any],
+    *,
+    preview: bool = False,
     allowed_dirs: Iterable[Path] = (),
 ) -> bytes:
     """An HTML/CSS document template → PDF: sandboxed Jinja first, then the restricted fetcher."""

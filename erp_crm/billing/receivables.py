@@ -71,8 +71,12 @@ class Receivables:
 
 
 def receivables(
-    session: Session, *, group_by: str = "client", today: dt.date | None = None,
-    project_id: int | None = None, manager_id: int | None = None,
+    session: Session,
+    *,
+    group_by: str = "client",
+    today: dt.date | None = None,
+    project_id: int | None = None,
+    manager_id: int | None = None,
 ) -> Receivables:
     today = today or dt.date.today()
     group_by = group_by if group_by in GROUPINGS else "client"
@@ -97,8 +101,9 @@ def receivables(
         debt = invoice.amount - paid.get(invoice.id, ZERO)
         if debt <= 0:
             continue
-        key = {"client": invoice.client_id, "project": invoice.project_id,
-               "manager": manager}[group_by]
+        key = {"client": invoice.client_id, "project": invoice.project_id, "manager": manager}[
+            group_by
+        ]
         keys[invoice.id] = key
         row = rows.setdefault(key, DebtRow(key=key, label=""))
         bucket = bucket_of(invoice.due_date, today)
@@ -120,8 +125,9 @@ def to_xlsx(report: Receivables) -> bytes:
     book = Workbook(write_only=False)
     sheet = book.active
     sheet.title = "Дебиторская задолженность"
-    sheet.append([f"Дебиторская задолженность {GROUPINGS[report.group_by]} на "
-                  f"{report.today:%d.%m.%Y}"])
+    sheet.append(
+        [f"Дебиторская задолженность {GROUPINGS[report.group_by]} на {report.today:%d.%m.%Y}"]
+    )
     sheet["A1"].font = Font(bold=True)
     header = ["", "Счетов", *[BUCKET_LABELS[b] for b in BUCKETS], "Итого"]
     sheet.append(header)
@@ -131,8 +137,14 @@ def to_xlsx(report: Receivables) -> bytes:
         # Names are data, never formulas: a leading "=" is kept as text by the explicit type.
         sheet.append([row.label, row.invoices, *[row.buckets[b] for b in BUCKETS], row.total])
         sheet.cell(row=sheet.max_row, column=1).data_type = "s"
-    sheet.append(["Итого", sum(r.invoices for r in report.rows),
-                  *[report.totals[b] for b in BUCKETS], report.total])
+    sheet.append(
+        [
+            "Итого",
+            sum(r.invoices for r in report.rows),
+            *[report.totals[b] for b in BUCKETS],
+            report.total,
+        ]
+    )
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for row in sheet.iter_rows(min_row=3, min_col=3):

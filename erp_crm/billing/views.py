@@ -38,8 +38,13 @@ def index() -> str:
         query = query.where(Payment.unallocated > 0)
     q = (args.get("q") or "").strip()
     if q:
-        query = query.where(or_(Payment.payer_inn == q, Payment.number == q,
-                                Payment.payer_name.ilike(f"%{q[:100]}%")))
+        query = query.where(
+            or_(
+                Payment.payer_inn == q,
+                Payment.number == q,
+                Payment.payer_name.ilike(f"%{q[:100]}%"),
+            )
+        )
     page = paginate(db.session, query, page=parse_page(args.get("page")), per_page=50)
     return render_template("billing/index.html", page=page, show=show, q=q)
 
@@ -49,7 +54,8 @@ def index() -> str:
 def show(payment_id: int) -> str:
     payment = services.get_payment(db.session, payment_id)
     invoices = {
-        d.id: d for d in db.session.scalars(
+        d.id: d
+        for d in db.session.scalars(
             select(Document).where(Document.id.in_([a.document_id for a in payment.allocations]))
         )
     }
@@ -74,8 +80,12 @@ def allocate(payment_id: int) -> Response:
     payment = services.get_payment(db.session, payment_id)
     invoice = services.find_invoice(db.session, request.form.get("invoice", ""))
     allocation = services.allocate_by_hand(
-        db.session, payment, invoice, (request.form.get("amount") or "").replace(",", ".")
-        .replace(" ", "").replace("\u00a0", "") or None, actor=current_user,
+        db.session,
+        payment,
+        invoice,
+        (request.form.get("amount") or "").replace(",", ".").replace(" ", "").replace("\u00a0", "")
+        or None,
+        actor=current_user,
     )
     flash(f"Разнесено {ru_number(allocation.amount)} руб. на счёт № {invoice.number}.", "success")
     return redirect(url_for("billing.show", payment_id=payment.id))
@@ -99,13 +109,18 @@ def invoice(document_id: int) -> str:
     if document is None or document.kind != "invoice":
         raise NotFound("Счёт не найден.")
     allocations = db.session.scalars(
-        select(PaymentAllocation).where(PaymentAllocation.document_id == document.id)
+        select(PaymentAllocation)
+        .where(PaymentAllocation.document_id == document.id)
         .order_by(PaymentAllocation.id)
     ).all()
     paid = services.paid_amounts(db.session, [document.id]).get(document.id, Decimal("0.00"))
     return render_template(
-        "billing/invoice.html", document=document, allocations=allocations, paid=paid,
-        state=services.invoice_state(document, paid), state_labels=INVOICE_STATE_LABELS,
+        "billing/invoice.html",
+        document=document,
+        allocations=allocations,
+        paid=paid,
+        state=services.invoice_state(document, paid),
+        state_labels=INVOICE_STATE_LABELS,
     )
 
 
@@ -114,17 +129,21 @@ def invoice(document_id: int) -> str:
 def receivables() -> Response | str:
     args = request.args
     report = debts.receivables(
-        db.session, group_by=args.get("group_by", "client"),
-        project_id=args.get("project_id", type=int), manager_id=args.get("manager_id", type=int),
+        db.session,
+        group_by=args.get("group_by", "client"),
+        project_id=args.get("project_id", type=int),
+        manager_id=args.get("manager_id", type=int),
     )
     if args.get("format") == "xlsx":
         name = f"Дебиторская задолженность {report.group_by} {report.today:%Y-%m-%d}.xlsx"
         return send_bytes(debts.to_xlsx(report), name, "xlsx")
     return render_template(
-        "billing/receivables.html", report=report, buckets=debts.BUCKETS,
-        bucket_labels=debts.BUCKET_LABELS, groupings=debts.GROUPINGS,
+        "billing/receivables.html",
+        report=report,
+        buckets=debts.BUCKETS,
+        bucket_labels=debts.BUCKET_LABELS,
+        groupings=debts.GROUPINGS,
         projects=db.session.scalars(select(Project).order_by(Project.opening_date.desc())).all(),
-        filters={"project_id": args.get("project_id", type=int),
-                 "group_by": report.group_by},
+        filters={"project_id": args.get("project_id", type=int), "group_by": report.group_by},
         today=dt.date.today(),
     )

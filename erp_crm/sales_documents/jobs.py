@@ -35,8 +35,13 @@ from erp_crm.sales_documents.models import DocumentFile, PrintJob
 from erp_crm.sales_documents.schema import DocumentKind
 
 log = logging.getLogger(__name__)
-BATCH_KINDS = (DocumentKind.INVOICE, DocumentKind.CONTRACT, DocumentKind.APPLICATION,
-               DocumentKind.CHECKLIST, DocumentKind.ACT)
+BATCH_KINDS = (
+    DocumentKind.INVOICE,
+    DocumentKind.CONTRACT,
+    DocumentKind.APPLICATION,
+    DocumentKind.CHECKLIST,
+    DocumentKind.ACT,
+)
 STALE_AFTER = dt.timedelta(minutes=2)
 
 
@@ -54,11 +59,16 @@ def create_job(session: Session, project: Project, kind: str, *, actor: User) ->
         raise Conflict("Пакетная печать по проекту уже идёт: дождитесь окончания.")
     deal_ids = list(session.scalars(eligible_deals(project.id).order_by(Deal.id)))
     if not deal_ids:
-        raise Conflict("В проекте нет сделок на этапах продажи (договор и дальше): печатать "
-                       "нечего.")
+        raise Conflict(
+            "В проекте нет сделок на этапах продажи (договор и дальше): печатать нечего."
+        )
     job = PrintJob(
-        project_id=project.id, kind=kind, created_by_id=actor.id, deal_ids=deal_ids,
-        total=len(deal_ids), failed=[],
+        project_id=project.id,
+        kind=kind,
+        created_by_id=actor.id,
+        deal_ids=deal_ids,
+        total=len(deal_ids),
+        failed=[],
     )
     session.add(job)
     session.flush()
@@ -106,8 +116,12 @@ def _print_cancelled(session: Session, payload: dict) -> None:
         job.finished_at = utcnow()
 
 
-@handler("documents.batch_print", title="Пакетная печать документов", stall_seconds=300,
-         on_cancel=_print_cancelled)
+@handler(
+    "documents.batch_print",
+    title="Пакетная печать документов",
+    stall_seconds=300,
+    on_cancel=_print_cancelled,
+)
 def _print_handler(ctx: JobContext) -> None:
     run(current_app._get_current_object(), int(ctx.payload["print_job_id"]), ctx=ctx)  # type: ignore[attr-defined]
 
@@ -161,7 +175,8 @@ def run(app: Flask, job_id: int, *, ctx: JobContext | None = None) -> None:
         except Exception as err:  # noqa: BLE001 - the page must learn the job died
             log.exception("print job %s failed", job_id)
             message = (
-                err.message if isinstance(err, DomainError)
+                err.message
+                if isinstance(err, DomainError)
                 else "ошибка на сервере; запустите печать снова — выставленные документы не "
                 "задвоятся"
             )
@@ -190,7 +205,7 @@ def _run(app: Flask, job_id: int, ctx: JobContext | None = None) -> None:
             if (d := services.active_of_kind(session, deal_id, job.kind)) is not None
         ]
     for start in range(first, len(deal_ids), CHUNK):
-        document_ids.extend(_issue_chunk(app, job_id, deal_ids[start:start + CHUNK], ctx))
+        document_ids.extend(_issue_chunk(app, job_id, deal_ids[start : start + CHUNK], ctx))
     zip_path, pdf_path = result_paths(app, job_id)
     with db.job_session(app) as session:  # reads only: the files go to disk
         _write_results(session, document_ids, zip_path, pdf_path)

@@ -86,9 +86,7 @@ class Document(Audited, Base):
     __tablename__ = "documents"
     __table_args__ = (
         CheckConstraint(f"kind IN ({KIND_VALUES})", name="kind_known"),
-        CheckConstraint(
-            "status IN ('issued', 'sent', 'signed', 'cancelled')", name="status_known"
-        ),
+        CheckConstraint("status IN ('issued', 'sent', 'signed', 'cancelled')", name="status_known"),
         # The gapless sequence: one number once per organization, kind and year (a corrected
         # VAT invoice keeps its number and adds a correction number, line 1а).
         UniqueConstraint("organization_id", "kind", "year", "seq", "correction_no"),
@@ -278,9 +276,7 @@ class PrintJob(Base):
 
     __tablename__ = "print_jobs"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'running', 'done', 'failed')", name="status_known"
-        ),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

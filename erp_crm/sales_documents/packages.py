@@ -35,8 +35,9 @@ def manual_pdf(session: Session, project: Project, kind: str, deal: Deal | None 
     if kind not in MANUAL_KINDS:
         raise NotFound("Нет такого руководства.")
     uploaded = session.scalar(
-        select(ProjectManual).where(ProjectManual.project_id == project.id,
-                                    ProjectManual.kind == kind)
+        select(ProjectManual).where(
+            ProjectManual.project_id == project.id, ProjectManual.kind == kind
+        )
     )
     if uploaded is not None:
         return uploaded.content
@@ -50,16 +51,18 @@ def manual_pdf(session: Session, project: Project, kind: str, deal: Deal | None 
     from erp_crm.sales_documents.services import seller_of
 
     if deal is not None:
-        ctx = contexts.build(deal, seller_of(session, deal), kind=kind, number="",
-                             doc_date=dt.date.today())
+        ctx = contexts.build(
+            deal, seller_of(session, deal), kind=kind, number="", doc_date=dt.date.today()
+        )
     else:
         ctx = demo_context(kind)
         for key in ("seller", "buyer", "deal"):
             ctx[key] = dict.fromkeys(ctx[key], "")
         ctx["lines"], ctx["contract"], ctx["invoice"], ctx["act"] = [], None, None, None
     ctx["project"] = contexts.project_dict(project)
-    ctx["doc"].update({"number": "", "date": dt.date.today(), "title": MANUAL_KINDS[kind],
-                       "is_preview": False})
+    ctx["doc"].update(
+        {"number": "", "date": dt.date.today(), "title": MANUAL_KINDS[kind], "is_preview": False}
+    )
     try:
         return render_template_pdf(template.text, ctx)
     except TemplateProblem as err:
@@ -76,11 +79,14 @@ def upload_manual(
     if len(data) > MAX_MANUAL_BYTES:
         raise ValidationError("Файл больше 20 МБ.", fields={"file": "слишком большой"})
     if not data.startswith(b"%PDF-") or not package.is_readable_pdf(data):
-        raise ValidationError("Файл не открывается как PDF: загрузите руководство в формате PDF.",
-                              fields={"file": "не PDF"})
+        raise ValidationError(
+            "Файл не открывается как PDF: загрузите руководство в формате PDF.",
+            fields={"file": "не PDF"},
+        )
     row = session.scalar(
-        select(ProjectManual).where(ProjectManual.project_id == project.id,
-                                    ProjectManual.kind == kind)
+        select(ProjectManual).where(
+            ProjectManual.project_id == project.id, ProjectManual.kind == kind
+        )
     )
     if row is None:
         row = ProjectManual(project_id=project.id, kind=kind)

@@ -77,7 +77,9 @@ def resolve(
     upload = active_upload(session, kind, engine, project_id)
     if upload is not None:
         return ResolvedTemplate(
-            engine=engine, content=upload.content, version=upload.version,
+            engine=engine,
+            content=upload.content,
+            version=upload.version,
             template_id=upload.id,
         )
     return shipped(kind, engine)

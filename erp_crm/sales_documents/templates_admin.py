@@ -109,7 +109,8 @@ def check_upload(kind: str, filename: str, data: bytes) -> str:
             missing.append("buyer.name")
         if missing:
             raise ValidationError(
-                "В шаблоне нет обязательных полей: " + ", ".join(missing)
+                "В шаблоне нет обязательных полей: "
+                + ", ".join(missing)
                 + ". Без них документ нельзя выставить.",
                 fields={"file": "нет обязательных полей"},
             )

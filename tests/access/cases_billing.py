@@ -33,8 +33,14 @@ CASES = [
     Case("billing.show", "GET", "/payments/{bill_payment}", VIEWERS),
     Case("billing.invoice", "GET", "/payments/invoices/{bill_invoice}", VIEWERS),
     Case("billing.receivables", "GET", "/payments/receivables?group_by=manager", VIEWERS),
-    Case("billing.allocate", "POST", "/payments/{bill_payment}/allocate", RECONCILERS, ok=422,
-         data={"invoice": "нет такого"}),
+    Case(
+        "billing.allocate",
+        "POST",
+        "/payments/{bill_payment}/allocate",
+        RECONCILERS,
+        ok=422,
+        data={"invoice": "нет такого"},
+    ),
     Case("api.list_payments", "GET", "/api/v1/payments?unallocated=true", VIEWERS),
     Case("api.invoice_payments", "GET", "/api/v1/invoices/{bill_invoice}/payments", VIEWERS),
     Case("api.get_receivables", "GET", "/api/v1/receivables", VIEWERS),
@@ -49,8 +55,13 @@ CASES = [
     Case("exchange.sync_progress", "GET", "/exchange/sync/{bill_exchange_job}/progress", EXCHANGE),
     Case("exchange.sync_now", "POST", "/exchange/sync", ADMIN, ok=302),
     # Last: takes the allocation off the payment.
-    Case("billing.unassign", "POST", "/payments/allocations/{bill_allocation}/unassign",
-         RECONCILERS, ok=302),
+    Case(
+        "billing.unassign",
+        "POST",
+        "/payments/allocations/{bill_allocation}/unassign",
+        RECONCILERS,
+        ok=302,
+    ),
 ]
 
 
@@ -70,9 +81,15 @@ def build(session, admin) -> dict:
     payment, _ = billing.record_payment(
         session,
         billing.PaymentData(
-            accounting_id="matrix-payment", number="901", pay_date=dt.date(2026, 11, 25),
-            payer_name="АО «Плательщик»", payer_inn="7702070139", payer_kpp=None,
-            amount=Decimal("1000.00"), purpose="аванс", invoice_guid=invoice.guid,
+            accounting_id="matrix-payment",
+            number="901",
+            pay_date=dt.date(2026, 11, 25),
+            payer_name="АО «Плательщик»",
+            payer_inn="7702070139",
+            payer_kpp=None,
+            amount=Decimal("1000.00"),
+            purpose="аванс",
+            invoice_guid=invoice.guid,
         ),
     )
     outbox = session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))

@@ -405,11 +405,13 @@ def test_ended_and_outlived_login_sessions_are_pruned_and_an_old_one_no_longer_w
     assert len(rows) == 3 and rows[1].ended_at is not None
     now = utcnow()
     db_session.execute(  # the first login is 31 days old; the logout was two days ago
-        update(LoginSession).where(LoginSession.id == rows[0].id)
+        update(LoginSession)
+        .where(LoginSession.id == rows[0].id)
         .values(created_at=now - dt.timedelta(days=31))
     )
     db_session.execute(
-        update(LoginSession).where(LoginSession.id == rows[1].id)
+        update(LoginSession)
+        .where(LoginSession.id == rows[1].id)
         .values(ended_at=now - dt.timedelta(days=2))
     )
     db_session.commit()

@@ -42,12 +42,26 @@ def admin(db_session, org):
     return db_session.scalar(select(User).where(User.username == "billadmin"))
 
 
-def pay(session, amount, *, inn="7707083893", purpose="", guid=None, accounting_id=None,
-        on=dt.date(2026, 11, 25)):
+def pay(
+    session,
+    amount,
+    *,
+    inn="7707083893",
+    purpose="",
+    guid=None,
+    accounting_id=None,
+    on=dt.date(2026, 11, 25),
+):
     data = billing.PaymentData(
-        accounting_id=accounting_id or str(uuid.uuid4()), number="77", pay_date=on,
-        payer_name="ООО «Ромашка»", payer_inn=inn, payer_kpp=None, amount=D(amount),
-        purpose=purpose, invoice_guid=guid,
+        accounting_id=accounting_id or str(uuid.uuid4()),
+        number="77",
+        pay_date=on,
+        payer_name="ООО «Ромашка»",
+        payer_inn=inn,
+        payer_kpp=None,
+        amount=D(amount),
+        purpose=purpose,
+        invoice_guid=guid,
     )
     return billing.record_payment(session, data)[0]
 
@@ -56,16 +70,25 @@ def pay(session, amount, *, inn="7707083893", purpose="", guid=None, accounting_
 def two_invoices(db_session, admin):
     first = make_deal(db_session, admin)
     second = make_deal(db_session, admin, client=first.client, stand_no=1)  # another project
-    return (documents.issue_document(db_session, first, "invoice", actor=admin),
-            documents.issue_document(db_session, second, "invoice", actor=admin))
+    return (
+        documents.issue_document(db_session, first, "invoice", actor=admin),
+        documents.issue_document(db_session, second, "invoice", actor=admin),
+    )
 
 
 def test_the_same_payment_delivered_twice_is_stored_once(db_session, two_invoices):
     invoice, _ = two_invoices
-    data = billing.PaymentData(accounting_id="1c-42", number="5", pay_date=dt.date(2026, 11, 25),
-                               payer_name="ООО «Ромашка»", payer_inn="7707083893",
-                               payer_kpp=None, amount=D("100.00"), purpose="",
-                               invoice_guid=invoice.guid)
+    data = billing.PaymentData(
+        accounting_id="1c-42",
+        number="5",
+        pay_date=dt.date(2026, 11, 25),
+        payer_name="ООО «Ромашка»",
+        payer_inn="7707083893",
+        payer_kpp=None,
+        amount=D("100.00"),
+        purpose="",
+        invoice_guid=invoice.guid,
+    )
     first, created = billing.record_payment(db_session, data)
     again, created_again = billing.record_payment(db_session, data)
     assert (created, created_again, first.id) == (True, False, again.id)
@@ -86,7 +109,9 @@ def test_plan_vs_actual_counts_the_money_allocated_to_the_projects_invoices(
     report = plans.plan_vs_actual(db_session, db_session.get(Project, first.project_id))
     assert report.paid_counted
     assert (report.by_month["2026-11"].paid, report.by_month["2026-12"].paid) == (
-        D("50.00"), D("70.00"))
+        D("50.00"),
+        D("70.00"),
+    )
     assert report.total.paid == D("120.00")
     manager_id = db_session.get(Deal, first.deal_id).manager_id
     [row] = [r for r in report.managers if r.owner.user_id == manager_id]
@@ -110,8 +135,11 @@ def test_one_payment_for_several_invoices_and_the_overpayment_stays_as_credit(
 ):
     first, second = two_invoices
     total = first.amount + second.amount
-    payment = pay(db_session, str(total + D("999.99")),
-                  purpose=f"Оплата счетов {first.number} и {second.number}")
+    payment = pay(
+        db_session,
+        str(total + D("999.99")),
+        purpose=f"Оплата счетов {first.number} и {second.number}",
+    )
     assert sorted(a.amount for a in payment.allocations) == sorted([first.amount, second.amount])
     assert payment.unallocated == D("999.99") and payment.client_id == first.client_id
     assert debts.client_credits(db_session)[first.client_id] == D("999.99")
@@ -119,9 +147,7 @@ def test_one_payment_for_several_invoices_and_the_overpayment_stays_as_credit(
     assert billing.invoice_state(first, paid[first.id]) == "paid"
 
 
-def test_reconciliation_by_hand_split_and_unassign_are_audited(
-    db_session, two_invoices, make_user
-):
+def test_reconciliation_by_hand_split_and_unassign_are_audited(db_session, two_invoices, make_user):
     first, second = two_invoices
     accountant = make_user("accountant")
     manager = make_user("sales_manager")
@@ -151,11 +177,15 @@ def test_reconciliation_by_hand_split_and_unassign_are_audited(
     assert overdue == "overdue"
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(amounts=st.lists(st.decimals(min_value=D("0.01"), max_value=D("500000"), places=2),
-                        min_size=1, max_size=6),
-       with_numbers=st.lists(st.booleans(), min_size=6, max_size=6))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    amounts=st.lists(
+        st.decimals(min_value=D("0.01"), max_value=D("500000"), places=2), min_size=1, max_size=6
+    ),
+    with_numbers=st.lists(st.booleans(), min_size=6, max_size=6),
+)
 def test_allocation_never_exceeds_payments_or_invoices(
     db_session, two_invoices, amounts, with_numbers
 ):
@@ -167,8 +197,7 @@ def test_allocation_never_exceeds_payments_or_invoices(
         for n, amount in enumerate(amounts):
             target = invoices[n % 2]
             purpose = f"оплата по счету № {target.number}" if with_numbers[n] else "оплата"
-            payment = pay(db_session, str(amount), purpose=purpose,
-                          accounting_id=f"prop-{n}")
+            payment = pay(db_session, str(amount), purpose=purpose, accounting_id=f"prop-{n}")
             pay(db_session, str(amount), purpose=purpose, accounting_id=f"prop-{n}")
             allocated = sum((a.amount for a in payment.allocations), D(0))
             assert allocated + payment.unallocated == payment.amount
@@ -206,12 +235,14 @@ def test_payments_pages_and_api(client, db_session, two_invoices, make_user, api
     queue = client.get("/payments/?show=unallocated").get_data(as_text=True)
     assert "не наш" in queue
     page = f"http://localhost/payments/{payment.id}"
-    empty = client.submit(f"/payments/{payment.id}/allocate", {"invoice": "", "amount": ""},
-                          headers={"Referer": page})
+    empty = client.submit(
+        f"/payments/{payment.id}/allocate", {"invoice": "", "amount": ""}, headers={"Referer": page}
+    )
     assert empty.status_code == 302 and empty.headers["Location"] == page
     assert "Укажите номер счёта" in client.get(page).get_data(as_text=True)
-    response = client.submit(f"/payments/{payment.id}/allocate",
-                             {"invoice": first.number, "amount": "10,00"})
+    response = client.submit(
+        f"/payments/{payment.id}/allocate", {"invoice": first.number, "amount": "10,00"}
+    )
     assert response.status_code == 302
     assert "Разнесено 10,00" in client.get(response.headers["Location"]).get_data(as_text=True)
     headers = api_token("billacc")
@@ -266,8 +297,7 @@ def test_a_vat_invoice_names_the_payment_orders_that_paid_before_it(db_session, 
     pay(db_session, "100.00", guid=first.guid, on=dt.date.today())
     deal = db_session.get(Deal, first.deal_id)
     documents.issue_document(db_session, deal, "act", actor=actor, confirm_early=True)
-    vat = documents.issue_document(db_session, deal, "vat_invoice", actor=actor,
-                                   confirm_early=True)
+    vat = documents.issue_document(db_session, deal, "vat_invoice", actor=actor, confirm_early=True)
     assert vat.snapshot["payments"] == [{"number": "77", "date": dt.date.today().isoformat()}]
     assert f"№ 77 от {dt.date.today():%d.%m.%Y}" in pdf_text(vat.files[0].content)
 
@@ -330,8 +360,9 @@ def test_a_leavers_won_deals_with_unpaid_invoices_go_to_the_new_curator(
     heir = make_user("sales_manager", username="heir")
     head = make_user("head_of_sales", username="reassign_head")
     owing = sell(db_session, make_deal(db_session, leaver), leaver)
-    settled = sell(db_session, make_deal(db_session, leaver, client=owing.client, stand_no=1),
-                   leaver)
+    settled = sell(
+        db_session, make_deal(db_session, leaver, client=owing.client, stand_no=1), leaver
+    )
     unpaid = documents.issue_document(db_session, owing, "invoice", actor=leaver)
     paid = documents.issue_document(db_session, settled, "invoice", actor=leaver)
     pay(db_session, str(unpaid.amount - D("0.01")), guid=unpaid.guid)  # a kopeck still owed
@@ -344,7 +375,8 @@ def test_a_leavers_won_deals_with_unpaid_invoices_go_to_the_new_curator(
     assert owing.manager_id == (heir.id if with_receivables else leaver.id)
     assert settled.manager_id == leaver.id  # nothing to collect: the sale stays the leaver's
     assert result.moved_along.get("сделок с неоплаченными счетами") == (
-        1 if with_receivables else None)
+        1 if with_receivables else None
+    )
     assert result.per_user == {heir.id: 1}  # the leaver is never a recipient
     with pytest.raises(ValidationError) as refused:
         client_services.reassign_clients(db_session, leaver, [leaver], actor=head)

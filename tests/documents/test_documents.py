@@ -58,10 +58,26 @@ def test_russian_formatting_of_amounts_and_dates():
 
 def test_vat_per_line_and_totals_to_the_kopeck_at_22_percent():
     lines = [
-        line_dict(1, kind="stand", description="Стенд", unit="м²", unit_code="055",
-                  quantity=D(18), amount=D("234000.00"), vat_rate=D(22)),
-        line_dict(2, kind="service", description="Розетка", unit="шт", unit_code="796",
-                  quantity=D(3), amount=D("100.00"), vat_rate=D(22)),
+        line_dict(
+            1,
+            kind="stand",
+            description="Стенд",
+            unit="м²",
+            unit_code="055",
+            quantity=D(18),
+            amount=D("234000.00"),
+            vat_rate=D(22),
+        ),
+        line_dict(
+            2,
+            kind="service",
+            description="Розетка",
+            unit="шт",
+            unit_code="796",
+            quantity=D(3),
+            amount=D("100.00"),
+            vat_rate=D(22),
+        ),
     ]
     # 234000 × 22/122 = 42196.7213… → 42196.72; 100 × 22/122 = 18.0327… → 18.03
     assert [ln["vat_amount"] for ln in lines] == [D("42196.72"), D("18.03")]
@@ -73,20 +89,53 @@ def test_vat_per_line_and_totals_to_the_kopeck_at_22_percent():
 
 
 def test_zero_rate_and_no_vat_and_a_2025_document():
-    zero = totals_dict([line_dict(1, kind="service", description="Экспорт", unit="шт",
-                                  unit_code="796", quantity=D(1), amount=D("1000.00"),
-                                  vat_rate=D(0))])
+    zero = totals_dict(
+        [
+            line_dict(
+                1,
+                kind="service",
+                description="Экспорт",
+                unit="шт",
+                unit_code="796",
+                quantity=D(1),
+                amount=D("1000.00"),
+                vat_rate=D(0),
+            )
+        ]
+    )
     assert (zero["vat_amount"], zero["vat_label"]) == (D("0.00"), "В том числе НДС 0%")
-    none = totals_dict([line_dict(1, kind="service", description="УСН", unit="шт",
-                                  unit_code="796", quantity=D(1), amount=D("1000.00"),
-                                  vat_rate=None)])
+    none = totals_dict(
+        [
+            line_dict(
+                1,
+                kind="service",
+                description="УСН",
+                unit="шт",
+                unit_code="796",
+                quantity=D(1),
+                amount=D("1000.00"),
+                vat_rate=None,
+            )
+        ]
+    )
     assert (none["vat_amount"], none["vat_label"]) == (D("0.00"), "Без налога (НДС)")
     from documents.money import resolve_rate
 
     rate_2025 = resolve_rate("auto", dt.date(2025, 12, 31))
-    old = totals_dict([line_dict(1, kind="stand", description="Стенд", unit="м²",
-                                 unit_code="055", quantity=D(12), amount=D("120000.00"),
-                                 vat_rate=rate_2025)])
+    old = totals_dict(
+        [
+            line_dict(
+                1,
+                kind="stand",
+                description="Стенд",
+                unit="м²",
+                unit_code="055",
+                quantity=D(12),
+                amount=D("120000.00"),
+                vat_rate=rate_2025,
+            )
+        ]
+    )
     assert rate_2025 == D(20)
     assert old["vat_amount"] == money(D("120000") * 20 / 120) == D("20000.00")
     assert old["vat_label"] == "В том числе НДС 20%"
@@ -110,13 +159,15 @@ def test_numbers_run_per_organization_kind_and_year_and_a_rollback_returns_the_n
 
 def test_a_failed_issue_leaves_no_gap(db_session, admin):
     deal = make_deal(db_session, admin)
-    nameless = make_deal(db_session, admin, project=deal.project, name="ООО «Без ИНН»",
-                         inn=None, stand_no=1)
+    nameless = make_deal(
+        db_session, admin, project=deal.project, name="ООО «Без ИНН»", inn=None, stand_no=1
+    )
     first = services.issue_document(db_session, deal, "invoice", actor=admin)
     with pytest.raises(Conflict):
         services.issue_document(db_session, nameless, "invoice", actor=admin)
-    third = make_deal(db_session, admin, project=deal.project, name="ООО «Третий»",
-                      inn="7710140679", stand_no=2)
+    third = make_deal(
+        db_session, admin, project=deal.project, name="ООО «Третий»", inn="7710140679", stand_no=2
+    )
     second = services.issue_document(db_session, third, "invoice", actor=admin)
     assert (first.number, second.number) == ("1", "2")
 
@@ -129,13 +180,24 @@ def test_concurrent_issuers_get_every_number_once_without_gaps(app, backend):
         engine = engine.execution_options(sqlite_begin="IMMEDIATE")
     with Session(engine) as session:
         org_id = session.execute(
-            insert(Organization).values(
-                short_name="Гонка", full_name="ООО «Гонка»", inn="7728168971",
-                kpp="772801001", ogrn="1027700067328", legal_address="Москва",
-                bank_name="Банк", bik="044525225", settlement_account="40702810400000012345",
-                director_position="Директор", director_name="Гонщиков Г. Г.",
-                vat_regime="general", vat_rate="auto", is_active=True,
-            ).returning(Organization.id)
+            insert(Organization)
+            .values(
+                short_name="Гонка",
+                full_name="ООО «Гонка»",
+                inn="7728168971",
+                kpp="772801001",
+                ogrn="1027700067328",
+                legal_address="Москва",
+                bank_name="Банк",
+                bik="044525225",
+                settlement_account="40702810400000012345",
+                director_position="Директор",
+                director_name="Гонщиков Г. Г.",
+                vat_regime="general",
+                vat_rate="auto",
+                is_active=True,
+            )
+            .returning(Organization.id)
         ).scalar_one()
         session.commit()
     committed: list[int] = []
@@ -169,8 +231,9 @@ def test_concurrent_issuers_get_every_number_once_without_gaps(app, backend):
         )
     finally:
         with Session(engine) as session:
-            session.execute(delete(DocumentCounter).where(
-                DocumentCounter.organization_id == org_id))
+            session.execute(
+                delete(DocumentCounter).where(DocumentCounter.organization_id == org_id)
+            )
             session.execute(delete(Organization).where(Organization.id == org_id))
             session.commit()
 
@@ -178,8 +241,9 @@ def test_concurrent_issuers_get_every_number_once_without_gaps(app, backend):
 def test_number_format_pattern_applies_to_the_next_documents(db_session, admin, org):
     numbering.set_number_pattern(db_session, org, "invoice", "СЧ-{n:04}/{yy}", actor=admin)
     deal = make_deal(db_session, admin)
-    doc = services.issue_document(db_session, deal, "invoice", actor=admin,
-                                  on=dt.date(2026, 11, 23))
+    doc = services.issue_document(
+        db_session, deal, "invoice", actor=admin, on=dt.date(2026, 11, 23)
+    )
     assert doc.number == "СЧ-0001/26"
     for bad in ("{n.__class__}", "без номера", "{x}{n}"):
         with pytest.raises(ValidationError):
@@ -212,8 +276,9 @@ def test_every_kind_is_issued_with_number_date_parties_inn_and_totals(db_session
     for kind in ("application", "contract", "checklist"):
         docx = next(f for f in docs[kind].files if f.format == "docx").content
         body = "\n".join(p.text for p in DocxDocument(io.BytesIO(docx)).paragraphs)
-        tables = "\n".join(c.text for t in DocxDocument(io.BytesIO(docx)).tables
-                           for r in t.rows for c in r.cells)
+        tables = "\n".join(
+            c.text for t in DocxDocument(io.BytesIO(docx)).tables for r in t.rows for c in r.cells
+        )
         assert "Рога & Копыта <Север>" in body + tables, kind
     assert docs["vat_invoice"].base_document_id == docs["act"].id
     assert docs["act"].base_document_id == docs["invoice"].id
@@ -229,8 +294,15 @@ def test_an_issued_document_never_changes(db_session, admin, org):
     with pytest.raises(Conflict, match="аннулируйте его"):
         deal_lines.add_service_line(db_session, deal, item, D(5), actor=admin)
     html = shipped("invoice", "html").content.replace(b"</body>", b"<p>v2</p></body>")
-    templates_admin.upload_template(db_session, kind="invoice", filename="v2.html", data=html,
-                                    name=None, project=None, actor=admin)
+    templates_admin.upload_template(
+        db_session,
+        kind="invoice",
+        filename="v2.html",
+        data=html,
+        name=None,
+        project=None,
+        actor=admin,
+    )
     db_session.flush()
     db_session.expire_all()
     stored = db_session.scalars(select(DocumentFile).where(DocumentFile.document_id == doc.id))
@@ -264,7 +336,10 @@ def test_act_needs_an_invoice_or_contract_and_a_vat_invoice_needs_its_act(db_ses
         services.cancel_document(db_session, act, actor=admin, reason="ошибка")
     corrected = services.issue_correction(db_session, vat, actor=admin, reason="адрес")
     assert (corrected.number, corrected.correction_no, corrected.corrects_id) == (
-        vat.number, 1, vat.id)
+        vat.number,
+        1,
+        vat.id,
+    )
     assert vat.status == "cancelled"
     text = pdf_text(corrected.files[0].content)
     assert "ИСПРАВЛЕНИЕ № 1" in text
@@ -302,8 +377,9 @@ def test_a_manager_issues_only_for_own_deals(db_session, admin, make_user):
     for user in (other, analyst):
         with pytest.raises(PermissionDenied):
             services.issue_document(db_session, deal, "invoice", actor=user)
-    own = make_deal(db_session, other, project=deal.project, name="ООО «Своя»",
-                    inn="7710140679", stand_no=1)
+    own = make_deal(
+        db_session, other, project=deal.project, name="ООО «Своя»", inn="7710140679", stand_no=1
+    )
     assert services.issue_document(db_session, own, "invoice", actor=other).number
 
 
@@ -316,8 +392,12 @@ def test_package_zip_and_combined_pdf(db_session, admin):
     assert sum(n.endswith(".pdf") for n in names) == 4 + 2  # four documents and two manuals
     assert sum(n.endswith(".docx") for n in names) == 3
     combined = PdfReader(io.BytesIO(packages.deal_combined_pdf(db_session, deal)))
-    pages = sum(len(PdfReader(io.BytesIO(f.content)).pages) for d in issued for f in d.files
-                if f.format == "pdf")
+    pages = sum(
+        len(PdfReader(io.BytesIO(f.content)).pages)
+        for d in issued
+        for f in d.files
+        if f.format == "pdf"
+    )
     assert len(combined.pages) == pages
 
 
@@ -359,11 +439,25 @@ INJECTIONS = [
 def test_template_injection_payloads_are_refused(db_session, admin, payload):
     html = f"<html><body>{payload}</body></html>".encode()
     with pytest.raises(ValidationError):
-        templates_admin.upload_template(db_session, kind="invoice", filename="evil.html",
-                                        data=html, name=None, project=None, actor=admin)
-    assert db_session.scalar(select(func.count()).select_from(
-        __import__("erp_crm.sales_documents.models", fromlist=["DocumentTemplate"])
-        .DocumentTemplate)) == 0
+        templates_admin.upload_template(
+            db_session,
+            kind="invoice",
+            filename="evil.html",
+            data=html,
+            name=None,
+            project=None,
+            actor=admin,
+        )
+    assert (
+        db_session.scalar(
+            select(func.count()).select_from(
+                __import__(
+                    "erp_crm.sales_documents.models", fromlist=["DocumentTemplate"]
+                ).DocumentTemplate
+            )
+        )
+        == 0
+    )
 
 
 def test_a_docx_template_with_an_injection_or_unknown_field_is_refused(db_session, admin):
@@ -376,33 +470,56 @@ def test_a_docx_template_with_an_injection_or_unknown_field_is_refused(db_sessio
         doc.save(out)
         with pytest.raises(ValidationError):
             templates_admin.upload_template(
-                db_session, kind="contract", filename="c.docx", data=out.getvalue(),
-                name=None, project=None, actor=admin)
+                db_session,
+                kind="contract",
+                filename="c.docx",
+                data=out.getvalue(),
+                name=None,
+                project=None,
+                actor=admin,
+            )
     with pytest.raises(ValidationError, match="не является документом Word"):
-        templates_admin.upload_template(db_session, kind="contract", filename="c.docx",
-                                        data=b"PK\x03\x04broken", name=None, project=None,
-                                        actor=admin)
+        templates_admin.upload_template(
+            db_session,
+            kind="contract",
+            filename="c.docx",
+            data=b"PK\x03\x04broken",
+            name=None,
+            project=None,
+            actor=admin,
+        )
 
 
 def test_a_template_without_the_number_date_or_buyer_is_refused(db_session, admin):
     with pytest.raises(ValidationError, match="doc.date"):
         templates_admin.upload_template(
-            db_session, kind="invoice", filename="bare.html",
-            data=b"<p>{{ doc.number }} {{ buyer.name }}</p>", name=None, project=None,
-            actor=admin)
+            db_session,
+            kind="invoice",
+            filename="bare.html",
+            data=b"<p>{{ doc.number }} {{ buyer.name }}</p>",
+            name=None,
+            project=None,
+            actor=admin,
+        )
 
 
 def test_an_unknown_placeholder_is_named_on_upload_and_visible_in_previews(db_session, admin):
     with pytest.raises(ValidationError, match="buyer.favourite_colour"):
         templates_admin.upload_template(
-            db_session, kind="invoice", filename="x.html",
+            db_session,
+            kind="invoice",
+            filename="x.html",
             data=b"<p>{{ doc.number }} {{ doc.date }} {{ buyer.name }} "
-            b"{{ buyer.favourite_colour }}</p>", name=None,
-            project=None, actor=admin)
+            b"{{ buyer.favourite_colour }}</p>",
+            name=None,
+            project=None,
+            actor=admin,
+        )
     from documents.sandbox import render_string
 
     assert "⟦favourite_colour⟧" in render_string(
-        "{{ buyer.favourite_colour }}", {"buyer": {"name": "x"}}, preview=True)
+        "{{ buyer.favourite_colour }}", {"buyer": {"name": "x"}}, preview=True
+    )
 
 
 class _Spy(BaseHTTPRequestHandler):
@@ -436,8 +553,14 @@ def test_templates_cannot_read_files_or_reach_the_network(db_session, admin, tmp
         # Refused at upload with the reference named …
         with pytest.raises(ValidationError, match="внешний ресурс"):
             templates_admin.upload_template(
-                db_session, kind="invoice", filename="fetch.html", data=html, name=None,
-                project=None, actor=admin)
+                db_session,
+                kind="invoice",
+                filename="fetch.html",
+                data=html,
+                name=None,
+                project=None,
+                actor=admin,
+            )
         # … and even rendered anyway, the fetcher reaches nothing.
         from documents.render_html import render_template_pdf
         from erp_crm.sales_documents.schema import demo_context
@@ -462,8 +585,11 @@ def test_a_manager_issues_from_the_deal_card_and_downloads_the_frozen_file(
     client.login("docmanager")
     panel = client.get(f"/documents/deal/{deal.id}/panel")
     assert panel.status_code == 200 and "Выставить пакет" in panel.get_data(as_text=True)
-    response = client.submit(f"/documents/deal/{deal.id}/issue", {"kind": "invoice"},
-                             headers={"Referer": f"http://localhost/deals/{deal.id}"})
+    response = client.submit(
+        f"/documents/deal/{deal.id}/issue",
+        {"kind": "invoice"},
+        headers={"Referer": f"http://localhost/deals/{deal.id}"},
+    )
     assert response.status_code == 302
     doc = db_session.scalar(select(Document).where(Document.deal_id == deal.id))
     assert doc.number == "1"
@@ -472,8 +598,11 @@ def test_a_manager_issues_from_the_deal_card_and_downloads_the_frozen_file(
     download = client.get(f"/documents/{doc.id}/file/pdf")
     assert download.status_code == 200 and download.data == doc.files[0].content
     assert "filename*=UTF-8''" in download.headers["Content-Disposition"]
-    again = client.submit(f"/documents/deal/{deal.id}/issue", {"kind": "invoice"},
-                          headers={"Referer": f"http://localhost/deals/{deal.id}"})
+    again = client.submit(
+        f"/documents/deal/{deal.id}/issue",
+        {"kind": "invoice"},
+        headers={"Referer": f"http://localhost/deals/{deal.id}"},
+    )
     assert again.status_code == 302  # refused with a message, back to the deal
     page = client.get(again.headers["Location"]).get_data(as_text=True)
     assert "уже выставлен" in page
@@ -481,13 +610,19 @@ def test_a_manager_issues_from_the_deal_card_and_downloads_the_frozen_file(
     # an act before the exhibition: the panel's button asks, the form carries the answer
     panel = client.get(f"/documents/deal/{deal.id}/panel").get_data(as_text=True)
     assert "ещё не прошла (закрытие 12.03.2027)" in panel and 'name="confirm_early"' in panel
-    unconfirmed = client.submit(f"/documents/deal/{deal.id}/issue", {"kind": "act"},
-                                headers={"Referer": f"http://localhost/deals/{deal.id}"})
+    unconfirmed = client.submit(
+        f"/documents/deal/{deal.id}/issue",
+        {"kind": "act"},
+        headers={"Referer": f"http://localhost/deals/{deal.id}"},
+    )
     assert "подтвердите выставление" in client.get(unconfirmed.headers["Location"]).get_data(
-        as_text=True)
-    confirmed = client.submit(f"/documents/deal/{deal.id}/issue",
-                              {"kind": "act", "confirm_early": "1"},
-                              headers={"Referer": f"http://localhost/deals/{deal.id}"})
+        as_text=True
+    )
+    confirmed = client.submit(
+        f"/documents/deal/{deal.id}/issue",
+        {"kind": "act", "confirm_early": "1"},
+        headers={"Referer": f"http://localhost/deals/{deal.id}"},
+    )
     assert confirmed.status_code == 302
     assert db_session.scalar(select(func.count(Document.id)).where(Document.kind == "act")) == 1
 
@@ -498,11 +633,11 @@ def test_api_issue_read_file_and_cancel(client, db_session, make_user, api_token
     deal = make_deal(db_session, manager)
     db_session.commit()
     headers = api_token("docacc")
-    created = client.post(f"/api/v1/deals/{deal.id}/documents", json={"kind": "invoice"},
-                          headers=headers)
+    created = client.post(
+        f"/api/v1/deals/{deal.id}/documents", json={"kind": "invoice"}, headers=headers
+    )
     assert created.status_code == 201, created.get_json()
-    early = client.post(f"/api/v1/deals/{deal.id}/documents", json={"kind": "act"},
-                        headers=headers)
+    early = client.post(f"/api/v1/deals/{deal.id}/documents", json={"kind": "act"}, headers=headers)
     assert early.status_code == 409 and "ещё не прошла" in early.get_json()["error"]["message"]
     body = created.get_json()
     assert body["number"] == "1" and body["amount"] == str(deal.amount)
@@ -511,13 +646,17 @@ def test_api_issue_read_file_and_cancel(client, db_session, make_user, api_token
     import hashlib
 
     assert hashlib.sha256(pdf.data).hexdigest() == meta["files"][0]["sha256"]
-    refused = client.post(f"/api/v1/deals/{deal.id}/documents", json={"kind": "act_of_god"},
-                          headers=headers)
+    refused = client.post(
+        f"/api/v1/deals/{deal.id}/documents", json={"kind": "act_of_god"}, headers=headers
+    )
     assert refused.status_code == 422
-    assert client.post(f"/api/v1/documents/{body['id']}/cancel", json={},
-                       headers=headers).status_code == 422
-    cancelled = client.post(f"/api/v1/documents/{body['id']}/cancel",
-                            json={"reason": "дубль"}, headers=headers).get_json()
+    assert (
+        client.post(f"/api/v1/documents/{body['id']}/cancel", json={}, headers=headers).status_code
+        == 422
+    )
+    cancelled = client.post(
+        f"/api/v1/documents/{body['id']}/cancel", json={"reason": "дубль"}, headers=headers
+    ).get_json()
     assert (cancelled["status"], cancelled["number"]) == ("cancelled", "1")
     listed = client.get(f"/api/v1/deals/{deal.id}/documents", headers=headers).get_json()
     assert [d["status"] for d in listed["items"]] == ["cancelled"]
@@ -526,18 +665,25 @@ def test_api_issue_read_file_and_cancel(client, db_session, make_user, api_token
 def test_template_upload_and_preview_through_the_api(client, db_session, api_token, admin):
     db_session.commit()
     headers = api_token("docadmin")
-    data = {"kind": "invoice", "file": (io.BytesIO(shipped("invoice", "html").content),
-                                        "invoice.html")}
-    created = client.post("/api/v1/document-templates", data=data, headers=headers,
-                          content_type="multipart/form-data")
+    data = {
+        "kind": "invoice",
+        "file": (io.BytesIO(shipped("invoice", "html").content), "invoice.html"),
+    }
+    created = client.post(
+        "/api/v1/document-templates", data=data, headers=headers, content_type="multipart/form-data"
+    )
     assert created.status_code == 201, created.get_json()
-    preview = client.post(f"/api/v1/document-templates/{created.get_json()['id']}/preview",
-                          headers=headers)
+    preview = client.post(
+        f"/api/v1/document-templates/{created.get_json()['id']}/preview", headers=headers
+    )
     assert preview.status_code == 200 and preview.data.startswith(b"%PDF")
     assert "ОБРАЗЕЦ" in pdf_text(preview.data)
-    bad = client.post("/api/v1/document-templates", headers=headers,
-                      content_type="multipart/form-data",
-                      data={"kind": "invoice", "file": (io.BytesIO(b"{{ x.y }"), "x.html")})
+    bad = client.post(
+        "/api/v1/document-templates",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"kind": "invoice", "file": (io.BytesIO(b"{{ x.y }"), "x.html")},
+    )
     assert bad.status_code == 422
     assert "Ошибка синтаксиса шаблона" in bad.get_json()["error"]["message"]
 
@@ -550,18 +696,25 @@ def test_batch_printing_issues_the_missing_invoices_and_builds_one_pdf(
     boss = make_user("head_of_sales", username="batchhead")
     project = make_project(db_session, code="BATCH", name="Пакет-Экспо")
     deals = [
-        sell(db_session, make_deal(db_session, boss, project=project,
-                                   name=f"ООО «Экспонент {i}»", inn=inn, stand_no=i), boss)
+        sell(
+            db_session,
+            make_deal(
+                db_session, boss, project=project, name=f"ООО «Экспонент {i}»", inn=inn, stand_no=i
+            ),
+            boss,
+        )
         for i, inn in enumerate(["7707083893", "7710140679", "7736207543"])
     ]
     services.issue_document(db_session, deals[0], "invoice", actor=boss)
-    nameless = sell(db_session, make_deal(db_session, boss, project=project,
-                                          name="ООО «Без ИНН»", inn=None, stand_no=3), boss)
+    nameless = sell(
+        db_session,
+        make_deal(db_session, boss, project=project, name="ООО «Без ИНН»", inn=None, stand_no=3),
+        boss,
+    )
     early = deal_services.create_deal(  # still at an early stage: not printed in a batch
         db_session,
         deal_services.DealData(
-            client_id=make_client(db_session, boss, name="ООО «Ещё думает»",
-                                  inn="7728168971").id,
+            client_id=make_client(db_session, boss, name="ООО «Ещё думает»", inn="7728168971").id,
             project_id=project.id,
         ),
         actor=boss,
@@ -569,8 +722,11 @@ def test_batch_printing_issues_the_missing_invoices_and_builds_one_pdf(
     deal_lines.add_registration_line(db_session, early, actor=boss)
     db_session.commit()
     client.login("batchacc")
-    response = client.submit(f"/documents/projects/{project.id}/batch", {"kind": "invoice"},
-                             headers={"Referer": f"http://localhost/documents/projects/{project.id}"})
+    response = client.submit(
+        f"/documents/projects/{project.id}/batch",
+        {"kind": "invoice"},
+        headers={"Referer": f"http://localhost/documents/projects/{project.id}"},
+    )
     assert response.status_code == 302
     from erp_crm.sales_documents.models import PrintJob
 
@@ -607,9 +763,13 @@ def test_stamp_upload_refuses_a_non_image(client, db_session, org, admin):
 def test_a_manual_that_is_not_a_real_pdf_is_refused(db_session, admin):
     project = make_project(db_session, code="MAN27", name="Руководство-Экспо")
     with pytest.raises(ValidationError, match="не открывается как PDF"):
-        packages.upload_manual(db_session, project, "technical_manual", "m.pdf",
-                               b"%PDF-1.4 garbage", actor=admin)
-    real = services.issue_document(db_session, make_deal(db_session, admin), "invoice",
-                                   actor=admin).files[0].content
+        packages.upload_manual(
+            db_session, project, "technical_manual", "m.pdf", b"%PDF-1.4 garbage", actor=admin
+        )
+    real = (
+        services.issue_document(db_session, make_deal(db_session, admin), "invoice", actor=admin)
+        .files[0]
+        .content
+    )
     packages.upload_manual(db_session, project, "technical_manual", "m.pdf", real, actor=admin)
     assert packages.manual_pdf(db_session, project, "technical_manual") == real

@@ -378,9 +378,7 @@ def test_the_senders_address_reads_street_house_town_region_then_the_postcode():
     )
     sender = printing._sender(org)
     assert sender["postcode"] == "443110"
-    assert " ".join(sender["lines"]) == (
-        "ул. Мичурина, д. 23А, оф. 5, г. Самара, Самарская обл."
-    )
+    assert " ".join(sender["lines"]) == ("ул. Мичурина, д. 23А, оф. 5, г. Самара, Самарская обл.")
 
 
 # --- e-mail -------------------------------------------------------------------------------------

@@ -126,9 +126,9 @@ def test_demo_data_fills_an_empty_database_once(app, client, db_session, runner_
     from erp_crm.db import utcnow
 
     assert not db_session.scalar(
-        select(func.count()).select_from(Activity).where(
-            Activity.status == "done", Activity.starts_at > utcnow()
-        )
+        select(func.count())
+        .select_from(Activity)
+        .where(Activity.status == "done", Activity.starts_at > utcnow())
     )
     # most clients have a postal address by its parts, a few letters came back
     from erp_crm.mailing.models import PostalAddress

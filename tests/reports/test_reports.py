@@ -157,9 +157,11 @@ def test_days_to_sale_count_only_the_contacts_before_the_sale(dept, db_session):
     rows = _rows(sales.department_report(db_session, YEAR, now=NOW))
     days = (dt.date(2026, 11, 1) - dt.date(2025, 12, 15)).days  # Moscow calendar days
     assert rows["Анна Петрова"].sale_days == D(days).quantize(D("0.1"))
-    for activity in db_session.scalars(select(Activity).where(
-        Activity.client_id == dept["c1"].id, Activity.starts_at < d1.closed_at
-    )):
+    for activity in db_session.scalars(
+        select(Activity).where(
+            Activity.client_id == dept["c1"].id, Activity.starts_at < d1.closed_at
+        )
+    ):
         activity.starts_at = msk(2026, 11, 2)  # now every done contact follows the sale
     db_session.flush()
     rows = _rows(sales.department_report(db_session, YEAR, now=NOW))
