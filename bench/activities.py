@@ -40,25 +40,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.clients import PG_URL, Timing, postgres_problem, say
+from bench.clients import Timing, postgres_problem, say
 from bench.deals import _measure
+from bench.schemas import drop_schema, schema_url
 
 PASSWORD = "bench-password-2026"
 TARGET_P95_MS = 150.0
 TARGET_RATIO = 3.0
 TARGET_BULK_S = 10.0
 ZONE = ZoneInfo("Europe/Moscow")  # the managers' zone (the default): the pages' days are its days
-
-
-def _schema_url(schema: str, *, fresh: bool) -> str:
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        if fresh:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    separator = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
 
 
 def _generate(conn: Any, manager_ids: list[int], clients: int, activities: int) -> None:
@@ -300,7 +290,7 @@ def run(options: argparse.Namespace) -> list[str]:
 
     schema = options.schema or f"bench_activities_{os.getpid()}"
     keep = options.keep or bool(options.schema)
-    url = _schema_url(schema, fresh=not options.schema)
+    url = schema_url(schema, fresh=not options.schema)
     tmp = Path(tempfile.mkdtemp(prefix="bench-activities-"))
     app = create_app(
         Config(
@@ -435,8 +425,7 @@ def run(options: argparse.Namespace) -> list[str]:
     finally:
         db.state(app).engine.dispose()
         if not keep:
-            with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            drop_schema(schema)
     return lines
 
 

@@ -26,7 +26,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.clients import PG_URL, postgres_problem, say
+from bench.clients import postgres_problem, say
+from bench.schemas import drop_schema, schema_url
 from erp_crm.jobs import JobContext, handler
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,22 +41,6 @@ def _noop(ctx: JobContext) -> None:
     return None
 
 
-def _schema_url(schema: str) -> str:
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-
-
-def _drop(schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 class _Setup:
     def __init__(self, storage: str, folder: Path):
         import flask_migrate
@@ -64,7 +49,7 @@ class _Setup:
         from erp_crm.config import Config
 
         self.schema = f"bench_jobs_{uuid.uuid4().hex[:8]}"
-        url = _schema_url(self.schema)
+        url = schema_url(self.schema, fresh=True)
         name = f"bench_{uuid.uuid4().hex[:8]}"
         settings = {
             "DATABASE_URL": url,
@@ -115,7 +100,7 @@ class _Setup:
         self.log.close()
         self.app.extensions["jobs"].huey.storage.flush_all()
         self.app.extensions["erp_db"].engine.dispose()
-        _drop(self.schema)
+        drop_schema(self.schema)
 
 
 def _percentile(values: list[float], share: float) -> float:

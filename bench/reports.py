@@ -24,9 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.activities import PASSWORD, _login, _schema_url
-from bench.clients import PG_URL, Timing, postgres_problem, say
+from bench.activities import PASSWORD, _login
+from bench.clients import Timing, postgres_problem, say
 from bench.deals import _measure
+from bench.schemas import drop_schema, schema_url, url_of
 
 TARGET_P95_MS = 300.0
 TARGET_RATIO = 3.0
@@ -307,11 +308,7 @@ def run(options: argparse.Namespace) -> list[str]:
     from erp_crm.reports.filters import ReportFilter
 
     schema = options.reuse or f"bench_reports_{os.getpid()}"
-    if options.reuse:
-        separator = "&" if "?" in PG_URL else "?"
-        url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    else:
-        url = _schema_url(schema)
+    url = url_of(schema) if options.reuse else schema_url(schema, fresh=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-reports-"))
     app = create_app(
         Config(
@@ -459,8 +456,7 @@ def run(options: argparse.Namespace) -> list[str]:
     finally:
         db.state(app).engine.dispose()
         if not (options.keep_db or options.reuse):
-            with psycopg.connect(PG_URL, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            drop_schema(schema)
     return lines
 
 
