@@ -259,6 +259,8 @@ def test_the_dry_run_creates_nothing_and_reports_every_row_with_reasons(
 
     page = client.get(f"/clients/import/{job_id}/report?only=rejected").get_data(as_text=True)
     assert "Неверный ИНН" in page and "Отклонена" in page and "Создание" not in page
+    # A message that names its field is not prefixed with the field's name once more.
+    assert "ИНН:</strong> Неверный ИНН" not in page and "Неверный ИНН: не сходится" in page
     # After the dry run the mapping form is offered again, with the import button.
     assert "Импортировать" in client.get(f"/clients/import/{job_id}").get_data(as_text=True)
 
