@@ -83,7 +83,9 @@ class BulkGroupForm(AppForm):
 
 
 class ReassignForm(AppForm):
-    from_user_id = SelectField("Чьих клиентов передать", choices=[])
+    from_user_id = SelectField(
+        "Чьих клиентов передать", choices=[], render_kw={"data-excludes": "to_user_ids"}
+    )
     to_user_ids = SelectMultipleField(
         "Кому (поровну)", choices=[], validators=[DataRequired("Выберите получателей.")]
     )

@@ -74,3 +74,28 @@ function makeSearchable(root) {
 }
 document.addEventListener("DOMContentLoaded", () => makeSearchable(document));
 document.addEventListener("htmx:load", (event) => makeSearchable(event.target));
+
+// A choice that another field of the form may not repeat: <select data-excludes="to_user_ids">.
+// The same value is disabled (and unpicked) there — whose clients are handed over is not one of
+// their recipients. The server refuses it anyway; this only keeps the form from offering it.
+function applyExcludes(select) {
+  const other = select.form && select.form.elements[select.dataset.excludes];
+  if (!other || !other.options) {
+    return;
+  }
+  for (const option of other.options) {
+    const same = option.value !== "" && option.value === select.value;
+    option.disabled = same;
+    if (same) {
+      option.selected = false;
+    }
+  }
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-excludes]")) {
+    applyExcludes(event.target);
+  }
+});
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("select[data-excludes]").forEach(applyExcludes);
+});
