@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import get_decimal_symbol, get_group_symbol
-from flask import Flask
+from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from erp_crm.auth.permissions import ROLE_LABELS, Perm, Role, permissions_of
@@ -110,12 +111,33 @@ def ru_plural(count: int, one: str, few: str, many: str) -> str:
     return f"{count} {one if form == 'one' else few if form == 'few' else many}"
 
 
+def page_href(number: int) -> str:
+    """The current list's URL on page `number`: every other argument kept, repeated ones too
+    (a filter by several statuses); built by hand — a pager has a dozen links on every list."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    args.append(("page", str(number)))
+    return f"{request.script_root}{request.path}?{urlencode(args)}"
+
+
+def fixed_url(endpoint: str, **values: str) -> str:
+    """url_for of what is the same on every request (the layout's navigation and assets), built
+    once per app and script root: the layout has some thirty links on every page."""
+    cache = current_app.extensions.setdefault("erp_fixed_urls", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = cache.get(key)
+    if url is None:
+        url = cache[key] = url_for(endpoint, **values)
+    return url
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(display_phone, "phone")
     app.add_template_filter(ru_date, "ru_date")
     app.add_template_filter(ru_datetime, "ru_datetime")
     app.add_template_filter(ru_number, "ru_number")
     app.add_template_global(ru_plural, "ru_plural")
+    app.add_template_global(page_href, "page_href")
+    app.add_template_global(fixed_url, "fixed_url")
 
     @app.context_processor
     def _inject() -> dict:

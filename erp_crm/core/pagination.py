@@ -49,9 +49,15 @@ def parse_page(value: Any) -> int:
         return 1
 
 
-def paginate(session: Session, query: Select, *, page: int, per_page: int) -> Page:
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+def page_bounds(total: int, page: int, per_page: int) -> tuple[int, int]:
+    """The page clamped to 1…last and its offset."""
     last = max(1, math.ceil(total / per_page))
     page = min(max(1, page), last)
-    items = list(session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return page, (page - 1) * per_page
+
+
+def paginate(session: Session, query: Select, *, page: int, per_page: int) -> Page:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page, offset = page_bounds(total, page, per_page)
+    items = list(session.scalars(query.limit(per_page).offset(offset)))
     return Page(items=items, page=page, per_page=per_page, total=total)

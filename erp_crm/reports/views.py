@@ -15,13 +15,14 @@ from erp_crm.auth.access import require_permission
 from erp_crm.auth.models import User
 from erp_crm.auth.permissions import Perm
 from erp_crm.clients.models import ClientGroup
-from erp_crm.core.pagination import paginate, parse_page
+from erp_crm.core.pagination import parse_page
 from erp_crm.db import db
 from erp_crm.deals.models import Pipeline
 from erp_crm.errors import PermissionDenied, ValidationError
 from erp_crm.projects.models import Project
 from erp_crm.reports import access, export, sales
 from erp_crm.reports.filters import ReportFilter
+from erp_crm.reports.records import records_page
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -212,11 +213,8 @@ def records() -> tuple[str, int]:
     f, errors = read_filter()
     f = access.scoped(db.session, current_user, f)
     fig = sales.FIGURES[figure]
-    page = paginate(
-        db.session,
-        sales.records_query(f, figure).options(*_eager(fig.kind)),
-        page=parse_page(request.args.get("page")),
-        per_page=PER_PAGE,
+    page = records_page(
+        db.session, f, figure, page=parse_page(request.args.get("page")), per_page=PER_PAGE
     )
     return _render(
         "reports/records.html",
@@ -228,42 +226,6 @@ def records() -> tuple[str, int]:
         f=f,
         errors=errors,
     )
-
-
-def _eager(kind: str) -> list[Any]:
-    """What the records list shows of each row, loaded with the rows (no query per row) and no
-    more: the list's columns only."""
-    from sqlalchemy.orm import joinedload, load_only
-
-    from erp_crm.activities.models import Activity, ActivityType, Rating
-    from erp_crm.auth.models import User
-    from erp_crm.clients.models import Client
-    from erp_crm.deals.models import Deal, Stage
-
-    if kind == "activity":
-        return [
-            load_only(
-                Activity.id,
-                Activity.starts_at,
-                Activity.goal,
-                Activity.status,
-                Activity.result_kind,
-            ),
-            joinedload(Activity.type).load_only(ActivityType.name),
-            joinedload(Activity.client).load_only(Client.name),
-            joinedload(Activity.responsible).load_only(User.full_name),
-        ]
-    if kind == "deal":
-        return [
-            load_only(Deal.id, Deal.title, Deal.area_m2, Deal.amount, Deal.closed_at),
-            joinedload(Deal.client).load_only(Client.name),
-            joinedload(Deal.manager).load_only(User.full_name),
-            joinedload(Deal.stage).load_only(Stage.name),
-        ]
-    return [
-        joinedload(Rating.client).load_only(Client.name),
-        joinedload(Rating.manager).load_only(User.full_name),
-    ]
 
 
 def _xlsx(content: bytes, name: str) -> Response:

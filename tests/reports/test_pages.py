@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from html import unescape
 
 from openpyxl import load_workbook
 
@@ -70,6 +71,11 @@ def test_the_drill_down_pages_through_all_its_records(dept, client, monkeypatch)
     assert [len(ids) for ids in shown] == [3, 3, 1]
     assert [i for ids in shown for i in ids] == everything  # in order, none twice, none left
     assert 'class="pagination' in pages[0] and 'id="records-total">7<' in pages[2]
+    # The pager's links are this list's URL with every argument kept (repeated ones too).
+    tagged = client.get(f"{url}&tag=a&tag=b&page=2").get_data(as_text=True)
+    links = [unescape(h) for h in re.findall(r'class="page-link" href="([^"]+)"', tagged)]
+    assert links[0] == f"/reports/records?figure=planned&{YEAR_ARGS}&tag=a&tag=b&page=1"
+    assert {link.rsplit("page=", 1)[1] for link in links} == {"1", "2", "3"}
     # A page past the last shows the last one; a broken number the first.
     assert (
         re.findall(r'data-record="(\d+)"', client.get(f"{url}&page=99").get_data(as_text=True))
@@ -206,3 +212,40 @@ def test_the_funnel_xlsx_has_the_stages_of_the_page(dept, client):
     reached = [r[2] for r in rows[3:12]]
     assert reached == [2, 2, 2, 1, 1, 1, 0, 0, 0]
     assert ("Сделок", 2) in [tuple(r[:2]) for r in rows]
+
+
+def _record_cells(html: str) -> dict[str, list[str]]:
+    """{record id: its cells' text} of a drill-down page."""
+    rows = re.findall(r'<tr data-record="(\d+)">(.*?)</tr>', html, flags=re.S)
+    return {
+        record: [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
+        ]
+        for record, row in rows
+    }
+
+
+def test_each_kind_of_drill_down_lists_its_records_columns(dept, client):
+    client.login("rep_head")
+    contacts = _record_cells(
+        client.get(f"/reports/records?figure=done&{YEAR_ARGS}").get_data(as_text=True)
+    )
+    cells = contacts[str(dept["a"]["a1"].id)]
+    # start, type, client, goal, responsible, status, result
+    assert cells[1:5] == ["Звонок", "ООО «Первый»", "Пригласить", "Анна Петрова"]
+    assert cells[5] == "Выполнен" and cells[6] != "—"
+    deals = _record_cells(
+        client.get(f"/reports/records?figure=lost&{YEAR_ARGS}").get_data(as_text=True)
+    )
+    d4 = dept["d4"]
+    # №, title, client, manager, stage, m², amount, closed
+    assert deals[str(d4.id)][2:5] == ["ООО «Второй»", "Анна Петрова", d4.stage.name]
+    assert deals[str(d4.id)][7].startswith("25.11.2026 ")
+    ratings = _record_cells(
+        client.get(f"/reports/records?figure=rated&{YEAR_ARGS}").get_data(as_text=True)
+    )
+    assert sorted(r[1:6] for r in ratings.values()) == [
+        ["ООО «Второй»", "Борис Иванов", "3", "3", "3"],
+        ["ООО «Первый»", "Анна Петрова", "5", "4", "4"],
+    ]
