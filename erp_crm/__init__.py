@@ -189,6 +189,7 @@ def _register_cli(app: Flask) -> None:
     from erp_crm.jobs.cli import jobs_cli
     from erp_crm.mailing.cli import mailing_cli
     from erp_crm.projects.cli import projects_cli
+    from erp_crm.reports.cli import reports_cli
 
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_data_command)
@@ -196,6 +197,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(activities_cli)
     app.cli.add_command(mailing_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
 

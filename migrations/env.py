@@ -1,5 +1,6 @@
 """Alembic environment: the app's engine and the metadata of every model."""
 
+import importlib
 import logging
 from logging.config import fileConfig
 
@@ -27,6 +28,42 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+class AtHeadTasks:
+    """Data steps that need the app's code, run once the schema stands at head.
+
+    A migration that back-fills with the app's own functions (the report counters' `rebuild`)
+    does not import them: those functions read the models of the newest code, which may name
+    columns a later migration adds. It declares `AT_HEAD = ("package.module:function", ...)`;
+    each function is called with the connection after the last migration, in the same
+    transaction. Upgraded to an older revision, the tasks are not run and the log names them.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.heads: set[str] = set()
+
+    def on_version_apply(self, ctx, step, heads, run_args) -> None:
+        self.heads = set(heads)
+        if step.is_upgrade and step.is_migration:
+            for task in getattr(step.up_revision.module, "AT_HEAD", ()):
+                if task not in self.pending:
+                    self.pending.append(task)
+
+    def run(self, connection) -> None:
+        if not self.pending:
+            return
+        if self.heads != set(context.script.get_heads()):
+            logger.warning(
+                "Not at head: run later, at head, %s (flask reports rebuild-counters).",
+                ", ".join(self.pending),
+            )
+            return
+        for task in self.pending:
+            module, _, name = task.partition(":")
+            logger.info("Running %s at head", task)
+            getattr(importlib.import_module(module), name)(connection)
+
+
 def run_migrations_offline() -> None:
     context.configure(
         url=_engine().url.render_as_string(hide_password=False),
@@ -50,10 +87,17 @@ def run_migrations_online() -> None:
     conf_args.setdefault("compare_type", True)
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("include_object", include_object)
+    at_head = AtHeadTasks()
+    conf_args.setdefault("on_version_apply", [at_head.on_version_apply])
     with _engine().connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+            at_head.run(connection)
+        # Without transactional DDL (SQLite) each migration committed on its own and the outer
+        # block above is no transaction: the tasks' writes are committed here.
+        if connection.in_transaction():
+            connection.commit()
 
 
 if context.is_offline_mode():

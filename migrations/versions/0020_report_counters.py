@@ -7,7 +7,8 @@ Create Date: 2026-12-07 16:00:00
 The department, project group and personal reports read their contact and deal figures from
 `report_counters` (erp_crm/reports/counters.py keeps them in the business change's transaction).
 The back-fill runs the reports' own `rebuild`, the same SELECT that live maintenance runs per
-bucket. An index on activities (status, start, responsible, client, project) lets «client ×
+bucket; it reads the newest models, so migrations/env.py runs it once the schema is at head
+(AT_HEAD), never halfway up the chain. An index on activities (status, start, responsible, client, project) lets «client ×
 project pairs worked» be read from the index alone; two on the stage ledger serve the funnel (each
 deal's furthest stage; the stays in order per deal).
 """
@@ -19,6 +20,7 @@ revision = '0020_report_counters'
 down_revision = '0017_net_prices'
 branch_labels = None
 depends_on = None
+AT_HEAD = ('erp_crm.reports.counters:rebuild',)
 
 
 def upgrade():
@@ -49,9 +51,6 @@ def upgrade():
                     ['deal_id', 'to_stage_id'])
     op.create_index('ix_report_stage_moves_project_deal_at', 'report_stage_moves',
                     ['project_id', 'deal_id', 'at', 'id', 'to_stage_id'])
-    from erp_crm.reports.counters import rebuild
-
-    rebuild(op.get_bind())
 
 
 def downgrade():
