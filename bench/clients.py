@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.schemas import PG_URL  # re-exported: the other benches import it from here
+
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 PROJECT_ROOT = BENCH_DIR.parent
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
 PASSWORD = "bench-password-2026"
 ADMIN = "bench.admin"
 TARGET_P95_MS = 150.0
@@ -408,14 +410,10 @@ class BackendBench:
     def database_url(self) -> str:
         if self.backend == "sqlite":
             return "sqlite:///" + str(self.tmp / "bench.sqlite3")
-        import psycopg
+        from bench.schemas import schema_url
 
         self.schema = f"bench_{os.getpid()}"
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
-            conn.execute(f'CREATE SCHEMA "{self.schema}"')
-        separator = "&" if "?" in PG_URL else "?"
-        return f"{PG_URL}{separator}options=-csearch_path%3D{self.schema}"
+        return schema_url(self.schema, fresh=True)
 
     def setup(self) -> None:
         import logging

@@ -361,14 +361,10 @@ class DealsBench:
     def database_url(self) -> str:
         if self.backend == "sqlite":
             return "sqlite:///" + str(self.tmp / "bench.sqlite3")
-        import psycopg
+        from bench.schemas import schema_url
 
         self.schema = f"bench_deals_{os.getpid()}"
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
-            conn.execute(f'CREATE SCHEMA "{self.schema}"')
-        separator = "&" if "?" in PG_URL else "?"
-        return f"{PG_URL}{separator}options=-csearch_path%3D{self.schema}"
+        return schema_url(self.schema, fresh=True)
 
     # -- setup --
 

@@ -3,7 +3,9 @@ another run's tables, and a kept schema can be measured again."""
 
 from __future__ import annotations
 
-from bench.clients import PG_URL
+import os
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def url_of(schema: str) -> str:
