@@ -10,7 +10,6 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from erp_crm.auth import services as auth_services
 from erp_crm.auth.models import User
 from erp_crm.backup.archive import document_hashes, table_counts
 from erp_crm.db import db, set_actor
@@ -19,30 +18,17 @@ from erp_crm.sales_documents import services as doc_services
 from tests.fixtures.app import PG_URL, make_test_app
 from tests.fixtures.deals import make_client, make_project
 from tests.fixtures.documents import make_deal, sell
-from tests.fixtures.jobs_live import fresh_database
+from tests.fixtures.jobs_live import head_of_sales, migrated_app
 from tests.fixtures.organizations import VALID
 
 
 @pytest.fixture
 def source(backend, tmp_path):
-    import flask_migrate
-
-    with fresh_database(backend, tmp_path) as url:
-        app = make_test_app(url, tmp_path / "src")
+    with migrated_app(backend, tmp_path, "src") as app:
         with app.app_context():
-            flask_migrate.upgrade()
             with db.job_session() as session:
                 set_actor(session, None)
-                boss = auth_services.create_user(
-                    session,
-                    auth_services.UserData(
-                        username="backupboss",
-                        full_name="Начальник Отдела",
-                        role="head_of_sales",
-                        password="correct-horse-42",
-                    ),
-                    actor=None,
-                )
+                boss = head_of_sales(session, "backupboss")
                 org_services.create_organization(
                     session, org_services.OrganizationData(**VALID), actor=boss
                 )
@@ -59,7 +45,6 @@ def source(backend, tmp_path):
         (storage / "imports").mkdir(parents=True, exist_ok=True)
         (storage / "imports" / "clients.csv").write_bytes("Наименование;ИНН\n".encode())
         yield app
-        app.extensions["erp_db"].engine.dispose()
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ import flask_migrate
 import pytest
 from sqlalchemy import delete, inspect, select
 
-from erp_crm.auth import services as auth_services
 from erp_crm.db import db, set_actor
 from erp_crm.reports import counters
 from erp_crm.reports.models import ReportCounter
-from tests.fixtures.app import make_test_app
 from tests.fixtures.deals import make_client, make_project
 from tests.fixtures.documents import make_deal, sell
-from tests.fixtures.jobs_live import fresh_database
+from tests.fixtures.jobs_live import head_of_sales, migrated_app
 
 BEFORE_COUNTERS = "0017_net_prices"
 
@@ -36,31 +34,18 @@ def _counters(app) -> list[tuple]:
 @pytest.fixture
 def migrated(backend, tmp_path):
     """A fresh database at head with a sold deal (its counters kept live) and its app."""
-    with fresh_database(backend, tmp_path) as url:
-        app = make_test_app(url, tmp_path / "instance")
-        with app.app_context():
-            flask_migrate.upgrade()
-            with db.job_session() as session:
-                set_actor(session, None)
-                boss = auth_services.create_user(
-                    session,
-                    auth_services.UserData(
-                        username="countboss",
-                        full_name="Начальник Отдела",
-                        role="head_of_sales",
-                        password="correct-horse-42",
-                    ),
-                    actor=None,
-                )
-                project = make_project(session, code="CNT", name="Счёт-Экспо", stands=2)
-                for i, inn in enumerate(["7707083893", "7710140679"]):
-                    client = make_client(session, boss, name=f"ООО «Счёт {i}»", inn=inn)
-                    deal = make_deal(session, boss, project=project, client=client, stand_no=i)
-                    if i == 0:
-                        sell(session, deal, boss)
-                counters.refresh(session)
+    with migrated_app(backend, tmp_path) as app:
+        with db.job_session(app) as session:
+            set_actor(session, None)
+            boss = head_of_sales(session, "countboss")
+            project = make_project(session, code="CNT", name="Счёт-Экспо", stands=2)
+            for i, inn in enumerate(["7707083893", "7710140679"]):
+                client = make_client(session, boss, name=f"ООО «Счёт {i}»", inn=inn)
+                deal = make_deal(session, boss, project=project, client=client, stand_no=i)
+                if i == 0:
+                    sell(session, deal, boss)
+            counters.refresh(session)
         yield app
-        app.extensions["erp_db"].engine.dispose()
 
 
 def test_downgrade_and_upgrade_to_head_back_fills_the_live_counters(migrated):
